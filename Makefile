@@ -1,0 +1,54 @@
+# lm — one binary, one test runner. `make` builds ./lm, `make test` runs the doctest suite.
+CXX      ?= g++
+OPT      ?= -O3
+BUILD    ?= build
+ARCH     ?= $(shell $(CXX) -dumpmachine | cut -d- -f1)
+CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -I. -MMD -MP $(EXTRA_CXXFLAGS)
+LDFLAGS   = -fopenmp $(EXTRA_LDFLAGS)
+
+# Per-ISA kernel files: the rest of the program is built for the baseline ISA and
+# dispatches to these at run time (simd/dispatch.cpp).
+AVX2_FLAGS   = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+
+LIB_SRC  := $(wildcard weights/*.cpp tokenizer/*.cpp simd/*.cpp src/*.cpp)
+LIB_SRC  := $(filter-out src/main.cpp,$(LIB_SRC))
+ifneq ($(ARCH),x86_64)
+LIB_SRC  := $(filter-out %_avx2.cpp %_avx512.cpp,$(LIB_SRC))
+endif
+TEST_SRC := $(wildcard tests/*.cpp)
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
+
+all: lm
+
+lm: $(BUILD)/lm
+	cp $< $@
+
+$(BUILD)/lm: $(LIB_OBJ) $(BUILD)/src/main.o
+	$(CXX) -o $@ $^ $(LDFLAGS)
+
+$(BUILD)/test_lm: $(LIB_OBJ) $(TEST_OBJ)
+	$(CXX) -o $@ $^ $(LDFLAGS)
+
+$(BUILD)/%_avx2.o: %_avx2.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(AVX2_FLAGS) -c $< -o $@
+
+$(BUILD)/%_avx512.o: %_avx512.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(AVX512_FLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# The suite runs from the project root; tests find ../shared/ relative to it.
+test: lm $(BUILD)/test_lm
+	$(BUILD)/test_lm
+
+clean:
+	rm -rf $(BUILD) build-* lm
+
+.PHONY: all test clean
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

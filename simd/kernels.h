@@ -1,0 +1,43 @@
+// The kernel tables behind matmul: one tile function per weight type and ISA, chosen at run
+// time (simd/dispatch.cpp). Only simd/ and the kernel tests include this header.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "weights/dtype.h"
+
+namespace lm::simd {
+
+// Ordered: a CPU that reaches one level reaches the ones below it.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+const char* isa_name(Isa isa);
+Isa best_isa();      // the best level this CPU (and build) reaches
+Isa active_isa();    // the level matmul uses: best_isa() unless forced
+void force_isa(Isa isa);  // for tests and benchmarks; clamped to best_isa()
+
+// y[c * ldy + r] = dot(W row r, X row c) for r < nr and c < nc, over k elements. W rows are
+// w_stride bytes apart, X rows x_stride bytes apart; X holds the activations already
+// converted to activation_type(weight type). Every output is computed with the same
+// arithmetic whatever nr and nc are, so results do not depend on how work is split.
+using TileFn = void (*)(int64_t k, const void* w, size_t w_stride, int nr, const void* x, size_t x_stride,
+                        int nc, float* y, int64_t ldy);
+
+// The type ggml converts the activations to for a weight type (its vec_dot_type):
+// f32 -> f32, f16 -> f16, bf16 -> bf16, q8_0/q4_0/q5_0 -> q8_0, q4_1 -> q8_1, q4_K/q6_K -> q8_K.
+// Returns false when lm cannot compute with the weight type.
+bool activation_type(DType weight, DType* out);
+
+// The tile kernel for a weight type at a given ISA (falling back to lower levels for types
+// a level does not specialize); nullptr when the type is not supported at all.
+TileFn tile_kernel(DType weight, Isa isa);
+
+// Per-ISA tables: nullptr for types the level does not specialize.
+TileFn scalar_tile(DType weight);
+TileFn avx2_tile(DType weight);
+TileFn avx512_tile(DType weight);
+
+// Packed, cache-blocked F32 GEMM (simd/gemm*.cpp): C[n x m] = X[n x k] * W[m x k]^T, i.e.
+// y[t * m + r] = sum_c W[r, c] x[t * k + c], for rows [r0, r1) of W. Threads split rows.
+void gemm_f32(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
+
+}  // namespace lm::simd

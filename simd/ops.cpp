@@ -1,0 +1,92 @@
+#include "simd/ops.h"
+
+#include <cmath>
+
+namespace lm {
+
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {
+    double ss = 0;  // float products summed in double, as ggml_rms_norm does
+    for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i] * x[i]);
+    const float mean = static_cast<float>(ss / n);
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int i = 0; i < n; ++i) out[i] = weight ? (x[i] * scale) * weight[i] : x[i] * scale;
+}
+
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int n, float eps) {
+    double sum = 0;
+    for (int i = 0; i < n; ++i) sum += x[i];
+    const double mean = sum / n;
+    double var = 0;
+    for (int i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+    const float rstd = static_cast<float>(1.0 / std::sqrt(var / n + eps));
+    const float m = static_cast<float>(mean);
+    for (int i = 0; i < n; ++i) {
+        float v = (x[i] - m) * rstd * (weight ? weight[i] : 1.0f);
+        out[i] = bias ? v + bias[i] : v;
+    }
+}
+
+void softmax(float* x, int n) {
+    float max = x[0];
+    for (int i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
+    double sum = 0;
+    for (int i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - max);
+        sum += x[i];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool neox) {
+    const int half = head_dim / 2;
+    // theta_i = pos * base^(-2i/d), built by repeated multiplication in float as ggml does,
+    // so positions match llama.cpp's rotation to the last bit.
+    const float theta_scale = std::pow(freq_base, -2.0f / head_dim);
+    float theta = static_cast<float>(pos);
+    for (int i = 0; i < half; ++i, theta *= theta_scale) {
+        const float c = std::cos(theta), s = std::sin(theta);
+        for (int h = 0; h < n_heads; ++h) {
+            float* v = x + h * head_dim;
+            const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            const float v0 = v[a], v1 = v[b];
+            v[a] = v0 * c - v1 * s;
+            v[b] = v0 * s + v1 * c;
+        }
+    }
+}
+
+void swiglu(float* out, const float* gate, const float* up, int n) {
+    for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void gelu_tanh(float* out, const float* x, int n) {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    for (int i = 0; i < n; ++i) {
+        const float v = x[i];
+        out[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void gelu_erf(float* out, const float* x, int n) {
+    for (int i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+}
+
+void add(float* y, const float* x, int n) {
+    for (int i = 0; i < n; ++i) y[i] += x[i];
+}
+
+float dot(const float* a, const float* b, int n) {
+    float s = 0;
+    for (int i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+int argmax(const float* x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; ++i)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+}  // namespace lm

@@ -1,0 +1,27 @@
+// Element-wise and row-wise kernels shared by inference and training. Each works on plain
+// float buffers; the scalar versions here are the reference for any vectorized variant.
+#pragma once
+#include <cstdint>
+
+namespace lm {
+
+// out = x / sqrt(mean(x^2) + eps) * weight   (weight may be null: no scale)
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
+// out = (x - mean) / sqrt(var + eps) * weight + bias   (bias may be null)
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int n, float eps);
+// In place, numerically stable (max subtracted).
+void softmax(float* x, int n);
+// Rotary position embedding over n_heads consecutive heads of head_dim each, at position pos.
+// neox = false rotates adjacent pairs (x[2i], x[2i+1]) as Llama/llama2.c do; neox = true
+// rotates (x[i], x[i + head_dim/2]). theta_i = pos * freq_base^(-2i/head_dim).
+void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool neox);
+// out = silu(gate) * up
+void swiglu(float* out, const float* gate, const float* up, int n);
+void gelu_tanh(float* out, const float* x, int n);
+void gelu_erf(float* out, const float* x, int n);
+// y += x
+void add(float* y, const float* x, int n);
+float dot(const float* a, const float* b, int n);
+int argmax(const float* x, int n);
+
+}  // namespace lm

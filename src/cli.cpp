@@ -1,0 +1,106 @@
+#include "src/cli.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+
+namespace lm {
+
+Args::Args(int argc, char** argv) : command_(argc > 0 ? argv[0] : "lm") {
+    for (int i = 1; i < argc; ++i) args_.emplace_back(argv[i]);
+    used_.assign(args_.size(), false);
+}
+
+const std::string* Args::value(std::initializer_list<const char*> names) {
+    for (size_t i = 0; i < args_.size(); ++i) {
+        if (used_[i]) continue;
+        for (const char* name : names) {
+            const std::string n = name;
+            if (args_[i] == n) {
+                if (i + 1 >= args_.size()) fail(n, ": missing value");
+                used_[i] = used_[i + 1] = true;
+                return &args_[i + 1];
+            }
+            if (args_[i].rfind(n + "=", 0) == 0) {
+                used_[i] = true;
+                args_[i] = args_[i].substr(n.size() + 1);
+                return &args_[i];
+            }
+        }
+    }
+    return nullptr;
+}
+
+bool Args::flag(std::initializer_list<const char*> names) {
+    for (size_t i = 0; i < args_.size(); ++i)
+        for (const char* name : names)
+            if (!used_[i] && args_[i] == name) return used_[i] = true;
+    return false;
+}
+
+std::string Args::text(std::initializer_list<const char*> names, const std::string& fallback) {
+    const std::string* v = value(names);
+    return v ? *v : fallback;
+}
+
+int64_t Args::integer(std::initializer_list<const char*> names, int64_t fallback, int64_t min, int64_t max) {
+    const std::string* v = value(names);
+    if (!v) return fallback;
+    const char* name = *names.begin();
+    char* end = nullptr;
+    errno = 0;
+    long long x = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || *end || errno) fail(name, ": '", *v, "' is not an integer");
+    if (x < min || x > max) fail(name, ": ", x, " is out of range (", min, "..", max, ")");
+    return x;
+}
+
+double Args::number(std::initializer_list<const char*> names, double fallback, double min, double max) {
+    const std::string* v = value(names);
+    if (!v) return fallback;
+    const char* name = *names.begin();
+    char* end = nullptr;
+    double x = std::strtod(v->c_str(), &end);
+    if (v->empty() || *end || x != x) fail(name, ": '", *v, "' is not a number");
+    if (x < min || x > max) fail(name, ": ", x, " is out of range (", min, "..", max, ")");
+    return x;
+}
+
+std::vector<std::string> Args::positional(size_t min, size_t max, const char* usage) {
+    std::vector<std::string> rest;
+    bool options_done = false;
+    for (size_t i = 0; i < args_.size(); ++i) {
+        if (used_[i]) continue;
+        const std::string& a = args_[i];
+        if (!options_done && a == "--") {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && a.size() > 1 && a[0] == '-' && !(a[1] >= '0' && a[1] <= '9'))
+            fail(command_, ": unknown option ", a, " (usage: ", usage, ")");
+        rest.push_back(a);
+    }
+    if (rest.size() < min || rest.size() > max) fail(command_, ": wrong arguments (usage: ", usage, ")");
+    return rest;
+}
+
+ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {
+    ModelFile file = load_model(path);
+    if (file.format == "llama2c") {
+        std::string tok = tokenizer_path;
+        if (tok.empty()) {
+            std::filesystem::path beside = std::filesystem::path(path).parent_path() / "tokenizer.bin";
+            if (!std::filesystem::exists(beside))
+                fail(path, ": a llama2.c checkpoint has no vocabulary: pass --tokenizer PATH (a llama2.c tokenizer.bin)");
+            tok = beside.string();
+        }
+        read_llama2c_tokenizer(tok, static_cast<int32_t>(file.meta.get_int("llama.vocab_size")), file.meta);
+    } else if (!tokenizer_path.empty()) {
+        fail("--tokenizer: only llama2.c checkpoints take a separate tokenizer; ", path, " is a GGUF file");
+    }
+    return file;
+}
+
+}  // namespace lm

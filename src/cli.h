@@ -1,0 +1,48 @@
+// Command-line plumbing shared by the subcommands: flag parsing with range checks, and
+// opening a model together with its tokenizer.
+#pragma once
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weights/model_file.h"
+
+namespace lm {
+
+class Tokenizer;
+
+// Flags are looked up by name in any order (`-n 5`, `--n-predict 5`, `--temp=0`); what is
+// left after all lookups are the positional arguments. Unknown flags are an error.
+class Args {
+public:
+    Args(int argc, char** argv);  // argv[0] is the subcommand
+
+    bool flag(std::initializer_list<const char*> names);
+    std::string text(std::initializer_list<const char*> names, const std::string& fallback);
+    int64_t integer(std::initializer_list<const char*> names, int64_t fallback, int64_t min, int64_t max);
+    double number(std::initializer_list<const char*> names, double fallback, double min, double max);
+    // The remaining arguments; fails with `usage` unless there are between min and max.
+    std::vector<std::string> positional(size_t min, size_t max, const char* usage);
+
+private:
+    const std::string* value(std::initializer_list<const char*> names);
+    std::vector<std::string> args_;
+    std::vector<bool> used_;
+    std::string command_;
+};
+
+// Opens MODEL; a llama2.c checkpoint takes its vocabulary from `tokenizer_path`, or from a
+// tokenizer.bin beside it.
+ModelFile open_model(const std::string& path, const std::string& tokenizer_path);
+
+// Threads to use when -t is not given.
+int default_threads();
+
+int cmd_run(Args& args);
+int cmd_info(Args& args);
+int cmd_tokenize(Args& args);
+int cmd_logits(Args& args);
+int cmd_convert(Args& args);
+
+}  // namespace lm

@@ -1,0 +1,47 @@
+// lm logits MODEL PROMPT -o OUT: logits at every prompt position, computed in one batch.
+// OUT format: int32 n_tokens, int32 n_vocab, int32 tokens[n], float32 logits[n][n_vocab].
+#include <cstdio>
+#include <filesystem>
+
+#include "src/cli.h"
+#include "src/llama.h"
+#include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+
+namespace lm {
+
+int cmd_logits(Args& args) {
+    const std::string out_path = args.text({"-o", "--output"}, "");
+    const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
+    const std::string tokenizer_path = args.text({"--tokenizer"}, "");
+    const auto pos = args.positional(2, 2, "lm logits MODEL PROMPT -o OUT [-t THREADS] [--tokenizer PATH]");
+    if (out_path.empty()) fail("logits: missing -o OUT");
+    ModelFile file = open_model(pos[0], tokenizer_path);
+    Tokenizer tok(file.meta);
+    std::vector<int32_t> tokens = tok.encode(pos[1], true);
+    if (tokens.empty()) fail("logits: the prompt has no tokens");
+    const int n = static_cast<int>(tokens.size());
+    Llama model(file, 0, n);
+    if (n > model.context()) fail("prompt is ", n, " tokens, longer than the context of ", model.context());
+    const int vocab = model.config().vocab_size;
+    std::vector<float> logits(static_cast<size_t>(n) * vocab);
+    std::vector<int> ids(tokens.begin(), tokens.end());
+    model.forward(ids.data(), n, 0, threads, logits.data());
+
+    const std::string tmp = out_path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) fail(out_path, ": cannot write");
+    const int32_t header[2] = {n, vocab};
+    bool ok = std::fwrite(header, 4, 2, f) == 2 && std::fwrite(tokens.data(), 4, n, f) == static_cast<size_t>(n) &&
+              std::fwrite(logits.data(), 4, logits.size(), f) == logits.size();
+    ok = (std::fclose(f) == 0) && ok;
+    std::error_code ec;
+    if (ok) std::filesystem::rename(tmp, out_path, ec);
+    if (!ok || ec) {
+        std::remove(tmp.c_str());
+        fail(out_path, ": write failed");
+    }
+    return 0;
+}
+
+}  // namespace lm

@@ -1,0 +1,94 @@
+// lm run MODEL [PROMPT]: stream generated text to stdout, timings to stderr.
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "src/cli.h"
+#include "src/llama.h"
+#include "src/sampler.h"
+#include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+
+namespace lm {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+int default_threads() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n ? static_cast<int>(n) : 1;
+}
+
+int cmd_run(Args& args) {
+    const char* usage = "lm run MODEL [PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
+                        "[--repeat-penalty R] [--seed S] [-t THREADS] [-c CTX] [--tokenizer PATH]";
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t n_predict = args.integer({"-n", "--n-predict"}, 256, -1, 1 << 30);
+    SamplerParams sp;
+    sp.temperature = static_cast<float>(args.number({"--temp"}, 0.8, 0, 100));
+    sp.top_k = static_cast<int>(args.integer({"--top-k"}, 40, 0, 1 << 30));
+    sp.top_p = static_cast<float>(args.number({"--top-p"}, 0.95, 0, 1));
+    sp.min_p = static_cast<float>(args.number({"--min-p"}, 0.05, 0, 1));
+    sp.repeat_penalty = static_cast<float>(args.number({"--repeat-penalty"}, 1.0, 0.01, 100));
+    sp.repeat_last_n = static_cast<int>(args.integer({"--repeat-last-n"}, 64, 0, 1 << 20));
+    const int64_t seed = args.integer({"-s", "--seed"}, -1, -1, INT64_MAX);
+    sp.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
+    const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
+    const int64_t ctx = args.integer({"-c", "--ctx-size"}, 0, 0, 1 << 22);
+    const std::string tokenizer_path = args.text({"--tokenizer"}, "");
+    const auto pos = args.positional(1, 2, usage);
+
+    ModelFile file = open_model(pos[0], tokenizer_path);
+    Tokenizer tok(file.meta);
+    const int model_ctx = static_cast<int>(file.meta.get_int(file.architecture() + ".context_length", 0));
+    if (ctx > model_ctx && model_ctx > 0)
+        fail("-c: ", ctx, " is larger than the model's context length of ", model_ctx);
+    Llama model(file, static_cast<int>(ctx), 512);
+    if (tok.n_vocab() > model.config().vocab_size)
+        fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model.config().vocab_size);
+
+    std::vector<int> tokens;
+    for (int32_t id : tok.encode(pos.size() > 1 ? pos[1] : "", true)) tokens.push_back(id);
+    const int context = model.context();
+    if (static_cast<int>(tokens.size()) > context)
+        fail("prompt is ", tokens.size(), " tokens, longer than the context of ", context, " (see -c)");
+    const double load_s = seconds_since(t0);
+
+    Sampler sampler(sp, model.config().vocab_size);
+    Utf8Stream out;
+    int n_prompt = static_cast<int>(tokens.size()), generated = 0;
+    const auto t1 = std::chrono::steady_clock::now();
+    model.forward(tokens.data(), n_prompt, 0, threads);
+    const double prompt_s = seconds_since(t1);
+    const auto t2 = std::chrono::steady_clock::now();
+    std::vector<float> logits(model.config().vocab_size);
+    while (n_predict < 0 || generated < n_predict) {
+        logits.assign(model.logits(), model.logits() + logits.size());
+        const int next = sampler.sample(logits.data(), tokens);
+        if (tok.is_eog(next)) break;
+        const std::string text = out.push(tok.decode_token(tokens.back(), next));
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+        tokens.push_back(next);
+        ++generated;
+        if (static_cast<int>(tokens.size()) >= context) {
+            std::fprintf(stderr, "\nlm: context of %d tokens is full\n", context);
+            break;
+        }
+        if (n_predict >= 0 && generated >= n_predict) break;
+        model.forward(&tokens.back(), 1, static_cast<int>(tokens.size()) - 1, threads);
+    }
+    const std::string rest = out.flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    std::fflush(stdout);
+    const double decode_s = seconds_since(t2);
+    std::fprintf(stderr, "\nlm: load %.1f ms | prompt %d tokens, %.1f tok/s | decode %d tokens, %.1f tok/s | %d threads\n",
+                 load_s * 1e3, n_prompt, n_prompt / prompt_s, generated, generated / decode_s, threads);
+    return 0;
+}
+
+}  // namespace lm

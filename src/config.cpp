@@ -1,0 +1,46 @@
+#include "src/config.h"
+
+#include "weights/error.h"
+
+namespace lm {
+
+namespace {
+int positive(const ModelFile& f, const std::string& key, int64_t v, int64_t max) {
+    if (v <= 0 || v > max) fail(f.path, ": metadata ", key, " = ", v, " is out of range (1..", max, ")");
+    return static_cast<int>(v);
+}
+}  // namespace
+
+Config read_config(const ModelFile& file) {
+    const Metadata& m = file.meta;
+    Config c;
+    c.arch = m.get_string("general.architecture");
+    const std::string a = c.arch + ".";
+    auto get = [&](const std::string& key, int64_t max) { return positive(file, a + key, m.get_int(a + key), max); };
+    c.dim = get("embedding_length", 1 << 16);
+    c.hidden_dim = get("feed_forward_length", 1 << 18);
+    c.n_layers = get("block_count", 1024);
+    c.n_heads = get("attention.head_count", 1024);
+    c.n_kv_heads = positive(file, a + "attention.head_count_kv", m.get_int(a + "attention.head_count_kv", c.n_heads), 1024);
+    c.context_length = get("context_length", 1 << 22);
+    if (c.dim % c.n_heads || c.n_heads % c.n_kv_heads)
+        fail(file.path, ": embedding_length ", c.dim, ", head_count ", c.n_heads, " and head_count_kv ", c.n_kv_heads,
+             " do not divide evenly");
+    c.head_dim = c.dim / c.n_heads;
+    if (c.head_dim % 2) fail(file.path, ": head dimension ", c.head_dim, " is odd; RoPE needs pairs");
+    c.norm_eps = static_cast<float>(m.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
+    c.rope_freq_base = static_cast<float>(m.get_float(a + "rope.freq_base", 10000.0));
+    if (!(c.norm_eps > 0 && c.norm_eps < 1)) fail(file.path, ": ", a, "attention.layer_norm_rms_epsilon is out of range");
+    if (!(c.rope_freq_base > 1)) fail(file.path, ": ", a, "rope.freq_base is out of range");
+
+    // The vocabulary size is the embedding's row count; metadata may state it too.
+    const Tensor* embd = file.find("token_embd.weight");
+    if (!embd) fail(file.path, ": missing tensor token_embd.weight");
+    c.vocab_size = positive(file, "token_embd rows", embd->ne[1], 1 << 22);
+    if (m.has(a + "vocab_size") && m.get_int(a + "vocab_size") != c.vocab_size)
+        fail(file.path, ": ", a, "vocab_size ", m.get_int(a + "vocab_size"), " does not match token_embd.weight (",
+             c.vocab_size, " rows)");
+    return c;
+}
+
+}  // namespace lm

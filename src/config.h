@@ -1,0 +1,29 @@
+// Hyperparameters of a decoder model, read from metadata once and validated.
+#pragma once
+#include <string>
+
+#include "weights/model_file.h"
+
+namespace lm {
+
+struct Config {
+    std::string arch;  // general.architecture
+    int dim = 0;       // d_model
+    int hidden_dim = 0;
+    int n_layers = 0;
+    int n_heads = 0;
+    int n_kv_heads = 0;
+    int head_dim = 0;
+    int vocab_size = 0;
+    int context_length = 0;
+    float norm_eps = 1e-5f;
+    float rope_freq_base = 10000.0f;
+    bool rope_neox = false;  // rotate halves instead of adjacent pairs
+
+    int kv_dim() const { return n_kv_heads * head_dim; }
+};
+
+// Reads `ARCH.*` keys; throws lm::Error naming the file and the missing or invalid key.
+Config read_config(const ModelFile& file);
+
+}  // namespace lm

@@ -1,0 +1,225 @@
+// Training layers: each forward beside its backward (see layers.h for shapes and conventions).
+// Matmul lives in layers_matmul.cpp, attention in layers_attention.cpp.
+#include "src/layers.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "simd/ops.h"
+
+namespace lm {
+
+// ---------------------------------------------------------------------------------------------
+// embedding
+
+void embedding_forward(float* out, const int* inp, const float* wte, const float* wpe, int B, int T, int C) {
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t) {
+            float* o = out + ((long)b * T + t) * C;
+            std::memcpy(o, wte + (long)inp[b * T + t] * C, sizeof(float) * C);
+            if (wpe) add(o, wpe + (long)t * C, C);
+        }
+}
+
+// Serial: rows sharing a token id add into the same dwte row.
+void embedding_backward(float* dwte, float* dwpe, const float* dout, const int* inp, int B, int T, int C) {
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t) {
+            const float* d = dout + ((long)b * T + t) * C;
+            add(dwte + (long)inp[b * T + t] * C, d, C);
+            if (dwpe) add(dwpe + (long)t * C, d, C);
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rmsnorm
+
+// rstd is computed as simd/ops rmsnorm computes its scale, so out is exactly that kernel's.
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps) {
+    for (int n = 0; n < N; ++n) {
+        const float* x = inp + (long)n * C;
+        double ss = 0;
+        for (int i = 0; i < C; ++i) ss += static_cast<double>(x[i]) * x[i];
+        rstd[n] = static_cast<float>(1.0 / std::sqrt(ss / C + eps));
+        rmsnorm(out + (long)n * C, x, weight, C, eps);
+    }
+}
+
+// y = x r w, r = (mean(x^2) + eps)^-1/2:  dx_i = r w_i dy_i - x_i r^3 / C * sum_j dy_j w_j x_j
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                      const float* rstd, int N, int C) {
+    for (int n = 0; n < N; ++n) {
+        const float* x = inp + (long)n * C;
+        const float* dy = dout + (long)n * C;
+        float* dx = dinp + (long)n * C;
+        const float r = rstd[n];
+        double dot_dyw_x = 0;
+        for (int i = 0; i < C; ++i) dot_dyw_x += dy[i] * weight[i] * x[i];
+        const float k = static_cast<float>(dot_dyw_x) * r * r * r / C;
+        for (int i = 0; i < C; ++i) {
+            dx[i] += r * weight[i] * dy[i] - k * x[i];
+            dweight[i] += dy[i] * x[i] * r;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// layernorm
+
+// mean and rstd are computed as simd/ops layernorm computes them, so out is exactly that kernel's.
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C, float eps) {
+    for (int n = 0; n < N; ++n) {
+        const float* x = inp + (long)n * C;
+        double sum = 0;
+        for (int i = 0; i < C; ++i) sum += x[i];
+        const double m = sum / C;
+        double var = 0;
+        for (int i = 0; i < C; ++i) var += (x[i] - m) * (x[i] - m);
+        mean[n] = static_cast<float>(m);
+        rstd[n] = static_cast<float>(1.0 / std::sqrt(var / C + eps));
+        layernorm(out + (long)n * C, x, weight, bias, C, eps);
+    }
+}
+
+// xhat = (x - mean) rstd, g = dy w:  dx = rstd (g - mean(g) - xhat mean(g xhat))
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int N, int C) {
+    for (int n = 0; n < N; ++n) {
+        const float* x = inp + (long)n * C;
+        const float* dy = dout + (long)n * C;
+        float* dx = dinp + (long)n * C;
+        const float m = mean[n], r = rstd[n];
+        double sum_g = 0, sum_g_xhat = 0;
+        for (int i = 0; i < C; ++i) {
+            const float g = dy[i] * weight[i];
+            sum_g += g;
+            sum_g_xhat += g * (x[i] - m) * r;
+        }
+        const float mean_g = static_cast<float>(sum_g / C), mean_g_xhat = static_cast<float>(sum_g_xhat / C);
+        for (int i = 0; i < C; ++i) {
+            const float xhat = (x[i] - m) * r;
+            dx[i] += r * (dy[i] * weight[i] - mean_g - xhat * mean_g_xhat);
+            dweight[i] += dy[i] * xhat;
+            if (dbias) dbias[i] += dy[i];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rope (adjacent pairs)
+
+void rope_forward(float* out, const float* inp, int B, int T, int C, int n_heads, int HS, float freq_base) {
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t) {
+            const long row = ((long)b * T + t) * C;
+            if (out != inp) std::memcpy(out + row, inp + row, sizeof(float) * C);
+            rope(out + row, HS, n_heads, t, freq_base, false);
+        }
+}
+
+// The rotation is orthogonal, so dx = R(theta)^T dy = R(-theta) dy with theta as in simd/ops rope.
+void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base) {
+    const int half = HS / 2;
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t) {
+            const long row = ((long)b * T + t) * C;
+            const float* dy = dout + row;
+            float* dx = dinp + row;
+            for (int i = 0; i < half; ++i) {
+                const float theta = t * std::pow(freq_base, -2.0f * i / HS);
+                const float c = std::cos(theta), s = std::sin(theta);
+                for (int h = 0; h < n_heads; ++h) {
+                    const int a = h * HS + 2 * i;
+                    dx[a] += dy[a] * c + dy[a + 1] * s;
+                    dx[a + 1] += -dy[a] * s + dy[a + 1] * c;
+                }
+            }
+            add(dx + n_heads * HS, dy + n_heads * HS, C - n_heads * HS);
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// swiglu, gelu, residual
+
+void swiglu_forward(float* out, const float* inp, int N, int H) {
+    for (int n = 0; n < N; ++n) swiglu(out + (long)n * H, inp + 2L * n * H, inp + 2L * n * H + H, H);
+}
+
+// out = g sigma(g) u:  dg = dy u sigma(g) (1 + g (1 - sigma(g))),  du = dy g sigma(g)
+void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H) {
+    for (int n = 0; n < N; ++n) {
+        const float* gate = inp + 2L * n * H;
+        const float* up = gate + H;
+        float* dgate = dinp + 2L * n * H;
+        float* dup = dgate + H;
+        const float* dy = dout + (long)n * H;
+        for (int i = 0; i < H; ++i) {
+            const float sig = 1.0f / (1.0f + std::exp(-gate[i]));
+            dgate[i] += dy[i] * up[i] * sig * (1.0f + gate[i] * (1.0f - sig));
+            dup[i] += dy[i] * gate[i] * sig;
+        }
+    }
+}
+
+void gelu_forward(float* out, const float* inp, int n) { gelu_tanh(out, inp, n); }
+
+// u = k (x + 0.044715 x^3):  d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) k (1 + 3 * 0.044715 x^2)
+void gelu_backward(float* dinp, const float* dout, const float* inp, int n) {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    for (int i = 0; i < n; ++i) {
+        const float x = inp[i];
+        const float th = std::tanh(k * (x + 0.044715f * x * x * x));
+        const float sech2 = 1.0f - th * th;
+        const float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * k * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += grad * dout[i];
+    }
+}
+
+void residual_forward(float* out, const float* inp1, const float* inp2, int n) {
+    for (int i = 0; i < n; ++i) out[i] = inp1[i] + inp2[i];
+}
+
+void residual_backward(float* dinp1, float* dinp2, const float* dout, int n) {
+    add(dinp1, dout, n);
+    add(dinp2, dout, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// softmax cross-entropy
+
+static int count_valid(const int* targets, int N, int ignore_index) {
+    int valid = 0;
+    for (int n = 0; n < N; ++n) valid += targets[n] != ignore_index;
+    return valid;
+}
+
+float crossentropy_forward(float* probs, const float* logits, const int* targets, int N, int V, int ignore_index) {
+    double loss = 0;
+#pragma omp parallel for reduction(+ : loss) schedule(static) if ((long)N * V > (1L << 16))
+    for (int n = 0; n < N; ++n) {
+        float* p = probs + (long)n * V;
+        if (p != logits + (long)n * V) std::memcpy(p, logits + (long)n * V, sizeof(float) * V);
+        softmax(p, V);
+        if (targets[n] != ignore_index) loss -= std::log(p[targets[n]]);
+    }
+    const int valid = count_valid(targets, N, ignore_index);
+    return valid ? static_cast<float>(loss / valid) : 0.0f;
+}
+
+// loss = -1/n_valid sum log p[target]:  dlogits = (p - onehot(target)) / n_valid on counted rows
+void crossentropy_backward(float* dlogits, const float* probs, const int* targets, int N, int V, int ignore_index) {
+    const int valid = count_valid(targets, N, ignore_index);
+    if (!valid) return;
+    const float scale = 1.0f / valid;
+#pragma omp parallel for schedule(static) if ((long)N * V > (1L << 16))
+    for (int n = 0; n < N; ++n) {
+        if (targets[n] == ignore_index) continue;
+        const float* p = probs + (long)n * V;
+        float* d = dlogits + (long)n * V;
+        for (int i = 0; i < V; ++i) d[i] += p[i] * scale;
+        d[targets[n]] -= scale;
+    }
+}
+
+}  // namespace lm

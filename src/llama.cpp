@@ -1,0 +1,165 @@
+#include "src/llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <omp.h>
+
+#include "simd/matmul.h"
+#include "simd/ops.h"
+#include "weights/error.h"
+#include "weights/quant.h"
+
+namespace lm {
+
+namespace {
+
+// Looks up a tensor and checks its shape (ne0 = input columns, ne1 = output rows).
+const Tensor* take(const ModelFile& f, const std::string& name, int64_t ne0, int64_t ne1) {
+    const Tensor& t = f.get(name);
+    if (t.ne[0] != ne0 || t.rows() != ne1)
+        fail(f.path, ": tensor ", name, " has shape ", shape_string(t), ", expected [", ne0, ", ", ne1, "]");
+    if (!info(t.type).supported) fail(f.path, ": tensor ", name, " has type ", dtype_name(t.type), ", which lm cannot compute with");
+    if (ne1 == 1 && t.type != DType::F32) fail(f.path, ": norm tensor ", name, " must be f32, not ", dtype_name(t.type));
+    return &t;
+}
+
+LlamaWeights map_weights(const ModelFile& f, const Config& c) {
+    LlamaWeights w;
+    w.token_embd = take(f, "token_embd.weight", c.dim, c.vocab_size);
+    for (int l = 0; l < c.n_layers; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        LlamaLayer L;
+        L.attn_norm = take(f, p + "attn_norm.weight", c.dim, 1);
+        L.wq = take(f, p + "attn_q.weight", c.dim, c.dim);
+        L.wk = take(f, p + "attn_k.weight", c.dim, c.kv_dim());
+        L.wv = take(f, p + "attn_v.weight", c.dim, c.kv_dim());
+        L.wo = take(f, p + "attn_output.weight", c.dim, c.dim);
+        L.ffn_norm = take(f, p + "ffn_norm.weight", c.dim, 1);
+        L.w_gate = take(f, p + "ffn_gate.weight", c.dim, c.hidden_dim);
+        L.w_up = take(f, p + "ffn_up.weight", c.dim, c.hidden_dim);
+        L.w_down = take(f, p + "ffn_down.weight", c.hidden_dim, c.dim);
+        w.layers.push_back(L);
+    }
+    w.output_norm = take(f, "output_norm.weight", c.dim, 1);
+    w.output = f.find("output.weight") ? take(f, "output.weight", c.dim, c.vocab_size) : w.token_embd;
+    return w;
+}
+
+}  // namespace
+
+Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_config(file)) {
+    if (config_.arch != "llama") fail(file.path, ": architecture '", config_.arch, "' is not a Llama model");
+    w_ = map_weights(file, config_);
+    const Config& c = config_;
+    LlamaState& s = state_;
+    s.context = context > 0 ? std::min(context, c.context_length) : c.context_length;
+    s.max_batch = std::max(1, std::min(max_batch, s.context));
+    const size_t B = s.max_batch;
+    s.x.resize(B * c.dim);
+    s.xb.resize(B * c.dim);
+    s.xb2.resize(B * c.dim);
+    s.q.resize(B * c.dim);
+    s.k.resize(B * c.kv_dim());
+    s.v.resize(B * c.kv_dim());
+    s.hb.resize(B * c.hidden_dim);
+    s.hb2.resize(B * c.hidden_dim);
+    s.logits.resize(c.vocab_size);
+    const size_t cache = static_cast<size_t>(c.n_layers) * s.context * c.kv_dim();
+    s.key_cache.resize(cache);
+    s.value_cache.resize(cache);
+}
+
+void Llama::forward(const int* tokens, int n, int pos, int threads, float* all_logits) {
+    if (pos < 0 || n < 1 || n > state_.context - pos)
+        fail("forward: positions ", pos, "..", pos + n, " exceed the context of ", state_.context);
+    for (int i = 0; i < n; i += state_.max_batch) {
+        const int chunk = std::min(state_.max_batch, n - i);
+        forward_chunk(tokens + i, chunk, pos + i, threads,
+                      all_logits ? all_logits + static_cast<size_t>(i) * config_.vocab_size : nullptr);
+    }
+}
+
+void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) {
+    const Config& c = config_;
+    LlamaState& s = state_;
+    const int dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim;
+    for (int i = 0; i < n; ++i) {
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size) fail("forward: token id ", tokens[i], " is out of range");
+        dequantize_row(w_.token_embd->type, w_.token_embd->row(tokens[i]), &s.x[i * dim], dim);
+    }
+    for (int l = 0; l < c.n_layers; ++l) {
+        const LlamaLayer& L = w_.layers[l];
+        for (int i = 0; i < n; ++i) rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), dim, c.norm_eps);
+        matmul(s.q.data(), *L.wq, s.xb.data(), n, threads);
+        matmul(s.k.data(), *L.wk, s.xb.data(), n, threads);
+        matmul(s.v.data(), *L.wv, s.xb.data(), n, threads);
+        const size_t layer_off = static_cast<size_t>(l) * s.context * kv_dim;
+        for (int i = 0; i < n; ++i) {
+            rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox);
+            rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox);
+            const size_t at = layer_off + static_cast<size_t>(pos + i) * kv_dim;
+            quantize_row(DType::F16, &s.k[i * kv_dim], &s.key_cache[at], kv_dim);
+            quantize_row(DType::F16, &s.v[i * kv_dim], &s.value_cache[at], kv_dim);
+        }
+        attention(l, n, pos, threads);
+        matmul(s.xb2.data(), *L.wo, s.xb.data(), n, threads);
+        add(s.x.data(), s.xb2.data(), n * dim);
+
+        for (int i = 0; i < n; ++i) rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.ffn_norm->f32(), dim, c.norm_eps);
+        matmul(s.hb.data(), *L.w_gate, s.xb.data(), n, threads);
+        matmul(s.hb2.data(), *L.w_up, s.xb.data(), n, threads);
+        swiglu(s.hb.data(), s.hb.data(), s.hb2.data(), n * hidden);
+        matmul(s.xb.data(), *L.w_down, s.hb.data(), n, threads);
+        add(s.x.data(), s.xb.data(), n * dim);
+    }
+    // Final norm and classifier: every row when all logits are wanted, else the last one.
+    const int first = all_logits ? 0 : n - 1;
+    for (int i = first; i < n; ++i) rmsnorm(&s.xb[i * dim], &s.x[i * dim], w_.output_norm->f32(), dim, c.norm_eps);
+    if (all_logits) matmul(all_logits, *w_.output, s.xb.data(), n, threads);
+    matmul(s.logits.data(), *w_.output, &s.xb[(n - 1) * dim], 1, threads);
+}
+
+// Causal grouped-query attention of the n new tokens over the cache; output in s.xb.
+// The cache holds f16 and, as in ggml's f16 dot products, q and the attention weights are
+// rounded to f16 before they meet it: this keeps our logits on llama.cpp's.
+void Llama::attention(int layer, int n, int pos, int threads) {
+    const Config& c = config_;
+    LlamaState& s = state_;
+    const int dim = c.dim, kv_dim = c.kv_dim(), hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const uint16_t* keys = &s.key_cache[static_cast<size_t>(layer) * s.context * kv_dim];
+    const uint16_t* values = &s.value_cache[static_cast<size_t>(layer) * s.context * kv_dim];
+    threads = std::max(1, threads);
+    const size_t scratch = s.context + hd;  // per thread: scores, then q in f16
+    if (s.att.size() < threads * scratch) s.att.resize(threads * scratch);
+    const int64_t work = static_cast<int64_t>(n) * c.n_heads * (pos + n) * hd;
+    const int team = work > (1 << 15) ? threads : 1;
+#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+    for (int i = 0; i < n; ++i) {
+        for (int h = 0; h < c.n_heads; ++h) {
+            float* att = &s.att[omp_get_thread_num() * scratch];
+            float* q = att + s.context;
+            const int len = pos + i + 1;
+            for (int d = 0; d < hd; ++d) q[d] = f16_to_f32(f32_to_f16(s.q[i * dim + h * hd + d]));
+            const int kv_off = (h / group) * hd;
+            for (int t = 0; t < len; ++t) {
+                const uint16_t* k = keys + static_cast<size_t>(t) * kv_dim + kv_off;
+                float sum = 0;
+                for (int d = 0; d < hd; ++d) sum += q[d] * f16_to_f32(k[d]);
+                att[t] = sum * scale;
+            }
+            softmax(att, len);
+            float* out = &s.xb[i * dim + h * hd];
+            std::fill(out, out + hd, 0.0f);
+            for (int t = 0; t < len; ++t) {
+                const float a = f16_to_f32(f32_to_f16(att[t]));
+                const uint16_t* v = values + static_cast<size_t>(t) * kv_dim + kv_off;
+                for (int d = 0; d < hd; ++d) out[d] += a * f16_to_f32(v[d]);
+            }
+        }
+    }
+}
+
+}  // namespace lm

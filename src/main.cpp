@@ -1,0 +1,68 @@
+// lm: one binary for running, inspecting and converting Transformer models.
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "src/cli.h"
+#include "weights/error.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: lm COMMAND [ARGS]\n"
+    "  run MODEL [PROMPT]        generate text (-n, --temp, --top-k, --top-p, --min-p,\n"
+    "                            --repeat-penalty, --seed, -t, -c, --tokenizer)\n"
+    "  info MODEL                architecture, hyperparameters, tokenizer, tensors\n"
+    "  tokenize MODEL TEXT       token ids of TEXT (--no-bos)\n"
+    "  logits MODEL PROMPT -o F  logits at every prompt position, .logits format\n"
+    "  convert IN OUT.gguf       llama2.c or GGUF to GGUF (--type f32|f16|q8_0, --tokenizer)\n";
+
+// Messages can quote bytes from hostile files: keep them on one printable line.
+void print_error(const char* message) {
+    std::string line;
+    for (const char* p = message; *p; ++p) {
+        unsigned char c = static_cast<unsigned char>(*p);
+        if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            line += hex;
+        } else {
+            line += static_cast<char>(c);
+        }
+    }
+    std::fflush(stdout);
+    std::fprintf(stderr, "lm: error: %s\n", line.c_str());
+}
+
+struct Command {
+    const char* name;
+    int (*run)(lm::Args&);
+};
+constexpr Command kCommands[] = {
+    {"run", lm::cmd_run},         {"info", lm::cmd_info},       {"tokenize", lm::cmd_tokenize},
+    {"logits", lm::cmd_logits},   {"convert", lm::cmd_convert},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    try {
+        for (const Command& c : kCommands) {
+            if (!std::strcmp(argv[1], c.name)) {
+                lm::Args args(argc - 1, argv + 1);
+                return c.run(args);
+            }
+        }
+        lm::fail("unknown command '", argv[1], "' (try lm --help)");
+    } catch (const lm::Error& e) {
+        print_error(e.what());
+    } catch (const std::bad_alloc&) {
+        print_error("out of memory");
+    }
+    return 1;
+}

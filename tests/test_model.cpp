@@ -1,0 +1,136 @@
+// Llama forward pass against llama.cpp's logits for every shared GGUF, and llama2.c files.
+#include <cmath>
+#include <fstream>
+
+#include "src/llama.h"
+#include "tests/testing.h"
+
+using namespace lm;
+
+namespace {
+
+struct Reference {
+    std::vector<int> tokens;
+    int vocab = 0;
+    std::vector<float> logits;  // [tokens][vocab]
+};
+
+Reference read_logits(const std::string& path) {
+    Reference r;
+    std::ifstream in(path, std::ios::binary);
+    int32_t n = 0;
+    in.read(reinterpret_cast<char*>(&n), 4).read(reinterpret_cast<char*>(&r.vocab), 4);
+    REQUIRE((n > 0 && n < 4096 && r.vocab > 0 && r.vocab < (1 << 20)));
+    r.tokens.resize(n);
+    r.logits.resize(static_cast<size_t>(n) * r.vocab);
+    in.read(reinterpret_cast<char*>(r.tokens.data()), 4 * n);
+    in.read(reinterpret_cast<char*>(r.logits.data()), 4 * r.logits.size());
+    REQUIRE(in.good());
+    return r;
+}
+
+struct Comparison {
+    double max_abs = 0;
+    int argmax_agree = 0;
+};
+
+Comparison compare(const std::vector<float>& got, const Reference& ref) {
+    Comparison c;
+    const int n = static_cast<int>(ref.tokens.size()), V = ref.vocab;
+    for (int i = 0; i < n; ++i) {
+        const float* g = &got[static_cast<size_t>(i) * V];
+        const float* r = &ref.logits[static_cast<size_t>(i) * V];
+        int ga = 0, ra = 0;
+        for (int v = 0; v < V; ++v) {
+            c.max_abs = std::max(c.max_abs, static_cast<double>(std::fabs(g[v] - r[v])));
+            if (g[v] > g[ga]) ga = v;
+            if (r[v] > r[ra]) ra = v;
+        }
+        c.argmax_agree += ga == ra;
+    }
+    return c;
+}
+
+std::vector<float> run_all_positions(const std::string& model_path, const Reference& ref, int threads, int batch) {
+    ModelFile file = load_model(model_path);
+    Llama model(file, 0, batch);
+    REQUIRE(model.config().vocab_size == ref.vocab);
+    std::vector<float> logits(ref.tokens.size() * ref.vocab);
+    model.forward(ref.tokens.data(), static_cast<int>(ref.tokens.size()), 0, threads, logits.data());
+    return logits;
+}
+
+void check_model(const std::string& dir, const std::string& name, const std::string& type, double tolerance) {
+    const std::string model = testing::shared_file("models/" + dir + "/" + name + "-" + type + ".gguf");
+    const std::string logits = testing::shared_file("models/" + dir + "/" + name + "-" + type + ".logits");
+    if (model.empty() || logits.empty()) return;
+    const Reference ref = read_logits(logits);
+    const Comparison c = compare(run_all_positions(model, ref, 2, 64), ref);
+    INFO(name, " ", type, ": max abs diff ", c.max_abs, ", argmax agrees at ", c.argmax_agree, "/", ref.tokens.size());
+    CHECK(c.max_abs <= tolerance);
+    CHECK(c.argmax_agree >= static_cast<int>(ref.tokens.size()) - 1);
+    MESSAGE(name, "-", type, ": max abs logit diff vs llama.cpp ", c.max_abs, ", argmax ", c.argmax_agree, "/",
+            ref.tokens.size());
+}
+
+}  // namespace
+
+TEST_SUITE("model") {
+
+// llama.cpp keeps the KV cache in f16 and rounds q and the attention weights to f16, and so
+// do we; where an activation sits within ~1e-7 of an f16 rounding boundary, the last-bit
+// differences of another summation order flip it and the flip carries to later positions.
+// Files where that happens get the measured bound (x2); the rest are held to 1e-4 / 2e-3.
+TEST_CASE("stories260K GGUF logits match llama.cpp") {
+    check_model("stories260K", "stories260K", "F32", 5e-3);   // measured 2.6e-3 (flip at position 13)
+    check_model("stories260K", "stories260K", "F16", 3e-2);   // measured 1.6e-2
+    check_model("stories260K", "stories260K", "BF16", 2e-3);  // measured 1.9e-6
+}
+
+TEST_CASE("tiny-random GQA GGUF logits match llama.cpp for every type") {
+    check_model("tiny-random", "rq", "F32", 1e-4);
+    check_model("tiny-random", "rq", "F16", 2e-3);
+    check_model("tiny-random", "rq", "BF16", 5e-3);  // measured 2.8e-3 (flip at position 8)
+    for (const char* type : {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q4_K_M", "Q6_K"}) check_model("tiny-random", "rq", type, 8e-2);
+}
+
+TEST_CASE("llama2.c checkpoints (legacy and v1) give llama.cpp's logits") {
+    const std::string logits = testing::shared_file("models/stories260K/stories260K-F32.logits");
+    if (logits.empty()) return;
+    const Reference ref = read_logits(logits);
+    for (const char* name : {"stories260K.bin", "stories260K_v1.bin"}) {
+        const std::string path = testing::shared_file(std::string("models/stories260K/") + name);
+        if (path.empty()) return;
+        const Comparison c = compare(run_all_positions(path, ref, 1, 512), ref);
+        INFO(std::string(name), ": max abs diff ", c.max_abs);
+        CHECK(c.max_abs <= 5e-3);  // as the F32 GGUF: same weights, same numbers
+        CHECK(c.argmax_agree == static_cast<int>(ref.tokens.size()));
+    }
+}
+
+TEST_CASE("batched, chunked and token-by-token forward agree; threads do not change results") {
+    const std::string path = testing::shared_file("models/tiny-random/rq-Q4_0.gguf");
+    if (path.empty()) return;
+    ModelFile file = load_model(path);
+    const std::vector<int> tokens = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376};
+    const int n = static_cast<int>(tokens.size());
+    Llama batched(file, 64, 64), one_thread(file, 64, 64), chunked(file, 64, 3), single(file, 64, 1);
+    const int V = batched.config().vocab_size;
+    std::vector<float> all_batched(n * V), all_one_thread(n * V), all_chunked(n * V);
+    batched.forward(tokens.data(), n, 0, 2, all_batched.data());
+    one_thread.forward(tokens.data(), n, 0, 1, all_one_thread.data());
+    CHECK(all_batched == all_one_thread);  // bit for bit
+    chunked.forward(tokens.data(), n, 0, 1, all_chunked.data());
+    double chunk_diff = 0;
+    for (size_t i = 0; i < all_chunked.size(); ++i)
+        chunk_diff = std::max(chunk_diff, static_cast<double>(std::fabs(all_chunked[i] - all_batched[i])));
+    CHECK(chunk_diff < 1e-4);
+    for (int i = 0; i < n; ++i) {
+        single.forward(&tokens[i], 1, i, 2);
+        double diff = 0;
+        for (int v = 0; v < V; ++v) diff = std::max(diff, static_cast<double>(std::fabs(single.logits()[v] - all_batched[i * V + v])));
+        CHECK(diff < 1e-4);
+    }
+}
+
+}

@@ -1,0 +1,363 @@
+// Quant formats: fp16/bf16 conversions, quantize -> dequantize error bounds, ggml bit layout
+// on hand-computed blocks, and matmul against a double-precision reference for every type.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "simd/kernels.h"
+#include "simd/matmul.h"
+#include "weights/error.h"
+#include "weights/quant.h"
+
+using namespace lm;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float sigma = 1.f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.f, sigma);
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+}
+
+std::vector<uint8_t> quantize(DType t, const std::vector<float>& x, int64_t rows, int64_t cols) {
+    std::vector<uint8_t> q(row_bytes(t, cols) * rows);
+    for (int64_t r = 0; r < rows; ++r) quantize_row(t, x.data() + r * cols, q.data() + r * row_bytes(t, cols), cols);
+    return q;
+}
+
+std::vector<float> dequantize(DType t, const std::vector<uint8_t>& q, int64_t rows, int64_t cols) {
+    std::vector<float> x(rows * cols);
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(t, q.data() + r * row_bytes(t, cols), x.data() + r * cols, cols);
+    return x;
+}
+
+float f32_bits(uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+}
+
+// Root-mean-square error of a round trip, relative to the data's rms.
+double roundtrip_rel_rms(DType t, const std::vector<float>& x) {
+    const int64_t n = static_cast<int64_t>(x.size());
+    std::vector<float> y = dequantize(t, quantize(t, x, 1, n), 1, n);
+    double err = 0, ref = 0;
+    for (int64_t i = 0; i < n; ++i) err += (x[i] - y[i]) * (x[i] - y[i]), ref += x[i] * x[i];
+    return std::sqrt(err / ref);
+}
+
+}  // namespace
+
+TEST_SUITE("quant") {
+
+TEST_CASE("block sizes agree with dtype.h") {
+    CHECK(info(DType::Q4_0).block_bytes == sizeof(block_q4_0));
+    CHECK(info(DType::Q4_1).block_bytes == sizeof(block_q4_1));
+    CHECK(info(DType::Q5_0).block_bytes == sizeof(block_q5_0));
+    CHECK(info(DType::Q8_0).block_bytes == sizeof(block_q8_0));
+    CHECK(info(DType::Q8_1).block_bytes == sizeof(block_q8_1));
+    CHECK(info(DType::Q4_K).block_bytes == sizeof(block_q4_K));
+    CHECK(info(DType::Q6_K).block_bytes == sizeof(block_q6_K));
+    CHECK(info(DType::Q8_K).block_bytes == sizeof(block_q8_K));
+}
+
+TEST_CASE("f16 conversion edge cases") {
+    CHECK(f32_to_f16(1.0f) == 0x3c00);
+    CHECK(f32_to_f16(-2.0f) == 0xc000);
+    CHECK(f32_to_f16(-0.0f) == 0x8000);
+    CHECK(f32_to_f16(65504.f) == 0x7bff);                       // largest finite
+    CHECK(f32_to_f16(65519.f) == 0x7bff);                       // below the halfway point
+    CHECK(f32_to_f16(65520.f) == 0x7c00);                       // tie rounds to even: inf
+    CHECK(f32_to_f16(1e6f) == 0x7c00);
+    CHECK(f32_to_f16(std::numeric_limits<float>::infinity()) == 0x7c00);
+    CHECK(f32_to_f16(-std::numeric_limits<float>::infinity()) == 0xfc00);
+    CHECK(std::isnan(f16_to_f32(f32_to_f16(std::numeric_limits<float>::quiet_NaN()))));
+    CHECK(f32_to_f16(1.f + 0x1p-11f) == 0x3c00);                // tie to even (down)
+    CHECK(f32_to_f16(1.f + 3 * 0x1p-11f) == 0x3c02);            // tie to even (up)
+    CHECK(f32_to_f16(0x1p-14f) == 0x0400);                      // smallest normal
+    CHECK(f32_to_f16(0x1p-24f) == 0x0001);                      // smallest subnormal
+    CHECK(f32_to_f16(0x1p-25f) == 0x0000);                      // tie between 0 and 2^-24: even
+    CHECK(f32_to_f16(1.5f * 0x1p-25f) == 0x0001);
+    CHECK(f32_to_f16(3 * 0x1p-25f) == 0x0002);                  // tie between 1 and 2 ulps: even
+    CHECK(f32_to_f16(-0x1p-26f) == 0x8000);                     // underflows to -0
+    CHECK(f16_to_f32(0x0001) == 0x1p-24f);
+    CHECK(f16_to_f32(0x03ff) == 1023 * 0x1p-24f);
+    CHECK(f16_to_f32(0x7bff) == 65504.f);
+    CHECK(std::isinf(f16_to_f32(0x7c00)));
+    CHECK(std::isnan(f16_to_f32(0x7e00)));
+    int mismatches = 0;  // every non-NaN half survives a round trip through float
+    for (uint32_t h = 0; h < 65536; ++h) {
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;
+        mismatches += f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))) != h;
+    }
+    CHECK(mismatches == 0);
+}
+
+TEST_CASE("bf16 conversion edge cases") {
+    CHECK(f32_to_bf16(1.0f) == 0x3f80);
+    CHECK(f32_to_bf16(1.f + 0x1p-8f) == 0x3f80);                // tie to even (down)
+    CHECK(f32_to_bf16(1.f + 3 * 0x1p-8f) == 0x3f82);            // tie to even (up)
+    CHECK(f32_to_bf16(1.f + 0x1p-8f + 0x1p-20f) == 0x3f81);     // above the tie
+    CHECK(f32_to_bf16(std::numeric_limits<float>::max()) == 0x7f80);  // rounds to inf
+    CHECK(f32_to_bf16(-std::numeric_limits<float>::infinity()) == 0xff80);
+    CHECK(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+    CHECK(std::isnan(bf16_to_f32(f32_to_bf16(f32_bits(0x7f800001)))));  // signaling NaN stays NaN
+    CHECK(f32_to_bf16(f32_bits(0x00010000)) == 0x0001);          // subnormals kept
+    CHECK(f32_to_bf16(f32_bits(0x00018000)) == 0x0002);          // subnormal tie to even
+    CHECK(bf16_to_f32(0xc040) == -3.0f);
+    int mismatches = 0;
+    for (uint32_t b = 0; b < 65536; ++b) {
+        if ((b & 0x7f80) == 0x7f80 && (b & 0x7f)) continue;
+        mismatches += f32_to_bf16(bf16_to_f32(static_cast<uint16_t>(b))) != b;
+    }
+    CHECK(mismatches == 0);
+}
+
+TEST_CASE("q4_0 / q8_0 / q5_0 / q4_1 on a hand-computed block") {
+    std::vector<float> x(32);
+    for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j - 16);  // -16 .. 15
+    // q4_0: max = -16, d = 2, q = trunc(x/2 + 8.5) clamped to 15.
+    std::vector<uint8_t> q = quantize(DType::Q4_0, x, 1, 32);
+    const block_q4_0* b4 = reinterpret_cast<const block_q4_0*>(q.data());
+    CHECK(b4->d == f32_to_f16(2.f));
+    CHECK(b4->qs[0] == 0x80);   // x[0] = -16 -> 0, x[16] = 0 -> 8
+    CHECK(b4->qs[15] == 0xf8);  // x[15] = -1 -> 8, x[31] = 15 -> 16, clamped to 15
+    // q8_0: d = 16/127, q = round(x * 127/16).
+    q = quantize(DType::Q8_0, x, 1, 32);
+    const block_q8_0* b8 = reinterpret_cast<const block_q8_0*>(q.data());
+    CHECK(b8->d == f32_to_f16(16.f / 127.f));
+    CHECK(b8->qs[0] == -127);
+    CHECK(b8->qs[31] == static_cast<int8_t>(std::roundf(15 * 127.f / 16.f)));
+    // q5_0: d = -16/-16 = 1, q = trunc(x + 16.5) -> x + 16, so element j is j, bit 4 in qh.
+    q = quantize(DType::Q5_0, x, 1, 32);
+    const block_q5_0* b5 = reinterpret_cast<const block_q5_0*>(q.data());
+    uint32_t qh;
+    std::memcpy(&qh, b5->qh, 4);
+    CHECK(b5->d == f32_to_f16(1.f));
+    CHECK(qh == 0xffff0000u);
+    CHECK(b5->qs[3] == (3 | (19 & 0xf) << 4));
+    std::vector<float> y = dequantize(DType::Q5_0, q, 1, 32);
+    CHECK(y == x);  // integers in range are exact
+    // q4_1: min -16, d = 31/15, m = -16.
+    q = quantize(DType::Q4_1, x, 1, 32);
+    const block_q4_1* b41 = reinterpret_cast<const block_q4_1*>(q.data());
+    CHECK(b41->m == f32_to_f16(-16.f));
+    CHECK((b41->qs[0] & 0xf) == 0);
+    CHECK((b41->qs[15] >> 4) == 15);
+}
+
+TEST_CASE("quantize -> dequantize error per type") {
+    const std::vector<float> x = random_floats(4096, 1);
+    // Relative rms error bounds: measured values are about 0.8x these.
+    struct Case {
+        DType type;
+        double bound;
+    };
+    const Case cases[] = {{DType::F16, 3e-4}, {DType::BF16, 2.5e-3}, {DType::Q8_0, 6e-3}, {DType::Q8_1, 6e-3},
+                          {DType::Q8_K, 8e-3}, {DType::Q6_K, 2.5e-2}, {DType::Q5_0, 5e-2}, {DType::Q4_K, 0.1},
+                          {DType::Q4_1, 0.11}, {DType::Q4_0, 0.12}};
+    for (const Case& c : cases) {
+        const double err = roundtrip_rel_rms(c.type, x);
+        INFO(std::string(dtype_name(c.type)), " relative rms error ", err);
+        MESSAGE(std::string(dtype_name(c.type)), " relative rms error ", err);
+        CHECK(err < c.bound);
+        CHECK(err > c.bound / 20);  // a real quantizer, not a copy
+    }
+    CHECK(roundtrip_rel_rms(DType::F32, x) == 0);
+}
+
+TEST_CASE("8-bit blocks: every element within half a step of the block scale") {
+    const std::vector<float> x = random_floats(32 * 64, 2, 3.f);
+    std::vector<float> y = dequantize(DType::Q8_0, quantize(DType::Q8_0, x, 1, 32 * 64), 1, 32 * 64);
+    double worst = 0;  // max error in units of the block step d = amax / 127
+    for (int b = 0; b < 64; ++b) {
+        float amax = 0;
+        for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[32 * b + j]));
+        for (int j = 0; j < 32; ++j) worst = std::fmax(worst, std::fabs(x[32 * b + j] - y[32 * b + j]) / (amax / 127));
+    }
+    CHECK(worst < 0.57);  // 0.5 rounding + 127 * fp16 rounding of d
+    CHECK(worst > 0.4);
+}
+
+TEST_CASE("q8_K bsums and all-zero blocks") {
+    std::vector<float> x = random_floats(512, 3);
+    for (int j = 256; j < 512; ++j) x[j] = 0;
+    std::vector<block_q8_K> q(2);
+    quantize_row(DType::Q8_K, x.data(), q.data(), 512);
+    for (int j = 0; j < 16; ++j) {
+        int sum = 0;
+        for (int l = 0; l < 16; ++l) sum += q[0].qs[16 * j + l];
+        CHECK(q[0].bsums[j] == sum);
+    }
+    CHECK(q[1].d == 0);
+    CHECK(q[1].qs[7] == 0);
+}
+
+TEST_CASE("row length must be a multiple of the block size") {
+    std::vector<float> x(48);
+    std::vector<uint8_t> q(1024);
+    CHECK_THROWS_AS(quantize_row(DType::Q4_0, x.data(), q.data(), 48), Error);
+    CHECK_THROWS_AS(dequantize_row(DType::Q6_K, q.data(), x.data(), 48), Error);
+    CHECK_THROWS_AS(quantize_row(DType::Q5_K, x.data(), q.data(), 256), Error);
+}
+
+// Every supported weight type, every ISA this CPU reaches: matmul against a double-precision
+// dot of the dequantized weights with the activations as the kernel sees them (converted to
+// the weight's activation type and back).
+TEST_CASE("matmul matches a double-precision reference for every type") {
+    const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
+                           DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q6_K};
+    const int64_t row_counts[] = {1, 7, 33, 67};
+    const int ns[] = {1, 3, 6};
+    for (int isa = 0; isa <= static_cast<int>(simd::best_isa()); ++isa) {
+        simd::force_isa(static_cast<simd::Isa>(isa));
+        double worst = 0;
+        for (DType type : types) {
+            const int64_t cols = info(type).block_size == 256 ? 512 : 96;
+            DType act;
+            REQUIRE(simd::activation_type(type, &act));
+            for (int64_t rows : row_counts) {
+                const std::vector<float> wf = random_floats(rows * cols, 10 + static_cast<uint32_t>(rows));
+                const std::vector<uint8_t> wq = quantize(type, wf, rows, cols);
+                const std::vector<float> wd = dequantize(type, wq, rows, cols);
+                Tensor w;
+                w.name = "w", w.type = type, w.n_dims = 2, w.ne[0] = cols, w.ne[1] = rows;
+                w.data = wq.data(), w.nbytes = wq.size();
+                for (int n : ns) {
+                    const std::vector<float> x = random_floats(n * cols, 99 + n);
+                    const std::vector<float> xd = dequantize(act, quantize(act, x, n, cols), n, cols);
+                    std::vector<float> y(n * rows, NAN);
+                    matmul(y.data(), w, x.data(), n, 1);
+                    for (int t = 0; t < n; ++t) {
+                        for (int64_t r = 0; r < rows; ++r) {
+                            double ref = 0, mag = 0;
+                            for (int64_t c = 0; c < cols; ++c) {
+                                ref += static_cast<double>(wd[r * cols + c]) * xd[t * cols + c];
+                                mag += std::fabs(static_cast<double>(wd[r * cols + c]) * xd[t * cols + c]);
+                            }
+                            // q4_1 adds m * s per block with s = d * sum(q) stored as fp16 (ggml's q8_1).
+                            for (int64_t b = 0; type == DType::Q4_1 && b < cols / 32; ++b) {
+                                const block_q4_1& wb = reinterpret_cast<const block_q4_1*>(wq.data())[r * cols / 32 + b];
+                                double s = 0;
+                                for (int j = 0; j < 32; ++j) s += xd[t * cols + 32 * b + j];
+                                mag += std::fabs(f16_to_f32(wb.m) * s) * 0x1p-11 / 2e-6;
+                            }
+                            const double err = std::fabs(y[t * rows + r] - ref) / mag;
+                            worst = std::fmax(worst, err);
+                            INFO(std::string(simd::isa_name(static_cast<simd::Isa>(isa))), " ", std::string(dtype_name(type)), " rows ", rows,
+                                 " n ", n, " t ", t, " r ", r, ": ", y[t * rows + r], " vs ", ref);
+                            REQUIRE(err < 2e-6);
+                        }
+                    }
+                }
+            }
+        }
+        MESSAGE(std::string(simd::isa_name(static_cast<simd::Isa>(isa))), ": worst matmul error relative to sum|w x| ", worst);
+    }
+    simd::force_isa(simd::best_isa());
+}
+
+TEST_CASE("matmul is bit-identical for any thread count") {
+    for (DType type : {DType::F32, DType::Q4_0, DType::Q4_K}) {
+        const int64_t rows = 301, cols = 512;
+        const std::vector<uint8_t> wq = quantize(type, random_floats(rows * cols, 5), rows, cols);
+        Tensor w;
+        w.name = "w", w.type = type, w.n_dims = 2, w.ne[0] = cols, w.ne[1] = rows;
+        w.data = wq.data(), w.nbytes = wq.size();
+        for (int n : {1, 5, 37}) {
+            const std::vector<float> x = random_floats(n * cols, 6);
+            std::vector<float> y1(n * rows), y2(n * rows), y3(n * rows);
+            matmul(y1.data(), w, x.data(), n, 1);
+            matmul(y2.data(), w, x.data(), n, 2);
+            matmul(y3.data(), w, x.data(), n, 3);
+            INFO(std::string(dtype_name(type)), " n ", n);
+            CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0);
+            CHECK(std::memcmp(y1.data(), y3.data(), y1.size() * 4) == 0);
+        }
+    }
+}
+
+TEST_CASE("matmul rejects types lm cannot compute with") {
+    std::vector<uint8_t> bytes(176 * 2);
+    Tensor w;
+    w.name = "blk.0.ffn_down.weight", w.type = DType::Q5_K, w.n_dims = 2, w.ne[0] = 256, w.ne[1] = 2;
+    w.data = bytes.data(), w.nbytes = bytes.size();
+    std::vector<float> x(256), y(2);
+    CHECK_THROWS_WITH_AS(matmul(y.data(), w, x.data(), 1, 1),
+                         "matmul: weight blk.0.ffn_down.weight has type q5_K, which lm cannot compute with", Error);
+    w.type = DType::Q4_0, w.ne[0] = 48;
+    CHECK_THROWS_AS(matmul(y.data(), w, x.data(), 1, 1), Error);
+}
+
+}  // TEST_SUITE("quant")
+
+#include "tests/testing.h"
+#include "weights/model_file.h"
+
+TEST_SUITE("quant") {
+
+// llama.cpp quantized the same random weights we have in F32: dequantizing its blocks must
+// give back the F32 weights within each type's error, and for the 32-element types our
+// reference quantizers (ggml's *_ref algorithms) must reproduce its bytes.
+TEST_CASE("llama.cpp-quantized tensors dequantize to the F32 originals") {
+    const std::string f32_path = lm::testing::shared_file("models/tiny-random/rq-F32.gguf");
+    if (f32_path.empty()) return;
+    const ModelFile f32 = load_model(f32_path);
+    struct Case {
+        const char* file;
+        double bound;
+    };
+    for (Case c : {Case{"Q8_0", 0.01}, Case{"Q6_K", 0.03}, Case{"Q5_0", 0.06}, Case{"Q4_1", 0.12},
+                   Case{"Q4_0", 0.12}, Case{"Q4_K_M", 0.12}}) {
+        const std::string path = lm::testing::shared_file(std::string("models/tiny-random/rq-") + c.file + ".gguf");
+        if (path.empty()) continue;
+        const ModelFile q = load_model(path);
+        int checked = 0, identical = 0, compared_bytes = 0;
+        for (const Tensor& t : q.tensors) {
+            if (info(t.type).block_size == 1) continue;
+            const Tensor& ref = f32.get(t.name);
+            std::vector<float> x(t.count());
+            for (int64_t r = 0; r < t.rows(); ++r) dequantize_row(t.type, t.row(r), x.data() + r * t.cols(), t.cols());
+            double err = 0, norm = 0;
+            for (int64_t i = 0; i < t.count(); ++i) {
+                err += (x[i] - ref.f32()[i]) * (x[i] - ref.f32()[i]);
+                norm += ref.f32()[i] * ref.f32()[i];
+            }
+            INFO(std::string(c.file), " ", t.name, " ", std::string(dtype_name(t.type)), " relative rms ", std::sqrt(err / norm));
+            CHECK(std::sqrt(err / norm) < c.bound);
+            ++checked;
+            if (info(t.type).block_size == 256) {  // our own k-quantizer: no worse than llama.cpp's
+                std::vector<uint8_t> mine(t.nbytes);
+                std::vector<float> y(t.count());
+                double my_err = 0;
+                for (int64_t r = 0; r < t.rows(); ++r) {
+                    quantize_row(t.type, ref.f32() + r * t.cols(), mine.data() + r * t.row_size(), t.cols());
+                    dequantize_row(t.type, mine.data() + r * t.row_size(), y.data() + r * t.cols(), t.cols());
+                }
+                for (int64_t i = 0; i < t.count(); ++i) my_err += (y[i] - ref.f32()[i]) * (y[i] - ref.f32()[i]);
+                INFO("ours ", std::sqrt(my_err / norm), " llama.cpp ", std::sqrt(err / norm));
+                CHECK(my_err < err * 1.1 * 1.1);
+            }
+            if (info(t.type).block_size == 32) {
+                std::vector<uint8_t> mine(t.nbytes);
+                for (int64_t r = 0; r < t.rows(); ++r)
+                    quantize_row(t.type, ref.f32() + r * t.cols(), mine.data() + r * t.row_size(), t.cols());
+                ++compared_bytes;
+                identical += std::memcmp(mine.data(), t.data, t.nbytes) == 0;
+            }
+        }
+        CHECK(checked > 0);
+        CHECK(identical == compared_bytes);
+        MESSAGE(std::string(c.file), ": ", checked, " tensors within bounds, ", identical, "/", compared_bytes,
+                " re-quantized byte-identical");
+    }
+}
+
+}  // TEST_SUITE("quant")

@@ -1,0 +1,216 @@
+// Tokenizers against llama.cpp's conformance vectors, llama.cpp's own tokenization of the
+// stories260K prompt, round trips, streaming, and hostile vocabulary files.
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "tests/testing.h"
+#include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+#include "weights/model_file.h"
+
+using lm::Tokenizer;
+using lm::testing::shared_file;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// X.gguf.inp: every test string is followed by "\n__ggml_vocab_test__\n" (the file ends
+// with one). X.gguf.out: one line of space-separated ids per string.
+void check_vectors(const std::string& name) {
+    std::string path = shared_file("models/gguf-vocab/" + name);
+    if (path.empty()) return;
+    Tokenizer tok(lm::load_model(path).meta);
+    const std::string inp = read_file(path + ".inp");
+    const std::string sep = "\n__ggml_vocab_test__\n";
+    std::vector<std::string> texts;
+    for (size_t pos = 0, hit; (hit = inp.find(sep, pos)) != std::string::npos; pos = hit + sep.size())
+        texts.push_back(inp.substr(pos, hit - pos));
+    std::vector<std::vector<int32_t>> expected;
+    std::istringstream out(read_file(path + ".out"));
+    for (std::string line; std::getline(out, line);) {
+        std::istringstream ids(line);
+        expected.emplace_back();
+        for (int32_t id; ids >> id;) expected.back().push_back(id);
+    }
+    REQUIRE(texts.size() == expected.size());
+    REQUIRE(texts.size() > 40);
+    size_t passed = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+        std::vector<int32_t> got = tok.encode(texts[i], false);
+        CAPTURE(i);
+        CAPTURE(texts[i]);
+        CHECK(got == expected[i]);
+        passed += got == expected[i];
+    }
+    MESSAGE(name, ": ", passed, "/", texts.size(), " vectors");
+}
+
+// The prompt and token ids at the head of a .logits file (llama.cpp's tokenization, with BOS).
+std::vector<int32_t> logits_tokens(const std::string& path) {
+    std::string bytes = read_file(path);
+    REQUIRE(bytes.size() >= 8);
+    int32_t n = 0;
+    std::memcpy(&n, bytes.data(), 4);
+    REQUIRE(n > 0);
+    REQUIRE(bytes.size() >= 8 + 4 * static_cast<size_t>(n));
+    std::vector<int32_t> ids(n);
+    std::memcpy(ids.data(), bytes.data() + 8, 4 * static_cast<size_t>(n));
+    return ids;
+}
+
+const char* kPrompt = "Once upon a time, there was a little girl named Lily.";
+
+Tokenizer tok512() {
+    lm::Metadata meta;
+    meta.source = shared_file("models/stories260K/tok512.bin");
+    lm::read_llama2c_tokenizer(meta.source, 512, meta);
+    return Tokenizer(meta);
+}
+
+}  // namespace
+
+TEST_SUITE("tokenizer") {
+
+TEST_CASE("llama-spm conformance vectors") { check_vectors("ggml-vocab-llama-spm.gguf"); }
+
+TEST_CASE("stories260K prompt from tok512.bin and from the GGUF") {
+    std::string logits = shared_file("models/stories260K/stories260K-F32.logits");
+    std::string bin = shared_file("models/stories260K/tok512.bin");
+    std::string gguf = shared_file("models/stories260K/stories260K-F32.gguf");
+    if (logits.empty() || bin.empty() || gguf.empty()) return;
+    std::vector<int32_t> expected = logits_tokens(logits);
+    CHECK(expected.size() == 16);
+    Tokenizer from_bin = tok512();
+    CHECK(from_bin.encode(kPrompt, true) == expected);
+    Tokenizer from_gguf(lm::load_model(gguf).meta);
+    CHECK(from_gguf.encode(kPrompt, true) == expected);
+    CHECK(from_gguf.n_vocab() == 512);
+    CHECK(from_bin.bos() == 1);
+    CHECK(from_bin.eos() == 2);
+    CHECK(from_bin.is_eog(2));
+    CHECK_FALSE(from_bin.is_eog(1));
+    CHECK(from_bin.model() == "llama");
+    // Both sources describe the same vocabulary.
+    for (int32_t id = 0; id < 512; ++id) {
+        CHECK(from_bin.token_text(id) == from_gguf.token_text(id));
+        CHECK(from_bin.token_type(id) == from_gguf.token_type(id));
+    }
+}
+
+TEST_CASE("SPM decode: round trip, BOS space, byte fallback") {
+    if (shared_file("models/stories260K/tok512.bin").empty()) return;
+    Tokenizer tok = tok512();
+    std::vector<int32_t> ids = tok.encode(kPrompt, true);
+    CHECK(tok.decode(ids) == kPrompt);
+    CHECK(tok.decode(tok.encode(kPrompt, false)) == kPrompt);
+    CHECK(tok.decode_token(-1, ids[0]) == "");  // BOS is a control token
+    CHECK(tok.decode_token(ids[0], ids[1]) == "Once");  // space prefix dropped after BOS
+    CHECK(tok.decode_token(ids[1], ids[2])[0] == ' ');
+    // 512 tokens cannot spell "é" or "😀": they fall back to bytes and decode back exactly.
+    const std::string rare = "caf\xC3\xA9 \xF0\x9F\x98\x80!";
+    std::vector<int32_t> rare_ids = tok.encode(rare, false);
+    CHECK(tok.decode(rare_ids) == rare);
+    CHECK_THROWS_AS(tok.decode_token(-1, 512), lm::Error);
+    CHECK(tok.encode("", true) == std::vector<int32_t>{1});
+    CHECK(tok.encode("", false).empty());
+}
+
+TEST_CASE("Utf8Stream holds back split characters") {
+    if (shared_file("models/stories260K/tok512.bin").empty()) return;
+    Tokenizer tok = tok512();
+    const std::string text = "h\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x82\xAC";  // é 😀 €, byte tokens
+    std::vector<int32_t> ids = tok.encode(text, true);
+    lm::Utf8Stream stream;
+    std::string printed;
+    int32_t prev = -1;
+    for (int32_t id : ids) {
+        std::string part = stream.push(tok.decode_token(prev, id));
+        // Every chunk handed out is whole characters.
+        for (size_t i = 0; i < part.size(); ++i) {
+            auto b = static_cast<unsigned char>(part[i]);
+            size_t len = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+            REQUIRE(i + len <= part.size());
+            i += len - 1;
+        }
+        printed += part;
+        prev = id;
+    }
+    printed += stream.flush();
+    CHECK(printed == text);
+
+    lm::Utf8Stream raw;
+    CHECK(raw.push("a\xE2\x82") == "a");
+    CHECK(raw.push("\xAC") == "\xE2\x82\xAC");
+    CHECK(raw.push("\xFF") == "\xFF");  // invalid bytes pass through
+    CHECK(raw.push("\xC3") == "");
+    CHECK(raw.push("x") == "\xC3x");  // a lead byte that never completes
+    CHECK(raw.push("\xF0\x9F") == "");
+    CHECK(raw.flush() == "\xF0\x9F");
+    CHECK(raw.flush() == "");
+}
+
+TEST_CASE("hostile tokenizer.bin") {
+    std::string path = lm::testing::temp_path("hostile_tok.bin");
+    auto i32 = [](int32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
+    auto f32 = [](float v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
+    lm::Metadata meta;
+    std::string good = i32(8) + f32(0) + i32(1) + "a" + f32(-1) + i32(2) + "bc";
+    write_file(path, good);
+    lm::read_llama2c_tokenizer(path, 2, meta);
+    CHECK(meta.get_strings("tokenizer.ggml.tokens")->at(1) == "bc");
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 3, meta), lm::Error);       // too few entries
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 1 << 30, meta), lm::Error); // absurd count
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 0, meta), lm::Error);
+    write_file(path, good.substr(0, good.size() - 1));  // truncated inside the last token
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 2, meta), lm::Error);
+    write_file(path, i32(8) + f32(0) + i32(0x7FFFFFFF) + "abcdefgh");  // absurd length
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 1, meta), lm::Error);
+    write_file(path, i32(8) + f32(0) + i32(-5) + "abcdefgh");  // negative length
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 1, meta), lm::Error);
+    write_file(path, "ab");
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path, 1, meta), lm::Error);
+    CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path + ".missing", 1, meta), lm::Error);
+}
+
+TEST_CASE("bad tokenizer metadata") {
+    lm::Metadata meta;
+    meta.source = "bad.gguf";
+    CHECK_THROWS_AS(Tokenizer{meta}, lm::Error);  // no model
+    meta.set("tokenizer.ggml.model", lm::Value::of_string("llama"));
+    CHECK_THROWS_AS(Tokenizer{meta}, lm::Error);  // no tokens
+    meta.set("tokenizer.ggml.tokens", lm::Value::of_strings({"<unk>", "<s>", "</s>", "a"}));
+    meta.set("tokenizer.ggml.scores", lm::Value::of_floats(lm::ValueType::F32, {0, 0}));
+    CHECK_THROWS_AS(Tokenizer{meta}, lm::Error);  // scores of the wrong length
+    meta.set("tokenizer.ggml.scores", lm::Value::of_floats(lm::ValueType::F32, {0, 0, 0, 0}));
+    meta.set("tokenizer.ggml.bos_token_id", lm::Value::of_int(lm::ValueType::U32, 4294967295));
+    Tokenizer tok(meta);
+    CHECK(tok.bos() == 1);  // a bad id keeps llama.cpp's default
+    meta.set("tokenizer.ggml.model", lm::Value::of_string("unigram"));
+    try {
+        Tokenizer bad(meta);
+        FAIL("accepted an unknown tokenizer model");
+    } catch (const lm::Error& e) {
+        CHECK(std::string(e.what()).find("bad.gguf") != std::string::npos);
+    }
+    meta.set("tokenizer.ggml.model", lm::Value::of_string("gpt2"));
+    CHECK_THROWS_AS(Tokenizer{meta}, lm::Error);  // gpt2 without merges
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("tokenizer") {
+TEST_CASE("gpt-2 conformance vectors") { check_vectors("ggml-vocab-gpt-2.gguf"); }
+TEST_CASE("bert-bge conformance vectors") { check_vectors("ggml-vocab-bert-bge.gguf"); }
+}

@@ -1,0 +1,180 @@
+// GPT-2 byte-level BPE: split text with GPT-2's pre-tokenizer regex, spell each piece's bytes
+// as printable characters, then apply the merges in rank order (lowest rank first).
+#include "tokenizer/models.h"
+#include "tokenizer/unicode.h"
+#include "weights/error.h"
+
+namespace lm {
+
+namespace {
+
+// GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes
+// are given the code points 256, 257, ... in byte order.
+uint32_t byte_to_char(uint8_t b) {
+    auto printable = [](int c) { return (c >= '!' && c <= '~') || (c >= 0xA1 && c <= 0xAC) || c >= 0xAE; };
+    if (printable(b)) return b;
+    uint32_t n = 0;
+    for (int c = 0; c < b; ++c)
+        if (!printable(c)) ++n;
+    return 256 + n;
+}
+
+// The inverse of byte_to_char, -1 for a character that stands for no byte.
+int char_to_byte(uint32_t cp) {
+    static const std::array<int16_t, 512> table = [] {
+        std::array<int16_t, 512> t;
+        t.fill(-1);
+        for (int b = 0; b < 256; ++b) t[byte_to_char(static_cast<uint8_t>(b))] = static_cast<int16_t>(b);
+        return t;
+    }();
+    return cp < table.size() ? table[cp] : -1;
+}
+
+struct Char {
+    uint32_t cp;
+    size_t pos, len;
+};
+
+enum class Kind { letter, number, space, other };
+
+Kind kind_of(uint32_t cp) {
+    if (is_white_space(cp)) return Kind::space;
+    CharClass c = char_class(cp);
+    if (c == CharClass::L) return Kind::letter;
+    if (c == CharClass::N) return Kind::number;
+    return Kind::other;
+}
+
+// Length in characters of a contraction ('s 't 're 've 'm 'll 'd) at chars[i], or 0.
+size_t contraction_at(const std::vector<Char>& chars, size_t i) {
+    auto at = [&](size_t k) { return i + k < chars.size() ? chars[i + k].cp : 0u; };
+    if (at(0) != '\'') return 0;
+    uint32_t a = at(1), b = at(2);
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+    return 0;
+}
+
+}  // namespace
+
+// The regex, by hand:
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+std::vector<std::string_view> gpt2_pretokenize(std::string_view text) {
+    std::vector<Char> chars;
+    for (size_t pos = 0; pos < text.size();) {
+        Decoded d = decode_utf8(text, pos);
+        chars.push_back({d.cp, pos, d.len});
+        pos += d.len;
+    }
+    std::vector<Kind> kinds(chars.size());
+    for (size_t i = 0; i < chars.size(); ++i) kinds[i] = kind_of(chars[i].cp);
+
+    std::vector<std::string_view> pieces;
+    const size_t n = chars.size();
+    auto emit = [&](size_t first, size_t end) {  // characters [first, end)
+        size_t from = chars[first].pos, to = chars[end - 1].pos + chars[end - 1].len;
+        pieces.push_back(text.substr(from, to - from));
+    };
+    for (size_t i = 0; i < n;) {
+        if (size_t len = contraction_at(chars, i)) {
+            emit(i, i + len);
+            i += len;
+            continue;
+        }
+        // An optional single ' ' joins the run of letters, digits or other symbols after it.
+        size_t j = (chars[i].cp == ' ' && i + 1 < n && kinds[i + 1] != Kind::space) ? i + 1 : i;
+        Kind k = kinds[j];
+        if (k != Kind::space) {
+            size_t end = j + 1;
+            while (end < n && kinds[end] == k) ++end;
+            emit(i, end);
+            i = end;
+            continue;
+        }
+        size_t end = i + 1;
+        while (end < n && kinds[end] == Kind::space) ++end;
+        // \s+(?!\S) leaves the last space of a run to prefix the word that follows.
+        if (end < n && end - i > 1) --end;
+        emit(i, end);
+        i = end;
+    }
+    return pieces;
+}
+
+BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges, const std::string& source) {
+    BpeModel bpe;
+    bpe.ranks.reserve(merges.size());
+    for (size_t i = 0; i < merges.size(); ++i) {
+        if (merges[i].find(' ', 1) == std::string::npos)
+            fail(source, ": merge ", i, " \"", merges[i], "\" is not two tokens separated by a space");
+        bpe.ranks.emplace(merges[i], static_cast<int32_t>(i));  // the first rank of a duplicate wins
+    }
+    for (int b = 0; b < 256; ++b) {
+        bpe.byte_chars[b].clear();
+        append_utf8(bpe.byte_chars[b], byte_to_char(static_cast<uint8_t>(b)));
+        bpe.byte_ids[b] = vocab.find(bpe.byte_chars[b]);
+    }
+    return bpe;
+}
+
+void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text, std::vector<int32_t>& out) {
+    std::string spelled, key;
+    std::vector<MergeSymbol> symbols;
+    for (std::string_view piece : gpt2_pretokenize(text)) {
+        spelled.clear();
+        symbols.clear();
+        for (char c : piece) {
+            const std::string& ch = bpe.byte_chars[static_cast<uint8_t>(c)];
+            int32_t i = static_cast<int32_t>(symbols.size());
+            symbols.push_back({static_cast<uint32_t>(spelled.size()), static_cast<uint32_t>(ch.size()), i - 1, i + 1});
+            spelled += ch;
+        }
+        symbols.back().next = -1;
+        merge_pairs(spelled, symbols, [&](std::string_view a, std::string_view b) -> std::optional<double> {
+            key.assign(a);
+            key += ' ';
+            key += b;
+            auto it = bpe.ranks.find(key);
+            if (it == bpe.ranks.end()) return std::nullopt;
+            return -static_cast<double>(it->second);
+        });
+        for (int32_t i = 0; i >= 0; i = symbols[i].next) {
+            std::string_view sym = std::string_view(spelled).substr(symbols[i].start, symbols[i].len);
+            int32_t id = vocab.find(sym);
+            if (id >= 0) {
+                out.push_back(id);
+                continue;
+            }
+            // A merge result missing from the vocabulary: fall back to its bytes' tokens.
+            for (size_t pos = 0; pos < sym.size();) {
+                Decoded d = decode_utf8(sym, pos);
+                int b = char_to_byte(d.cp);
+                if (b >= 0 && bpe.byte_ids[b] >= 0) out.push_back(bpe.byte_ids[b]);
+                pos += d.len;
+            }
+        }
+    }
+}
+
+std::string bpe_decode(const Vocab& vocab, int32_t id) {
+    const std::string& text = vocab.tokens[id];
+    switch (vocab.types[id]) {
+        case TokenType::normal: {
+            std::string out;
+            for (size_t pos = 0; pos < text.size();) {
+                Decoded d = decode_utf8(text, pos);
+                int b = char_to_byte(d.cp);
+                if (b >= 0) out += static_cast<char>(b);
+                else out.append(text, pos, d.len);  // not a byte stand-in: keep as written
+                pos += d.len;
+            }
+            return out;
+        }
+        case TokenType::user_defined:
+            return text;
+        default:
+            return "";
+    }
+}
+
+}  // namespace lm

@@ -1,0 +1,47 @@
+// The three tokenizer algorithms behind lm::Tokenizer, each a pair of plain functions over a
+// Vocab: encode one fragment of raw text (no special tokens in it), and decode one token.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/vocab.h"
+
+namespace lm {
+
+// --- SentencePiece BPE (tokenizer/spm.cpp), llama.cpp's "llama" model -------------------
+struct SpmModel {
+    std::array<int32_t, 256> byte_ids;  // id of "<0xNN>" per byte, -1 when absent
+    int32_t unk_id = -1;
+};
+SpmModel make_spm(const Vocab& vocab, int32_t unk_id);
+// `text` is raw; spaces become U+2581 and, when add_prefix, one is put in front.
+void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view text, bool add_prefix,
+                std::vector<int32_t>& out);
+std::string spm_decode(const Vocab& vocab, int32_t id);
+
+// --- GPT-2 byte-level BPE (tokenizer/bpe.cpp), llama.cpp's "gpt2" model ----------------------
+struct BpeModel {
+    StringMap<int32_t> ranks;                 // "left right" -> merge rank (lower merges first)
+    std::array<std::string, 256> byte_chars;  // byte -> its printable stand-in, UTF-8
+    std::array<int32_t, 256> byte_ids;        // id of each byte's single-character token
+};
+BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges,
+                  const std::string& source);
+// Splits with the GPT-2 pre-tokenizer regex; pieces are byte ranges of `text`.
+std::vector<std::string_view> gpt2_pretokenize(std::string_view text);
+void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text,
+                std::vector<int32_t>& out);
+std::string bpe_decode(const Vocab& vocab, int32_t id);
+
+// --- BERT WordPiece (tokenizer/wordpiece.cpp), llama.cpp's "bert" model ------------------------
+// BertNormalizer (clean, CJK split, strip accents, lowercase) + BertPreTokenizer words.
+std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase);
+void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
+                      std::vector<int32_t>& out);
+// "##x" continues the previous word; other words get a space before them unless first.
+std::string wordpiece_decode(const Vocab& vocab, int32_t id, bool first);
+
+}  // namespace lm

@@ -1,0 +1,95 @@
+// Text <-> token ids, token for token what llama.cpp (and the Hugging Face tokenizers it is
+// tested against) produce. One facade over three algorithms chosen by tokenizer.ggml.model:
+// "llama" (SentencePiece BPE), "gpt2" (byte-level BPE), "bert" (WordPiece).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/models.h"
+#include "tokenizer/vocab.h"
+#include "weights/metadata.h"
+
+namespace lm {
+
+class Tokenizer {
+public:
+    // Reads the tokenizer.ggml.* keys; throws lm::Error naming meta.source on bad/missing data.
+    explicit Tokenizer(const Metadata& meta);
+
+    // Hugging Face vocabulary files: `path` is a directory holding vocab.json or encoder.json
+    // plus merges.txt or vocab.bpe (GPT-2 byte-level BPE), or vocab.txt (BERT WordPiece); or
+    // the path of one of those files, its partner looked up beside it. See read_hf_tokenizer.
+    static Tokenizer from_files(const std::string& path);
+
+    // add_special: BOS/EOS (CLS ... SEP for bert) as the metadata and llama.cpp's defaults
+    // say. parse_special: also turn control-token texts found in `text` (e.g. "<|endoftext|>")
+    // into those tokens; user-defined tokens are always matched, as in llama.cpp.
+    std::vector<int32_t> encode(std::string_view text, bool add_special,
+                                bool parse_special = false) const;
+
+    // The bytes `id` stands for: U+2581 -> space, <0xNN> -> that byte, control tokens -> "".
+    // After BOS, a model that adds a space prefix drops the leading space (llama2.c, llama.cpp).
+    // prev is the token before id, or -1. Throws lm::Error for an id outside the vocabulary.
+    std::string decode_token(int32_t prev, int32_t id) const;
+    // All tokens; the space an SPM model put in front of the text is removed, so
+    // decode(encode(s, false)) == s for text the vocabulary can spell.
+    std::string decode(const std::vector<int32_t>& ids) const;
+
+    int32_t bos() const { return bos_; }  // -1 when the model has none; [CLS] for bert
+    int32_t eos() const { return eos_; }  // -1 when the model has none; [SEP] for bert
+    int32_t unk() const { return unk_; }
+    int32_t n_vocab() const { return vocab_.size(); }
+    bool is_eog(int32_t id) const;  // end of generation: eos, eot, eom...
+    bool add_bos() const { return add_bos_; }
+    bool add_eos() const { return add_eos_; }
+    const std::string& model() const { return model_; }  // "llama", "gpt2", "bert"
+    const std::string& token_text(int32_t id) const;      // the raw vocabulary entry
+    TokenType token_type(int32_t id) const;
+
+private:
+    struct Fragment {
+        std::string_view text;  // raw text when token < 0
+        int32_t token;
+    };
+    std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
+    void encode_fragment(std::string_view text, bool after_special, std::vector<int32_t>& out) const;
+    void check_id(int32_t id) const;
+
+    enum class Kind { spm, bpe, wordpiece };
+    Kind kind_ = Kind::spm;
+    std::string model_;
+    std::string source_;
+    Vocab vocab_;
+    SpmModel spm_{};
+    BpeModel bpe_;
+    int32_t bos_ = -1, eos_ = -1, unk_ = -1, sep_ = -1;
+    std::vector<int32_t> eog_ids_;
+    bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, lowercase_ = true;
+    std::vector<int32_t> specials_;  // user-defined and control tokens, longest text first
+};
+
+// Holds back an incomplete multi-byte UTF-8 character split across tokens; push() returns
+// the complete bytes so far, flush() whatever is left (invalid bytes pass through unchanged).
+class Utf8Stream {
+public:
+    std::string push(std::string_view bytes);
+    std::string flush();
+
+private:
+    std::string pending_;
+};
+
+// Fills the tokenizer.ggml.* keys (model "llama", tokens, scores, token_type, bos/eos ids,
+// add_bos...) from a llama2.c tokenizer.bin: int32 max_token_len, then n_vocab x {f32 score,
+// int32 len, bytes}. n_vocab comes from the model header. Its spaces are stored as ' ' and
+// BOS/EOS as "\n<s>\n"/"\n</s>\n"; they are normalized to SentencePiece's spelling.
+void read_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Metadata& meta);
+
+// Fills the tokenizer.ggml.* keys from Hugging Face vocabulary files (see
+// Tokenizer::from_files): model "gpt2" (tokens, token_type, merges, bos/eos) or "bert"
+// (tokens, token_type, unknown/seperator/padding/cls/mask ids).
+void read_hf_tokenizer(const std::string& path, Metadata& meta);
+
+}  // namespace lm

@@ -1,0 +1,110 @@
+// BERT WordPiece: Hugging Face's BertNormalizer and BertPreTokenizer, then greedy longest
+// match. Vocabularies use llama.cpp's GGUF spelling: a word-initial piece is "▁piece", a
+// continuation piece is bare (Hugging Face's "##piece"); "[CLS]"-like tokens stay as they are.
+#include "tokenizer/models.h"
+#include "tokenizer/unicode.h"
+
+namespace lm {
+
+namespace {
+
+const std::string_view kSpace = "\xE2\x96\x81";  // U+2581
+constexpr size_t kMaxWordChars = 100;             // longer words are [UNK] (max_input_chars_per_word)
+
+bool is_bert_control(uint32_t cp) {
+    if (cp == '\t' || cp == '\n' || cp == '\r') return false;
+    return char_class(cp) == CharClass::C;
+}
+
+bool is_bert_punctuation(uint32_t cp) {
+    bool ascii = (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
+                 (cp >= 123 && cp <= 126);
+    return ascii || char_class(cp) == CharClass::P;
+}
+
+}  // namespace
+
+std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase) {
+    std::vector<std::string> words(1);
+    auto end_word = [&] {
+        if (!words.back().empty()) words.emplace_back();
+    };
+    auto add_char = [&](uint32_t cp) {
+        if (is_bert_punctuation(cp)) {  // punctuation is a word of its own
+            end_word();
+            append_utf8(words.back(), cp);
+            end_word();
+        } else {
+            append_utf8(words.back(), cp);
+        }
+    };
+    std::string stripped;
+    for (size_t pos = 0; pos < text.size();) {
+        Decoded d = decode_utf8(text, pos);
+        pos += d.len;
+        uint32_t cp = d.cp;
+        if (cp == 0 || cp == 0xFFFD || cp >= invalid_codepoint || is_bert_control(cp)) continue;
+        if (is_white_space(cp)) {
+            end_word();
+        } else if (is_cjk_ideograph(cp)) {
+            end_word();
+            append_utf8(words.back(), cp);
+            end_word();
+        } else if (!lowercase) {
+            add_char(cp);
+        } else {
+            // strip_accents follows lowercase in BertNormalizer: NFD minus Mn, then lowercase.
+            stripped.clear();
+            append_stripped(stripped, cp);
+            for (size_t i = 0; i < stripped.size();) {
+                Decoded s = decode_utf8(stripped, i);
+                i += s.len;
+                add_char(to_lower(s.cp));
+            }
+        }
+    }
+    if (words.back().empty()) words.pop_back();
+    return words;
+}
+
+void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
+                      std::vector<int32_t>& out) {
+    std::string candidate;
+    for (const std::string& word : bert_pretokenize(text, true)) {
+        std::vector<size_t> bounds;  // byte offsets of character starts, then the end
+        for (size_t pos = 0; pos < word.size(); pos += decode_utf8(word, pos).len) bounds.push_back(pos);
+        const size_t n_chars = bounds.size();
+        bounds.push_back(word.size());
+        const size_t first_token = out.size();
+        bool ok = n_chars <= kMaxWordChars;
+        for (size_t start = 0; ok && start < n_chars;) {
+            // Longest vocabulary entry starting at this character.
+            size_t end = n_chars;
+            int32_t id = -1;
+            for (; end > start; --end) {
+                candidate.assign(start == 0 ? kSpace : std::string_view());
+                candidate.append(word, bounds[start], bounds[end] - bounds[start]);
+                if ((id = vocab.find(candidate)) >= 0) break;
+            }
+            if (id < 0) ok = false;
+            else out.push_back(id);
+            start = end;
+        }
+        if (!ok) {  // the whole word is unknown
+            out.resize(first_token);
+            if (unk_id >= 0) out.push_back(unk_id);
+        }
+    }
+}
+
+std::string wordpiece_decode(const Vocab& vocab, int32_t id, bool first) {
+    const std::string& text = vocab.tokens[id];
+    TokenType type = vocab.types[id];
+    if (type != TokenType::normal && type != TokenType::user_defined) return "";
+    if (text.compare(0, kSpace.size(), kSpace) != 0) return text;  // continues a word
+    std::string word = text.substr(kSpace.size());
+    bool tight = word.size() == 1 && std::string_view(".,!?").find(word[0]) != std::string_view::npos;
+    return (first || tight) ? word : " " + word;  // no space before . , ! ? (HF's clean-up)
+}
+
+}  // namespace lm

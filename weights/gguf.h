@@ -1,0 +1,23 @@
+// GGUF v2/v3: reading (memory-mapped, zero-copy tensors) and writing (streamed, atomic).
+// Layout (GGUF spec): magic "GGUF", u32 version, u64 tensor count, u64 metadata count,
+// metadata key/values, tensor infos, padding to general.alignment, tensor data.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "weights/model_file.h"
+
+namespace lm {
+
+constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
+constexpr uint32_t kGgufDefaultAlignment = 32;
+
+// Parses a GGUF file already mapped; every offset, size and count is checked against the
+// file size. Throws lm::Error naming the file and the problem.
+ModelFile read_gguf(std::shared_ptr<const MappedFile> mapping);
+
+// Writes metadata and tensors (data copied from each tensor's pointer) to `path` through a
+// temporary file renamed into place, so a failed write never leaves a partial file.
+void write_gguf(const std::string& path, const Metadata& meta, const std::vector<Tensor>& tensors);
+
+}  // namespace lm

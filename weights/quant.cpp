@@ -1,0 +1,228 @@
+// Reference quantize / dequantize of the 32-element block types and the float types. These
+// follow ggml's *_ref functions step by step so files we write load the same in llama.cpp.
+#include "weights/quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "weights/error.h"
+
+namespace lm {
+
+namespace {
+
+// The element of largest magnitude, with its sign (ggml picks the first on ties).
+float signed_absmax(const float* x, int n) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < n; ++j) {
+        if (amax < std::fabs(x[j])) {
+            amax = std::fabs(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+float absmax(const float* x, int n) {
+    float amax = 0;
+    for (int j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    return amax;
+}
+
+void quantize_q8_0(const float* x, block_q8_0* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK) {
+        const float d = absmax(x, QK) / 127.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+    }
+}
+
+void quantize_q8_1(const float* x, block_q8_1* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK) {
+        const float d = absmax(x, QK) / 127.f;
+        const float id = d ? 1.f / d : 0.f;
+        int sum = 0;
+        for (int j = 0; j < QK; ++j) {
+            y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+            sum += y[i].qs[j];
+        }
+        y[i].d = f32_to_f16(d);
+        y[i].s = f32_to_f16(static_cast<float>(sum) * d);
+    }
+}
+
+// d = max / -8 maps the extreme value to q = 0 (-8 after the offset); ggml truncates
+// x * id + 8.5 and clamps at 15.
+void quantize_q4_0(const float* x, block_q4_0* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK) {
+        const float d = signed_absmax(x, QK) / -8.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK / 2; ++j) {
+            const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
+            const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 8.5f)));
+            y[i].qs[j] = static_cast<uint8_t>(q0 | q1 << 4);
+        }
+    }
+}
+
+void quantize_q4_1(const float* x, block_q4_1* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK) {
+        float min = x[0], max = x[0];
+        for (int j = 1; j < QK; ++j) {
+            min = std::fmin(min, x[j]);
+            max = std::fmax(max, x[j]);
+        }
+        const float d = (max - min) / 15.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = f32_to_f16(d);
+        y[i].m = f32_to_f16(min);
+        for (int j = 0; j < QK / 2; ++j) {
+            const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>((x[j] - min) * id + 0.5f)));
+            const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>((x[j + 16] - min) * id + 0.5f)));
+            y[i].qs[j] = static_cast<uint8_t>(q0 | q1 << 4);
+        }
+    }
+}
+
+void quantize_q5_0(const float* x, block_q5_0* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK) {
+        const float d = signed_absmax(x, QK) / -16.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = f32_to_f16(d);
+        uint32_t qh = 0;
+        for (int j = 0; j < QK / 2; ++j) {
+            const int q0 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
+            const int q1 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 16.5f)));
+            y[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | (q1 & 0xF) << 4);
+            qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j;
+            qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);
+        }
+        std::memcpy(y[i].qh, &qh, 4);
+    }
+}
+
+void dequantize_q4_0(const block_q4_0* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += QK) {
+        const float d = f16_to_f32(x[i].d);
+        for (int j = 0; j < QK / 2; ++j) {
+            y[j] = static_cast<float>((x[i].qs[j] & 0xF) - 8) * d;
+            y[j + 16] = static_cast<float>((x[i].qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+void dequantize_q4_1(const block_q4_1* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += QK) {
+        const float d = f16_to_f32(x[i].d), m = f16_to_f32(x[i].m);
+        for (int j = 0; j < QK / 2; ++j) {
+            y[j] = static_cast<float>(x[i].qs[j] & 0xF) * d + m;
+            y[j + 16] = static_cast<float>(x[i].qs[j] >> 4) * d + m;
+        }
+    }
+}
+
+void dequantize_q5_0(const block_q5_0* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += QK) {
+        const float d = f16_to_f32(x[i].d);
+        uint32_t qh;
+        std::memcpy(&qh, x[i].qh, 4);
+        for (int j = 0; j < QK / 2; ++j) {
+            const int h0 = ((qh >> j) & 1) << 4, h1 = ((qh >> (j + 16)) & 1) << 4;
+            y[j] = static_cast<float>(((x[i].qs[j] & 0xF) | h0) - 16) * d;
+            y[j + 16] = static_cast<float>(((x[i].qs[j] >> 4) | h1) - 16) * d;
+        }
+    }
+}
+
+void dequantize_q8_0(const block_q8_0* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += QK) {
+        const float d = f16_to_f32(x[i].d);
+        for (int j = 0; j < QK; ++j) y[j] = x[i].qs[j] * d;
+    }
+}
+
+void dequantize_q8_1(const block_q8_1* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += QK) {
+        const float d = f16_to_f32(x[i].d);
+        for (int j = 0; j < QK; ++j) y[j] = x[i].qs[j] * d;
+    }
+}
+
+void check_blocks(DType type, int64_t n, const char* what) {
+    const int bs = info(type).block_size;
+    if (n < 0 || n % bs != 0) fail(what, ": ", n, " elements is not a multiple of the ", dtype_name(type), " block size ", bs);
+}
+
+}  // namespace
+
+bool can_quantize(DType type) {
+    switch (type) {
+        case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q8_1:
+        case DType::Q8_K: case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q4_K:
+        case DType::Q6_K:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool can_dequantize(DType type) { return can_quantize(type); }
+
+void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
+    check_blocks(type, n, "dequantize_row");
+    const int64_t nb = n / info(type).block_size;
+    switch (type) {
+        case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
+        case DType::F16: {
+            const uint16_t* h = static_cast<const uint16_t*>(src);
+            for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(h[i]);
+            return;
+        }
+        case DType::BF16: {
+            const uint16_t* h = static_cast<const uint16_t*>(src);
+            for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
+            return;
+        }
+        case DType::Q4_0: dequantize_q4_0(static_cast<const block_q4_0*>(src), dst, nb); return;
+        case DType::Q4_1: dequantize_q4_1(static_cast<const block_q4_1*>(src), dst, nb); return;
+        case DType::Q5_0: dequantize_q5_0(static_cast<const block_q5_0*>(src), dst, nb); return;
+        case DType::Q8_0: dequantize_q8_0(static_cast<const block_q8_0*>(src), dst, nb); return;
+        case DType::Q8_1: dequantize_q8_1(static_cast<const block_q8_1*>(src), dst, nb); return;
+        case DType::Q4_K: dequantize_row_q4_K(static_cast<const block_q4_K*>(src), dst, n); return;
+        case DType::Q6_K: dequantize_row_q6_K(static_cast<const block_q6_K*>(src), dst, n); return;
+        case DType::Q8_K: dequantize_row_q8_K(static_cast<const block_q8_K*>(src), dst, n); return;
+        default: fail("dequantize_row: type ", dtype_name(type), " is not supported by lm");
+    }
+}
+
+void quantize_row(DType type, const float* src, void* dst, int64_t n) {
+    check_blocks(type, n, "quantize_row");
+    const int64_t nb = n / info(type).block_size;
+    switch (type) {
+        case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
+        case DType::F16: {
+            uint16_t* h = static_cast<uint16_t*>(dst);
+            for (int64_t i = 0; i < n; ++i) h[i] = f32_to_f16(src[i]);
+            return;
+        }
+        case DType::BF16: {
+            uint16_t* h = static_cast<uint16_t*>(dst);
+            for (int64_t i = 0; i < n; ++i) h[i] = f32_to_bf16(src[i]);
+            return;
+        }
+        case DType::Q4_0: quantize_q4_0(src, static_cast<block_q4_0*>(dst), nb); return;
+        case DType::Q4_1: quantize_q4_1(src, static_cast<block_q4_1*>(dst), nb); return;
+        case DType::Q5_0: quantize_q5_0(src, static_cast<block_q5_0*>(dst), nb); return;
+        case DType::Q8_0: quantize_q8_0(src, static_cast<block_q8_0*>(dst), nb); return;
+        case DType::Q8_1: quantize_q8_1(src, static_cast<block_q8_1*>(dst), nb); return;
+        case DType::Q4_K: quantize_row_q4_K(src, static_cast<block_q4_K*>(dst), n); return;
+        case DType::Q6_K: quantize_row_q6_K(src, static_cast<block_q6_K*>(dst), n); return;
+        case DType::Q8_K: quantize_row_q8_K(src, static_cast<block_q8_K*>(dst), n); return;
+        default: fail("quantize_row: type ", dtype_name(type), " has no quantizer in lm");
+    }
+}
+
+}  // namespace lm
