@@ -47,8 +47,15 @@ $(BUILD)/%.o: %.cpp
 test: lm $(BUILD)/test_lm
 	$(BUILD)/test_lm
 
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+test-asan:
+	$(MAKE) BUILD=build-asan OPT="-O1" EXTRA_CXXFLAGS="$(SANITIZE)" EXTRA_LDFLAGS="$(SANITIZE)" \
+		build-asan/lm build-asan/test_lm
+	LM_BIN=build-asan/lm ASAN_OPTIONS=detect_leaks=1 build-asan/test_lm
+
 clean:
 	rm -rf $(BUILD) build-* lm
 
-.PHONY: all test clean
+.PHONY: all test test-asan clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

@@ -1,8 +1,207 @@
-// avx2 dot-product kernels (placeholder until vectorized): no specializations yet.
+// AVX2 + FMA + F16C dot kernels for the float types and the 32-element block types: one
+// block per 256-bit register; vpmaddubsw multiplies unsigned weight codes by signed
+// activations (16-bit pair sums), vpmaddwd widens them to 32 bits. Code offsets (8 for q4_0,
+// 16 for q5_0) are removed with the activation sums: sum (q - o) y = sum q y - o sum y.
+// Scalar references: simd/dot_scalar.cpp. The k-quants are in dot_k_avx2.cpp.
+#include "simd/x86.h"  // first: it sets up <immintrin.h>
+
+#include <cstring>
+
 #include "simd/kernels.h"
+#include "simd/tile.h"
+#include "weights/quant.h"
 
 namespace lm::simd {
 
-TileFn avx2_tile(DType) { return nullptr; }
+TileFn avx2_k_tile(DType weight);
+
+namespace {
+
+template <class Block>
+const Block* blocks(const uint8_t* p) {
+    return reinterpret_cast<const Block*>(p);
+}
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// 8 lanes of 32-bit sums of 4 products of unsigned a and signed b.
+inline __m256i dot_u8s8(__m256i a, __m256i b) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1));
+}
+
+// 32 nibbles of a q4 block as bytes in element order (low nibbles, then high nibbles).
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+
+// Byte j = 0x10 when bit j of qh is set (q5_0's fifth bit).
+inline __m256i expand_bits(const uint8_t* qh_bytes) {
+    uint32_t qh;
+    std::memcpy(&qh, qh_bytes, 4);
+    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+    const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), pick), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(0x10));
+}
+
+inline float scale(uint16_t a, uint16_t b) { return f16_to_f32(a) * f16_to_f32(b); }
+
+struct Q4_0Codes {
+    static constexpr int kOffset = 8;
+    static __m256i get(const block_q4_0& b) { return unpack_nibbles(b.qs); }
+};
+
+struct Q5_0Codes {
+    static constexpr int kOffset = 16;
+    static __m256i get(const block_q5_0& b) { return _mm256_or_si256(unpack_nibbles(b.qs), expand_bits(b.qh)); }
+};
+
+// q4_0 and q5_0 against q8_0: unsigned codes minus kOffset.
+template <class Block, class Codes>
+struct OffsetKernel {
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        __m256 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+        const __m256i offset = _mm256_set1_epi8(Codes::kOffset);
+        for (int64_t b = 0; b < k / QK; ++b) {
+            __m256i y[C], y_offset[C];
+            for (int c = 0; c < C; ++c) {
+                y[c] = load256(blocks<block_q8_0>(x[c])[b].qs);
+                y_offset[c] = dot_u8s8(offset, y[c]);
+            }
+            for (int r = 0; r < R; ++r) {
+                const Block& wb = blocks<Block>(w[r])[b];
+                const __m256i q = Codes::get(wb);
+                for (int c = 0; c < C; ++c) {
+                    const __m256i d = _mm256_sub_epi32(dot_u8s8(q, y[c]), y_offset[c]);
+                    const float s = scale(wb.d, blocks<block_q8_0>(x[c])[b].d);
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(s), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r][c] = hsum256(acc[r][c]);
+    }
+};
+
+// q8_0 against q8_0: signed x signed through |w| and y with w's sign (|w| <= 127).
+struct Q8_0Kernel {
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        __m256 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < k / QK; ++b) {
+            __m256i y[C];
+            for (int c = 0; c < C; ++c) y[c] = load256(blocks<block_q8_0>(x[c])[b].qs);
+            for (int r = 0; r < R; ++r) {
+                const block_q8_0& wb = blocks<block_q8_0>(w[r])[b];
+                const __m256i q = load256(wb.qs), q_abs = _mm256_sign_epi8(q, q);
+                for (int c = 0; c < C; ++c) {
+                    const __m256i d = dot_u8s8(q_abs, _mm256_sign_epi8(y[c], q));
+                    const float s = scale(wb.d, blocks<block_q8_0>(x[c])[b].d);
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(s), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r][c] = hsum256(acc[r][c]);
+    }
+};
+
+// q4_1 against q8_1: codes without offset, plus m * s per block.
+struct Q4_1Kernel {
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        __m256 acc[R][C];
+        __m128 acc_m[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps(), acc_m[r][c] = _mm_setzero_ps();
+        for (int64_t b = 0; b < k / QK; ++b) {
+            __m256i y[C];
+            for (int c = 0; c < C; ++c) y[c] = load256(blocks<block_q8_1>(x[c])[b].qs);
+            for (int r = 0; r < R; ++r) {
+                const block_q4_1& wb = blocks<block_q4_1>(w[r])[b];
+                const __m256i q = unpack_nibbles(wb.qs);
+                for (int c = 0; c < C; ++c) {
+                    const block_q8_1& xb = blocks<block_q8_1>(x[c])[b];
+                    const float s = scale(wb.d, xb.d);
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(q, y[c])), _mm256_set1_ps(s), acc[r][c]);
+                    acc_m[r][c] = _mm_fmadd_ss(_mm_set_ss(f16_to_f32(wb.m)), _mm_set_ss(f16_to_f32(xb.s)), acc_m[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r][c] = hsum256(acc[r][c]) + _mm_cvtss_f32(acc_m[r][c]);
+    }
+};
+
+// Float rows, 16 elements per step in two accumulators; Load converts 8 elements to f32.
+template <class Load>
+struct FloatKernel {
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        __m256 acc[R][C][2];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 16 <= k; i += 16) {
+            __m256 xv[C][2];
+            for (int c = 0; c < C; ++c) xv[c][0] = Load::get(x[c], i), xv[c][1] = Load::get(x[c], i + 8);
+            for (int r = 0; r < R; ++r) {
+                const __m256 w0 = Load::get(w[r], i), w1 = Load::get(w[r], i + 8);
+                for (int c = 0; c < C; ++c) {
+                    acc[r][c][0] = _mm256_fmadd_ps(w0, xv[c][0], acc[r][c][0]);
+                    acc[r][c][1] = _mm256_fmadd_ps(w1, xv[c][1], acc[r][c][1]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) {
+                float sum = hsum256(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+                for (int64_t j = i; j < k; ++j) sum += Load::scalar(w[r], j) * Load::scalar(x[c], j);
+                out[r][c] = sum;
+            }
+    }
+};
+
+struct LoadF32 {
+    static __m256 get(const uint8_t* p, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + i); }
+    static float scalar(const uint8_t* p, int64_t i) { return reinterpret_cast<const float*>(p)[i]; }
+};
+
+struct LoadF16 {
+    static __m256 get(const uint8_t* p, int64_t i) {
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
+    }
+    static float scalar(const uint8_t* p, int64_t i) { return f16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
+};
+
+struct LoadBF16 {  // bf16 is the top half of an f32
+    static __m256 get(const uint8_t* p, int64_t i) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    static float scalar(const uint8_t* p, int64_t i) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
+};
+
+}  // namespace
+
+TileFn avx2_tile(DType weight) {
+    switch (weight) {
+        case DType::F32: return tile<FloatKernel<LoadF32>, 1>;
+        case DType::F16: return tile<FloatKernel<LoadF16>, 1>;
+        case DType::BF16: return tile<FloatKernel<LoadBF16>, 1>;
+        case DType::Q8_0: return tile<Q8_0Kernel, 2>;
+        case DType::Q4_0: return tile<OffsetKernel<block_q4_0, Q4_0Codes>, 2>;
+        case DType::Q5_0: return tile<OffsetKernel<block_q5_0, Q5_0Codes>, 2>;
+        case DType::Q4_1: return tile<Q4_1Kernel, 2>;
+        default: return avx2_k_tile(weight);
+    }
+}
 
 }  // namespace lm::simd

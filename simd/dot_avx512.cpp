@@ -1,8 +1,272 @@
-// avx512 dot-product kernels (placeholder until vectorized): no specializations yet.
+// AVX-512 (with VNNI and BF16) dot kernels for the float types and the 32-element block types.
+// Two 32-element blocks fill one 512-bit register; vpdpbusd multiplies unsigned weight codes
+// by signed activations, and the weight offset (8 for q4_0, 16 for q5_0, 128 for q8_0 read
+// as unsigned) is removed with the activation block sums: sum (q - o) y = sum q y - o sum y.
+// Scalar references: simd/dot_scalar.cpp. The k-quants are in dot_k_avx512.cpp.
+#include "simd/x86.h"  // first: it sets up <immintrin.h>
+#include <xsimd/xsimd.hpp>
+
 #include "simd/kernels.h"
+#include "simd/tile.h"
+#include "weights/quant.h"
 
 namespace lm::simd {
 
-TileFn avx512_tile(DType) { return nullptr; }
+TileFn avx512_k_tile(DType weight);
+
+namespace {
+
+using fbatch = xsimd::batch<float, xsimd::avx512bw>;
+
+template <class Block>
+const Block* blocks(const uint8_t* p) {
+    return reinterpret_cast<const Block*>(p);
+}
+
+// [a x 8 lanes, b x 8 lanes] from two fp16 scales.
+inline __m512 pair_scale(uint16_t a, uint16_t b) {
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(a | static_cast<uint32_t>(b) << 16)));
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    return _mm512_permutexvar_ps(idx, _mm512_zextps128_ps512(f));
+}
+
+// The 32 codes of block a then those of block b.
+inline __m512i load_pair(const int8_t* a, const int8_t* b) {
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
+}
+
+// Nibbles of two q4 blocks as bytes in element order: [a low, a high, b low, b high] x 16.
+inline __m512i unpack_nibbles(const uint8_t* a, const uint8_t* b) {
+    const __m256i v = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b), reinterpret_cast<const __m128i*>(a));
+    __m512i t = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), _mm512_castsi256_si512(v));
+    t = _mm512_mask_srli_epi16(t, 0xFF00FF00u, t, 4);
+    return _mm512_and_si512(t, _mm512_set1_epi8(0x0F));
+}
+
+// Activation-side values for one pair of q8_0 blocks, shared by all weight rows.
+struct Q8Pair {
+    __m512i q;       // codes
+    __m512i offset;  // o * (sums of 4 codes), matching vpdpbusd's lanes
+    __m512 scale;
+};
+
+template <int kOffset>
+inline Q8Pair q8_pair(const block_q8_0& a, const block_q8_0& b) {
+    Q8Pair p;
+    p.q = load_pair(a.qs, b.qs);
+    p.offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(kOffset)), p.q);
+    p.scale = pair_scale(a.d, b.d);
+    return p;
+}
+
+// Shared loop of q8_0, q4_0 and q5_0 weights (all against q8_0 activations): Codes gives the
+// unsigned codes of a pair of weight blocks; kOffset is subtracted from each code.
+template <class Block, int kOffset, class Codes>
+struct PairKernel {
+    // One pair of blocks: weight blocks wa[r], wb[r] against activation blocks xa[c], xb[c].
+    template <int R, int C>
+    static void step(__m512 (*acc)[C], const Block* const* wa, const Block* const* wb, const block_q8_0* const* xa,
+                     const block_q8_0* const* xb) {
+        Q8Pair xp[C];
+        for (int c = 0; c < C; ++c) xp[c] = q8_pair<kOffset>(*xa[c], *xb[c]);
+        for (int r = 0; r < R; ++r) {
+            const __m512i q = Codes::get(*wa[r], *wb[r]);
+            const __m512 sw = pair_scale(wa[r]->d, wb[r]->d);
+            for (int c = 0; c < C; ++c) {
+                const __m512i d = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, xp[c].q), xp[c].offset);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(sw, xp[c].scale), acc[r][c]);
+            }
+        }
+    }
+
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        const int64_t nb = k / QK;
+        __m512 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+        const Block* wa[R];
+        const Block* wb[R];
+        const block_q8_0* xa[C];
+        const block_q8_0* xb[C];
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            for (int r = 0; r < R; ++r) wa[r] = blocks<Block>(w[r]) + b, wb[r] = wa[r] + 1;
+            for (int c = 0; c < C; ++c) xa[c] = blocks<block_q8_0>(x[c]) + b, xb[c] = xa[c] + 1;
+            step<R, C>(acc, wa, wb, xa, xb);
+        }
+        if (b < nb) {  // odd block count: pair the last block with an all-zero one
+            static const Block zero_w{};
+            static const block_q8_0 zero_x{};
+            for (int r = 0; r < R; ++r) wa[r] = blocks<Block>(w[r]) + b, wb[r] = &zero_w;
+            for (int c = 0; c < C; ++c) xa[c] = blocks<block_q8_0>(x[c]) + b, xb[c] = &zero_x;
+            step<R, C>(acc, wa, wb, xa, xb);
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r][c] = hsum512(acc[r][c]);
+    }
+};
+
+struct Q4_0Codes {
+    static __m512i get(const block_q4_0& a, const block_q4_0& b) { return unpack_nibbles(a.qs, b.qs); }
+};
+
+struct Q8_0Codes {  // signed codes read as unsigned: q + 128
+    static __m512i get(const block_q8_0& a, const block_q8_0& b) {
+        return _mm512_xor_si512(load_pair(a.qs, b.qs), _mm512_set1_epi8(static_cast<char>(0x80)));
+    }
+};
+
+struct Q5_0Codes {  // bit 4 of element j is bit j of qh; pair layout puts a's 32 bits first
+    static __m512i get(const block_q5_0& a, const block_q5_0& b) {
+        uint32_t ha, hb;
+        std::memcpy(&ha, a.qh, 4);
+        std::memcpy(&hb, b.qh, 4);
+        const __mmask64 high = _cvtu64_mask64(ha | static_cast<uint64_t>(hb) << 32);
+        const __m512i q = unpack_nibbles(a.qs, b.qs);
+        return _mm512_mask_add_epi8(q, high, q, _mm512_set1_epi8(16));
+    }
+};
+
+// q4_1 against q8_1: codes have no offset; the weight minimum adds m * s per block.
+struct Q4_1Kernel {
+    template <int R, int C>
+    static void step(__m512 (*acc)[C], __m128 (*acc_m)[C], const block_q4_1* const* wa, const block_q4_1* const* wb,
+                     const block_q8_1* const* xa, const block_q8_1* const* xb) {
+        __m512i yq[C];
+        __m512 ys[C];
+        __m128 ysum[C];
+        for (int c = 0; c < C; ++c) {
+            yq[c] = load_pair(xa[c]->qs, xb[c]->qs);
+            ys[c] = pair_scale(xa[c]->d, xb[c]->d);
+            ysum[c] = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(xa[c]->s | static_cast<uint32_t>(xb[c]->s) << 16)));
+        }
+        for (int r = 0; r < R; ++r) {
+            const __m512i q = unpack_nibbles(wa[r]->qs, wb[r]->qs);
+            const __m512 sw = pair_scale(wa[r]->d, wb[r]->d);
+            const __m128 m = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(wa[r]->m | static_cast<uint32_t>(wb[r]->m) << 16)));
+            for (int c = 0; c < C; ++c) {
+                const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, yq[c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(sw, ys[c]), acc[r][c]);
+                acc_m[r][c] = _mm_fmadd_ps(m, ysum[c], acc_m[r][c]);
+            }
+        }
+    }
+
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        const int64_t nb = k / QK;
+        __m512 acc[R][C];
+        __m128 acc_m[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), acc_m[r][c] = _mm_setzero_ps();
+        const block_q4_1* wa[R];
+        const block_q4_1* wb[R];
+        const block_q8_1* xa[C];
+        const block_q8_1* xb[C];
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            for (int r = 0; r < R; ++r) wa[r] = blocks<block_q4_1>(w[r]) + b, wb[r] = wa[r] + 1;
+            for (int c = 0; c < C; ++c) xa[c] = blocks<block_q8_1>(x[c]) + b, xb[c] = xa[c] + 1;
+            step<R, C>(acc, acc_m, wa, wb, xa, xb);
+        }
+        if (b < nb) {
+            static const block_q4_1 zero_w{};
+            static const block_q8_1 zero_x{};
+            for (int r = 0; r < R; ++r) wa[r] = blocks<block_q4_1>(w[r]) + b, wb[r] = &zero_w;
+            for (int c = 0; c < C; ++c) xa[c] = blocks<block_q8_1>(x[c]) + b, xb[c] = &zero_x;
+            step<R, C>(acc, acc_m, wa, wb, xa, xb);
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) {
+                const __m128 m = acc_m[r][c];
+                out[r][c] = hsum512(acc[r][c]) + (_mm_cvtss_f32(m) + _mm_cvtss_f32(_mm_shuffle_ps(m, m, 1)));
+            }
+    }
+};
+
+// Float rows: 32 elements per step in two accumulators per output; Load converts to f32.
+template <class Load>
+struct FloatKernel {
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        fbatch acc[R][C][2];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = fbatch(0.f);
+        int64_t i = 0;
+        for (; i + 32 <= k; i += 32) {
+            fbatch xv[C][2];
+            for (int c = 0; c < C; ++c) xv[c][0] = Load::get(x[c], i), xv[c][1] = Load::get(x[c], i + 16);
+            for (int r = 0; r < R; ++r) {
+                const fbatch w0 = Load::get(w[r], i), w1 = Load::get(w[r], i + 16);
+                for (int c = 0; c < C; ++c) {
+                    acc[r][c][0] = xsimd::fma(w0, xv[c][0], acc[r][c][0]);
+                    acc[r][c][1] = xsimd::fma(w1, xv[c][1], acc[r][c][1]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) {
+                float sum = xsimd::hadd(acc[r][c][0] + acc[r][c][1]);
+                for (int64_t j = i; j < k; ++j) sum += Load::scalar(w[r], j) * Load::scalar(x[c], j);
+                out[r][c] = sum;
+            }
+    }
+};
+
+struct LoadF32 {
+    static fbatch get(const uint8_t* p, int64_t i) { return fbatch::load_unaligned(reinterpret_cast<const float*>(p) + i); }
+    static float scalar(const uint8_t* p, int64_t i) { return reinterpret_cast<const float*>(p)[i]; }
+};
+
+struct LoadF16 {
+    static fbatch get(const uint8_t* p, int64_t i) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * i)));
+    }
+    static float scalar(const uint8_t* p, int64_t i) { return f16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
+};
+
+// bf16 x bf16 with vdpbf16ps: 32 products per instruction, pairs summed into 16 f32 lanes.
+struct Bf16Kernel {
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        __m512 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+        int64_t i = 0;
+        for (; i + 32 <= k; i += 32) {
+            __m512bh xv[C];
+            for (int c = 0; c < C; ++c) xv[c] = (__m512bh)_mm512_loadu_si512(x[c] + 2 * i);
+            for (int r = 0; r < R; ++r) {
+                const __m512bh wv = (__m512bh)_mm512_loadu_si512(w[r] + 2 * i);
+                for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv, xv[c]);
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) {
+                float sum = hsum512(acc[r][c]);
+                for (int64_t j = i; j < k; ++j)
+                    sum += bf16_to_f32(reinterpret_cast<const uint16_t*>(w[r])[j]) *
+                           bf16_to_f32(reinterpret_cast<const uint16_t*>(x[c])[j]);
+                out[r][c] = sum;
+            }
+    }
+};
+
+}  // namespace
+
+TileFn avx512_tile(DType weight) {
+    switch (weight) {
+        case DType::F32: return tile<FloatKernel<LoadF32>, 2>;
+        case DType::F16: return tile<FloatKernel<LoadF16>, 2>;
+        case DType::BF16: return tile<Bf16Kernel, 4>;
+        case DType::Q8_0: return tile<PairKernel<block_q8_0, 128, Q8_0Codes>, 4>;
+        case DType::Q4_0: return tile<PairKernel<block_q4_0, 8, Q4_0Codes>, 4>;
+        case DType::Q5_0: return tile<PairKernel<block_q5_0, 16, Q5_0Codes>, 4>;
+        case DType::Q4_1: return tile<Q4_1Kernel, 4>;
+        default: return avx512_k_tile(weight);
+    }
+}
 
 }  // namespace lm::simd

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "src/cli.h"
-#include "src/llama.h"
+#include "src/model.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 
@@ -21,12 +21,12 @@ int cmd_logits(Args& args) {
     std::vector<int32_t> tokens = tok.encode(pos[1], true);
     if (tokens.empty()) fail("logits: the prompt has no tokens");
     const int n = static_cast<int>(tokens.size());
-    Llama model(file, 0, n);
-    if (n > model.context()) fail("prompt is ", n, " tokens, longer than the context of ", model.context());
-    const int vocab = model.config().vocab_size;
+    auto model = load_decoder(file, 0, n);
+    if (n > model->context()) fail("prompt is ", n, " tokens, longer than the context of ", model->context());
+    const int vocab = model->vocab_size();
     std::vector<float> logits(static_cast<size_t>(n) * vocab);
     std::vector<int> ids(tokens.begin(), tokens.end());
-    model.forward(ids.data(), n, 0, threads, logits.data());
+    model->forward(ids.data(), n, 0, threads, logits.data());
 
     const std::string tmp = out_path + ".tmp";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");

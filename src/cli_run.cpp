@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "src/cli.h"
-#include "src/llama.h"
+#include "src/model.h"
 #include "src/sampler.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
@@ -47,27 +47,27 @@ int cmd_run(Args& args) {
     const int model_ctx = static_cast<int>(file.meta.get_int(file.architecture() + ".context_length", 0));
     if (ctx > model_ctx && model_ctx > 0)
         fail("-c: ", ctx, " is larger than the model's context length of ", model_ctx);
-    Llama model(file, static_cast<int>(ctx), 512);
-    if (tok.n_vocab() > model.config().vocab_size)
-        fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model.config().vocab_size);
+    auto model = load_decoder(file, static_cast<int>(ctx), 512);
+    if (tok.n_vocab() > model->vocab_size())
+        fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model->vocab_size());
 
     std::vector<int> tokens;
     for (int32_t id : tok.encode(pos.size() > 1 ? pos[1] : "", true)) tokens.push_back(id);
-    const int context = model.context();
+    const int context = model->context();
     if (static_cast<int>(tokens.size()) > context)
         fail("prompt is ", tokens.size(), " tokens, longer than the context of ", context, " (see -c)");
     const double load_s = seconds_since(t0);
 
-    Sampler sampler(sp, model.config().vocab_size);
+    Sampler sampler(sp, model->vocab_size());
     Utf8Stream out;
     int n_prompt = static_cast<int>(tokens.size()), generated = 0;
     const auto t1 = std::chrono::steady_clock::now();
-    model.forward(tokens.data(), n_prompt, 0, threads);
+    model->forward(tokens.data(), n_prompt, 0, threads);
     const double prompt_s = seconds_since(t1);
     const auto t2 = std::chrono::steady_clock::now();
-    std::vector<float> logits(model.config().vocab_size);
+    std::vector<float> logits(model->vocab_size());
     while (n_predict < 0 || generated < n_predict) {
-        logits.assign(model.logits(), model.logits() + logits.size());
+        logits.assign(model->logits(), model->logits() + logits.size());
         const int next = sampler.sample(logits.data(), tokens);
         if (tok.is_eog(next)) break;
         const std::string text = out.push(tok.decode_token(tokens.back(), next));
@@ -80,7 +80,7 @@ int cmd_run(Args& args) {
             break;
         }
         if (n_predict >= 0 && generated >= n_predict) break;
-        model.forward(&tokens.back(), 1, static_cast<int>(tokens.size()) - 1, threads);
+        model->forward(&tokens.back(), 1, static_cast<int>(tokens.size()) - 1, threads);
     }
     const std::string rest = out.flush();
     std::fwrite(rest.data(), 1, rest.size(), stdout);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "src/config.h"
+#include "src/model.h"
 
 namespace lm {
 
@@ -32,17 +33,15 @@ struct LlamaState {
     std::vector<uint16_t> key_cache, value_cache;  // f16 [layer][context][kv_dim]
 };
 
-class Llama {
+class Llama : public Decoder {
 public:
     Llama(const ModelFile& file, int context, int max_batch);
 
-    // Runs tokens[0..n) at positions pos..pos+n and leaves the last position's logits in
-    // state.logits. With all_logits (n x vocab), every position's logits are written there.
-    void forward(const int* tokens, int n, int pos, int threads, float* all_logits = nullptr);
-    const float* logits() const { return state_.logits.data(); }
-
+    void forward(const int* tokens, int n, int pos, int threads, float* all_logits = nullptr) override;
+    const float* logits() const override { return state_.logits.data(); }
+    int vocab_size() const override { return config_.vocab_size; }
+    int context() const override { return state_.context; }
     const Config& config() const { return config_; }
-    int context() const { return state_.context; }
 
 private:
     void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits);

@@ -15,6 +15,7 @@ namespace lm {
 struct SpmModel {
     std::array<int32_t, 256> byte_ids;  // id of "<0xNN>" per byte, -1 when absent
     int32_t unk_id = -1;
+    bool split_at_spaces = false;  // merges never cross a word start, so words go one by one
 };
 SpmModel make_spm(const Vocab& vocab, int32_t unk_id);
 // `text` is raw; spaces become U+2581 and, when add_prefix, one is put in front.

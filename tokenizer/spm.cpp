@@ -21,31 +21,23 @@ SpmModel make_spm(const Vocab& vocab, int32_t unk_id) {
         std::snprintf(name, sizeof name, "<0x%02X>", b);
         spm.byte_ids[b] = vocab.find(name);
     }
+    // If no token has a U+2581 right after something else, no merge can cross the start of a
+    // word, and words can be merged one at a time: same result, far smaller queues.
+    spm.split_at_spaces = true;
+    for (const std::string& token : vocab.tokens) {
+        for (size_t p = token.find(kSpace, 1); p != std::string::npos; p = token.find(kSpace, p + 1)) {
+            if (p < kSpace.size() || token.compare(p - kSpace.size(), kSpace.size(), kSpace) != 0)
+                spm.split_at_spaces = false;
+        }
+    }
     return spm;
 }
 
-void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view raw, bool add_prefix,
-                std::vector<int32_t>& out) {
-    std::string text;
-    text.reserve(raw.size() + 8);
-    if (add_prefix) text += kSpace;
-    for (char c : raw) {
-        if (c == ' ') text += kSpace;
-        else text += c;
-    }
-    // Symbols are UTF-8 characters judged by their first byte alone, as llama.cpp splits.
-    std::vector<MergeSymbol> symbols;
-    for (size_t pos = 0; pos < text.size();) {
-        size_t len = std::min(utf8_len_from_first_byte(static_cast<uint8_t>(text[pos])),
-                              text.size() - pos);
-        int32_t i = static_cast<int32_t>(symbols.size());
-        symbols.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(len), i - 1, i + 1});
-        pos += len;
-    }
-    if (symbols.empty()) return;
-    symbols.back().next = -1;
+namespace {
 
-    std::string pair;
+// Merges one run of symbols (positions in `text`) and appends their ids.
+void encode_symbols(const Vocab& vocab, const SpmModel& spm, std::string_view text,
+                    std::vector<MergeSymbol>& symbols, std::string& pair, std::vector<int32_t>& out) {
     merge_pairs(text, symbols, [&](std::string_view a, std::string_view b) -> std::optional<double> {
         pair.assign(a);
         pair += b;
@@ -53,9 +45,8 @@ void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view raw, b
         if (id < 0) return std::nullopt;
         return vocab.scores[id];
     });
-
     for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-        std::string_view piece = std::string_view(text).substr(symbols[i].start, symbols[i].len);
+        std::string_view piece = text.substr(symbols[i].start, symbols[i].len);
         int32_t id = vocab.find(piece);
         if (id >= 0) {
             out.push_back(id);
@@ -69,11 +60,47 @@ void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view raw, b
     }
 }
 
+}  // namespace
+
+void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view raw, bool add_prefix,
+                std::vector<int32_t>& out) {
+    std::string text;
+    text.reserve(raw.size() + 8);
+    if (add_prefix) text += kSpace;
+    for (char c : raw) {
+        if (c == ' ') text += kSpace;
+        else text += c;
+    }
+    // Symbols are UTF-8 characters judged by their first byte alone, as llama.cpp splits.
+    std::vector<MergeSymbol> chars;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t len = std::min(utf8_len_from_first_byte(static_cast<uint8_t>(text[pos])),
+                              text.size() - pos);
+        chars.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(len), 0, 0});
+        pos += len;
+    }
+    auto is_space = [&](size_t k) { return text.compare(chars[k].start, chars[k].len, kSpace) == 0; };
+    std::vector<MergeSymbol> symbols;
+    std::string pair;
+    for (size_t first = 0, k = 1; k <= chars.size(); ++k) {
+        bool word_start = k < chars.size() && spm.split_at_spaces && is_space(k) && !is_space(k - 1);
+        if (k < chars.size() && !word_start) continue;
+        symbols.assign(chars.begin() + first, chars.begin() + k);
+        for (size_t i = 0; i < symbols.size(); ++i) {
+            symbols[i].prev = static_cast<int32_t>(i) - 1;
+            symbols[i].next = i + 1 < symbols.size() ? static_cast<int32_t>(i) + 1 : -1;
+        }
+        encode_symbols(vocab, spm, text, symbols, pair, out);
+        first = k;
+    }
+}
+
 std::string spm_decode(const Vocab& vocab, int32_t id) {
     const std::string& text = vocab.tokens[id];
     switch (vocab.types[id]) {
-        case TokenType::normal:
-        case TokenType::user_defined: {
+        case TokenType::user_defined:
+            return text;  // added by the model's authors, written as they want it printed
+        case TokenType::normal: {
             std::string out;
             for (size_t pos = 0; pos < text.size();) {
                 if (text.compare(pos, kSpace.size(), kSpace) == 0) {
@@ -91,10 +118,8 @@ std::string spm_decode(const Vocab& vocab, int32_t id) {
                 return std::string(1, static_cast<char>(value));
             return text;
         }
-        case TokenType::unknown:
-            return "\xE2\x96\x85";  // U+2585, what llama.cpp prints for <unk>
         default:
-            return "";  // control, unused, undefined
+            return "";  // control, unknown, unused, undefined: llama.cpp prints nothing
     }
 }
 

@@ -29,7 +29,8 @@ public:
     std::vector<int32_t> encode(std::string_view text, bool add_special,
                                 bool parse_special = false) const;
 
-    // The bytes `id` stands for: U+2581 -> space, <0xNN> -> that byte, control tokens -> "".
+    // The bytes `id` stands for: U+2581 -> space, <0xNN> -> that byte, GPT-2's byte stand-ins
+    // -> their bytes, BERT's "▁word" -> " word"; control and unknown tokens -> "".
     // After BOS, a model that adds a space prefix drops the leading space (llama2.c, llama.cpp).
     // prev is the token before id, or -1. Throws lm::Error for an id outside the vocabulary.
     std::string decode_token(int32_t prev, int32_t id) const;
@@ -66,7 +67,7 @@ private:
     BpeModel bpe_;
     int32_t bos_ = -1, eos_ = -1, unk_ = -1, sep_ = -1;
     std::vector<int32_t> eog_ids_;
-    bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, lowercase_ = true;
+    bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
     std::vector<int32_t> specials_;  // user-defined and control tokens, longest text first
 };
 

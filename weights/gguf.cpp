@@ -153,9 +153,9 @@ ModelFile read_gguf(std::shared_ptr<const MappedFile> mapping) {
     if (version < 2 || version > 3) fail(path, ": unsupported GGUF version ", version, " (2 and 3 are supported)");
     uint64_t n_tensors = c.read<uint64_t>("header");
     uint64_t n_kv = c.read<uint64_t>("header");
-    // Each key/value takes at least 13 bytes and each tensor info at least 28.
-    if (n_kv > c.remaining() / 13) fail(path, ": metadata count ", n_kv, " exceeds the file size");
-    if (n_tensors > c.remaining() / 28) fail(path, ": tensor count ", n_tensors, " exceeds the file size");
+    // Each key/value takes at least 13 bytes and each tensor info at least 32.
+    if (n_kv > c.remaining() / 13) fail(path, ": truncated or corrupt file: metadata count ", n_kv, " exceeds the file size");
+    if (n_tensors > c.remaining() / 32) fail(path, ": truncated or corrupt file: tensor count ", n_tensors, " exceeds the file size");
 
     ModelFile file;
     file.path = path;

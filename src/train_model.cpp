@@ -1,0 +1,292 @@
+// Trainable Llama / GPT-2: buffers, forward, backward, AdamW (see train_model.h).
+#include "src/train_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "src/layers.h"
+#include "weights/error.h"
+
+namespace lm {
+namespace {
+
+struct ParamSlot {
+    const char* name;
+    float* TrainParams::*field;
+    size_t size;
+    bool decay, present;
+};
+
+std::vector<ParamSlot> param_slots(const TrainConfig& c) {
+    const size_t V = c.vocab_size, C = c.dim, L = c.n_layers, H = c.hidden_dim, maxT = c.max_seq_len;
+    const size_t C3 = C / c.n_heads * (c.n_heads + 2 * c.n_kv_heads);
+    const bool gpt2 = c.arch == TrainArch::gpt2, llama = !gpt2;
+    const size_t FC = llama ? 2 * H : H;
+    return {
+        {"wte", &TrainParams::wte, V * C, true, true},
+        {"wpe", &TrainParams::wpe, maxT * C, true, gpt2},
+        {"ln1w", &TrainParams::ln1w, L * C, false, true},
+        {"ln1b", &TrainParams::ln1b, L * C, false, gpt2},
+        {"qkvw", &TrainParams::qkvw, L * C3 * C, true, true},
+        {"qkvb", &TrainParams::qkvb, L * C3, false, gpt2},
+        {"attprojw", &TrainParams::attprojw, L * C * C, true, true},
+        {"attprojb", &TrainParams::attprojb, L * C, false, gpt2},
+        {"ln2w", &TrainParams::ln2w, L * C, false, true},
+        {"ln2b", &TrainParams::ln2b, L * C, false, gpt2},
+        {"fcw", &TrainParams::fcw, L * FC * C, true, true},
+        {"fcb", &TrainParams::fcb, L * FC, false, gpt2},
+        {"fcprojw", &TrainParams::fcprojw, L * C * H, true, true},
+        {"fcprojb", &TrainParams::fcprojb, L * C, false, gpt2},
+        {"lnfw", &TrainParams::lnfw, C, false, true},
+        {"lnfb", &TrainParams::lnfb, C, false, gpt2},
+        {"head", &TrainParams::head, V * C, true, !c.tied_head},
+    };
+}
+
+void point_params(TrainParams& p, float* base, const TrainConfig& config) {
+    p = TrainParams{};
+    size_t offset = 0;
+    for (const ParamSlot& s : param_slots(config)) {
+        if (!s.present) continue;
+        p.*s.field = base + offset;
+        offset += s.size;
+    }
+    if (config.tied_head) p.head = p.wte;
+}
+
+void validate(const TrainConfig& c, int B, int T) {
+    if (c.vocab_size <= 0 || c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.hidden_dim <= 0)
+        fail("train model: vocab, dim, layers, heads and hidden size must be positive");
+    if (c.dim % c.n_heads) fail("train model: dim ", c.dim, " is not a multiple of heads ", c.n_heads);
+    if (c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads)
+        fail("train model: heads ", c.n_heads, " is not a multiple of kv heads ", c.n_kv_heads);
+    if (c.arch == TrainArch::llama && (c.dim / c.n_heads) % 2)
+        fail("train model: RoPE needs an even head size, got ", c.dim / c.n_heads);
+    if (c.arch == TrainArch::gpt2 && (c.n_kv_heads != c.n_heads || !c.tied_head))
+        fail("train model: gpt2 has as many kv heads as heads and a tied head");
+    if (B <= 0 || T <= 0 || T > c.max_seq_len)
+        fail("train model: batch ", B, " x context ", T, " must be positive with context <= ", c.max_seq_len);
+}
+
+// Lays out `fields` (member, size) consecutively in memory and points each member at its slice.
+template <typename S>
+void carve(S& s, std::vector<float>& memory, const std::vector<std::pair<float* S::*, size_t>>& fields) {
+    size_t total = 0;
+    for (const auto& f : fields) total += f.second;
+    memory.assign(total, 0.0f);
+    size_t offset = 0;
+    for (const auto& f : fields) {
+        s.*f.first = memory.data() + offset;
+        offset += f.second;
+    }
+}
+
+bool is_llama(const TrainModel& m) { return m.config.arch == TrainArch::llama; }
+
+// RMSNorm for Llama, LayerNorm for GPT-2, over N rows of C.
+void norm_forward(const TrainModel& m, float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                  const float* bias, int N) {
+    const TrainConfig& c = m.config;
+    if (is_llama(m)) rmsnorm_forward(out, rstd, inp, weight, N, c.dim, c.norm_eps);
+    else layernorm_forward(out, mean, rstd, inp, weight, bias, N, c.dim, c.norm_eps);
+}
+
+void norm_backward(const TrainModel& m, float* dinp, float* dweight, float* dbias, const float* dout,
+                   const float* inp, const float* weight, const float* mean, const float* rstd, int N) {
+    if (is_llama(m)) rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, m.config.dim);
+    else layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, m.config.dim);
+}
+
+// Per-layer slice of a [L, ...] buffer (null stays null).
+inline float* at(float* base, int l, size_t stride) { return base ? base + l * stride : nullptr; }
+
+}  // namespace
+
+void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
+    validate(config, B, T);
+    m = TrainModel{};
+    m.config = config;
+    m.B = B;
+    m.T = T;
+    size_t offset = 0;
+    for (const ParamSlot& s : param_slots(config)) {
+        if (!s.present) continue;
+        m.tensors.push_back({s.name, offset, s.size, s.decay});
+        offset += s.size;
+    }
+    m.params.assign(offset, 0.0f);
+    m.grads.assign(offset, 0.0f);
+    m.adam_m.assign(offset, 0.0f);
+    m.adam_v.assign(offset, 0.0f);
+    point_params(m.p, m.params.data(), config);
+    point_params(m.g, m.grads.data(), config);
+
+    const size_t BT = (size_t)B * T, C = config.dim, L = config.n_layers, V = config.vocab_size;
+    const size_t NH = config.n_heads, H = config.hidden_dim, C3 = C / NH * (NH + 2 * config.n_kv_heads);
+    const size_t FC = is_llama(m) ? 2 * H : H, ATT = (size_t)B * NH * T * T;
+    using A = TrainActivations;
+    carve(m.acts, m.act_memory,
+          {{&A::encoded, BT * C}, {&A::ln1, L * BT * C}, {&A::ln1_mean, L * BT}, {&A::ln1_rstd, L * BT},
+           {&A::qkv, L * BT * C3}, {&A::qkvr, is_llama(m) ? L * BT * C3 : 0}, {&A::att, L * ATT},
+           {&A::atty, L * BT * C}, {&A::attproj, L * BT * C}, {&A::residual2, L * BT * C}, {&A::ln2, L * BT * C},
+           {&A::ln2_mean, L * BT}, {&A::ln2_rstd, L * BT}, {&A::fch, L * BT * FC}, {&A::fch_act, L * BT * H},
+           {&A::fcproj, L * BT * C}, {&A::residual3, L * BT * C}, {&A::lnf, BT * C}, {&A::lnf_mean, BT},
+           {&A::lnf_rstd, BT}, {&A::probs, BT * V}});
+    if (!is_llama(m)) m.acts.qkvr = m.acts.qkv;
+    using S = TrainScratch;
+    carve(m.scratch, m.scratch_memory,
+          {{&S::dresidual, BT * C}, {&S::dln1, BT * C}, {&S::dqkv, BT * C3}, {&S::dqkvr, BT * C3}, {&S::datt, ATT},
+           {&S::datty, BT * C}, {&S::dln2, BT * C}, {&S::dfch, BT * FC}, {&S::dfch_act, BT * H},
+           {&S::dlnf, BT * C}, {&S::dlogits, BT * V}});
+    m.inputs.assign(BT, 0);
+    m.targets.assign(BT, IGNORE_INDEX);
+}
+
+void train_model_init_weights(TrainModel& m, unsigned long seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    const float residual_scale = 1.0f / std::sqrt(2.0f * m.config.n_layers);
+    for (const ParamTensor& t : m.tensors) {
+        float* w = m.params.data() + t.offset;
+        const bool norm = t.name.rfind("ln", 0) == 0 && t.name.back() == 'w';
+        const float scale = t.name == "attprojw" || t.name == "fcprojw" ? residual_scale : 1.0f;
+        for (size_t i = 0; i < t.size; ++i) w[i] = norm ? 1.0f : t.decay ? normal(rng) * scale : 0.0f;
+    }
+}
+
+const ParamTensor* find_tensor(const TrainModel& m, const std::string& name) {
+    for (const ParamTensor& t : m.tensors)
+        if (t.name == name) return &t;
+    return nullptr;
+}
+
+float train_forward(TrainModel& m, const int* inputs, const int* targets) {
+    const TrainConfig& c = m.config;
+    const int B = m.B, T = m.T, C = c.dim, NH = c.n_heads, NKV = c.n_kv_heads, HS = C / NH, H = c.hidden_dim;
+    const int BT = B * T, C3 = HS * (NH + 2 * NKV), FC = is_llama(m) ? 2 * H : H, V = c.vocab_size;
+    for (int i = 0; i < BT; ++i)
+        if (inputs[i] < 0 || inputs[i] >= V) fail("train: token id ", inputs[i], " outside vocabulary of ", V);
+    std::copy(inputs, inputs + BT, m.inputs.begin());
+    std::copy(targets, targets + BT, m.targets.begin());
+    const TrainParams& p = m.p;
+    const TrainActivations& a = m.acts;
+    const size_t BTC = (size_t)BT * C;
+
+    embedding_forward(a.encoded, inputs, p.wte, p.wpe, B, T, C);
+    const float* residual = a.encoded;
+    for (int l = 0; l < c.n_layers; ++l) {
+        float *ln1 = at(a.ln1, l, BTC), *qkv = at(a.qkv, l, (size_t)BT * C3), *qkvr = at(a.qkvr, l, (size_t)BT * C3);
+        float *att = at(a.att, l, (size_t)B * NH * T * T), *atty = at(a.atty, l, BTC);
+        float *attproj = at(a.attproj, l, BTC), *residual2 = at(a.residual2, l, BTC), *ln2 = at(a.ln2, l, BTC);
+        float *fch = at(a.fch, l, (size_t)BT * FC), *fch_act = at(a.fch_act, l, (size_t)BT * H);
+        float *fcproj = at(a.fcproj, l, BTC), *residual3 = at(a.residual3, l, BTC);
+
+        norm_forward(m, ln1, at(a.ln1_mean, l, BT), at(a.ln1_rstd, l, BT), residual, at(p.ln1w, l, C),
+                     at(p.ln1b, l, C), BT);
+        matmul_forward(qkv, ln1, at(p.qkvw, l, (size_t)C3 * C), at(p.qkvb, l, C3), BT, C, C3);
+        if (is_llama(m)) rope_forward(qkvr, qkv, B, T, C3, NH + NKV, HS, c.rope_base);
+        attention_forward(atty, att, qkvr, B, T, NH, NKV, HS);
+        matmul_forward(attproj, atty, at(p.attprojw, l, (size_t)C * C), at(p.attprojb, l, C), BT, C, C);
+        residual_forward(residual2, residual, attproj, BT * C);
+
+        norm_forward(m, ln2, at(a.ln2_mean, l, BT), at(a.ln2_rstd, l, BT), residual2, at(p.ln2w, l, C),
+                     at(p.ln2b, l, C), BT);
+        matmul_forward(fch, ln2, at(p.fcw, l, (size_t)FC * C), at(p.fcb, l, FC), BT, C, FC);
+        if (is_llama(m)) swiglu_forward(fch_act, fch, BT, H);
+        else gelu_forward(fch_act, fch, BT * H);
+        matmul_forward(fcproj, fch_act, at(p.fcprojw, l, (size_t)C * H), at(p.fcprojb, l, C), BT, H, C);
+        residual_forward(residual3, residual2, fcproj, BT * C);
+        residual = residual3;
+    }
+    norm_forward(m, a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb, BT);
+    matmul_forward(a.probs, a.lnf, p.head, nullptr, BT, C, V);
+    m.loss = crossentropy_forward(a.probs, a.probs, targets, BT, V, IGNORE_INDEX);
+    return m.loss;
+}
+
+void train_zero_grad(TrainModel& m) { std::fill(m.grads.begin(), m.grads.end(), 0.0f); }
+
+void train_backward(TrainModel& m) {
+    const TrainConfig& c = m.config;
+    const int B = m.B, T = m.T, C = c.dim, NH = c.n_heads, NKV = c.n_kv_heads, HS = C / NH, H = c.hidden_dim;
+    const int BT = B * T, C3 = HS * (NH + 2 * NKV), FC = is_llama(m) ? 2 * H : H, V = c.vocab_size, L = c.n_layers;
+    const TrainParams &p = m.p, &g = m.g;
+    const TrainActivations& a = m.acts;
+    const TrainScratch& s = m.scratch;
+    const size_t BTC = (size_t)BT * C;
+    std::fill(m.scratch_memory.begin(), m.scratch_memory.end(), 0.0f);
+
+    crossentropy_backward(s.dlogits, a.probs, m.targets.data(), BT, V, IGNORE_INDEX);
+    matmul_backward(s.dlnf, g.head, nullptr, s.dlogits, a.lnf, p.head, BT, C, V);
+    norm_backward(m, s.dresidual, g.lnfw, g.lnfb, s.dlnf, at(a.residual3, L - 1, BTC), p.lnfw, a.lnf_mean,
+                  a.lnf_rstd, BT);
+
+    // s.dresidual holds d(loss)/d(layer output); each residual add passes it through unchanged,
+    // so branch gradients are added into it in place (layers.h residual_backward, folded).
+    for (int l = L - 1; l >= 0; --l) {
+        const float* residual = l == 0 ? a.encoded : at(a.residual3, l - 1, BTC);
+        for (float* buf : {s.dln1, s.datty, s.dln2}) std::memset(buf, 0, sizeof(float) * BTC);
+        std::memset(s.dqkv, 0, sizeof(float) * BT * C3);
+        std::memset(s.dqkvr, 0, sizeof(float) * BT * C3);
+        std::memset(s.dfch, 0, sizeof(float) * BT * FC);
+        std::memset(s.dfch_act, 0, sizeof(float) * BT * H);
+
+        // residual3 = residual2 + fcproj(act(fc(ln2(residual2))))
+        matmul_backward(s.dfch_act, at(g.fcprojw, l, (size_t)C * H), at(g.fcprojb, l, C), s.dresidual,
+                        at(a.fch_act, l, (size_t)BT * H), at(p.fcprojw, l, (size_t)C * H), BT, H, C);
+        if (is_llama(m)) swiglu_backward(s.dfch, s.dfch_act, at(a.fch, l, (size_t)BT * FC), BT, H);
+        else gelu_backward(s.dfch, s.dfch_act, at(a.fch, l, (size_t)BT * FC), BT * H);
+        matmul_backward(s.dln2, at(g.fcw, l, (size_t)FC * C), at(g.fcb, l, FC), s.dfch, at(a.ln2, l, BTC),
+                        at(p.fcw, l, (size_t)FC * C), BT, C, FC);
+        norm_backward(m, s.dresidual, at(g.ln2w, l, C), at(g.ln2b, l, C), s.dln2, at(a.residual2, l, BTC),
+                      at(p.ln2w, l, C), at(a.ln2_mean, l, BT), at(a.ln2_rstd, l, BT), BT);
+
+        // residual2 = residual + attproj(attention(rope(qkv(ln1(residual)))))
+        matmul_backward(s.datty, at(g.attprojw, l, (size_t)C * C), at(g.attprojb, l, C), s.dresidual,
+                        at(a.atty, l, BTC), at(p.attprojw, l, (size_t)C * C), BT, C, C);
+        float* dq = is_llama(m) ? s.dqkvr : s.dqkv;
+        attention_backward(dq, s.datt, s.datty, at(a.qkvr, l, (size_t)BT * C3), at(a.att, l, (size_t)B * NH * T * T),
+                           B, T, NH, NKV, HS);
+        if (is_llama(m)) rope_backward(s.dqkv, s.dqkvr, B, T, C3, NH + NKV, HS, c.rope_base);
+        matmul_backward(s.dln1, at(g.qkvw, l, (size_t)C3 * C), at(g.qkvb, l, C3), s.dqkv, at(a.ln1, l, BTC),
+                        at(p.qkvw, l, (size_t)C3 * C), BT, C, C3);
+        norm_backward(m, s.dresidual, at(g.ln1w, l, C), at(g.ln1b, l, C), s.dln1, residual, at(p.ln1w, l, C),
+                      at(a.ln1_mean, l, BT), at(a.ln1_rstd, l, BT), BT);
+    }
+    embedding_backward(g.wte, g.wpe, s.dresidual, m.inputs.data(), B, T, C);
+}
+
+float train_clip_grad_norm(TrainModel& m, float max_norm) {
+    double ss = 0;
+    for (float x : m.grads) ss += (double)x * x;
+    const float norm = static_cast<float>(std::sqrt(ss));
+    if (max_norm > 0 && norm > max_norm) {
+        const float scale = max_norm / norm;
+        for (float& x : m.grads) x *= scale;
+    }
+    return norm;
+}
+
+// m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr (m^ / (sqrt(v^) + eps) + wd p)
+// with bias-corrected m^ = m / (1 - b1^t), v^ = v / (1 - b2^t).
+void train_adamw_step(TrainModel& m, const AdamWConfig& adam, float lr) {
+    const int t = ++m.adam_steps;
+    const float bc1 = 1.0f - std::pow(adam.beta1, (float)t), bc2 = 1.0f - std::pow(adam.beta2, (float)t);
+    for (const ParamTensor& tensor : m.tensors) {
+        const float wd = tensor.decay ? adam.weight_decay : 0.0f;
+        float* p = m.params.data() + tensor.offset;
+        const float* g = m.grads.data() + tensor.offset;
+        float* mom = m.adam_m.data() + tensor.offset;
+        float* vel = m.adam_v.data() + tensor.offset;
+        for (size_t i = 0; i < tensor.size; ++i) {
+            mom[i] = adam.beta1 * mom[i] + (1.0f - adam.beta1) * g[i];
+            vel[i] = adam.beta2 * vel[i] + (1.0f - adam.beta2) * g[i] * g[i];
+            const float mhat = mom[i] / bc1, vhat = vel[i] / bc2;
+            p[i] -= lr * (mhat / (std::sqrt(vhat) + adam.eps) + wd * p[i]);
+        }
+    }
+}
+
+}  // namespace lm

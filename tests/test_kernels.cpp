@@ -1,0 +1,114 @@
+// Every SIMD kernel against its scalar reference, for every ISA this CPU reaches: random
+// inputs, odd block counts and float tails, all register-block shapes, and the promise that
+// an output does not depend on the shape of the tile it was computed in.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "simd/kernels.h"
+#include "simd/matmul.h"
+#include "weights/quant.h"
+
+using namespace lm;
+using namespace lm::simd;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.f, 1.f);
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+}
+
+// Rows of `type` (weights) or of its activation type, quantized from random floats.
+std::vector<uint8_t> random_rows(DType type, int rows, int64_t k, uint32_t seed) {
+    const std::vector<float> f = random_floats(static_cast<size_t>(rows * k), seed);
+    std::vector<uint8_t> q(row_bytes(type, k) * rows);
+    for (int r = 0; r < rows; ++r) quantize_row(type, f.data() + r * k, q.data() + r * row_bytes(type, k), k);
+    return q;
+}
+
+// sum |w x| of one output, the scale errors are measured against.
+double magnitude(DType wt, DType xt, const uint8_t* w, const uint8_t* x, int64_t k) {
+    std::vector<float> wf(k), xf(k);
+    dequantize_row(wt, w, wf.data(), k);
+    dequantize_row(xt, x, xf.data(), k);
+    double m = 0;
+    for (int64_t i = 0; i < k; ++i) m += std::fabs(static_cast<double>(wf[i]) * xf[i]);
+    return m;
+}
+
+const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
+                        DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q6_K};
+
+// Lengths that exercise single blocks, odd block counts and (for floats) tails.
+std::vector<int64_t> lengths(DType type) {
+    const int bs = info(type).block_size;
+    if (bs == 1) return {1, 7, 16, 31, 32, 33, 100, 257, 1024};
+    if (bs == 32) return {32, 64, 96, 224, 2048};
+    return {256, 512, 768, 2304};
+}
+
+}  // namespace
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("every SIMD kernel matches its scalar reference") {
+    for (int level = 1; level <= static_cast<int>(best_isa()); ++level) {
+        const Isa isa = static_cast<Isa>(level);
+        for (DType type : kTypes) {
+            DType act;
+            REQUIRE(activation_type(type, &act));
+            TileFn simd = tile_kernel(type, isa), ref = scalar_tile(type);
+            const bool found = simd && ref;
+            REQUIRE(found);
+            double worst = 0;
+            for (int64_t k : lengths(type)) {
+                const int nr = 9, nc = 6;
+                const std::vector<uint8_t> w = random_rows(type, nr, k, static_cast<uint32_t>(k));
+                const std::vector<uint8_t> x = random_rows(act, nc, k, static_cast<uint32_t>(k + 1));
+                const size_t ws = row_bytes(type, k), xs = row_bytes(act, k);
+                std::vector<float> y(nr * nc), y_ref(nr * nc);
+                simd(k, w.data(), ws, nr, x.data(), xs, nc, y.data(), nr);
+                ref(k, w.data(), ws, nr, x.data(), xs, nc, y_ref.data(), nr);
+                for (int c = 0; c < nc; ++c) {
+                    for (int r = 0; r < nr; ++r) {
+                        const double mag = magnitude(type, act, w.data() + r * ws, x.data() + c * xs, k);
+                        const double err = std::fabs(y[c * nr + r] - y_ref[c * nr + r]) / (mag + 1e-30);
+                        worst = std::fmax(worst, err);
+                        INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " r ", r, " c ", c, ": ",
+                             y[c * nr + r], " vs ", y_ref[c * nr + r]);
+                        REQUIRE(err < 2e-6);
+                    }
+                }
+                // The same outputs one at a time: bit-identical.
+                for (int c = 0; c < nc; ++c) {
+                    for (int r = 0; r < nr; ++r) {
+                        float one;
+                        simd(k, w.data() + r * ws, ws, 1, x.data() + c * xs, xs, 1, &one, 1);
+                        INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " r ", r, " c ", c);
+                        REQUIRE(std::memcmp(&one, &y[c * nr + r], 4) == 0);
+                    }
+                }
+            }
+            INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " worst relative error ", worst);
+            CHECK(worst < 2e-6);
+        }
+    }
+}
+
+TEST_CASE("forcing an ISA above the CPU's level is clamped") {
+    force_isa(Isa::Avx512);
+    CHECK(static_cast<int>(active_isa()) <= static_cast<int>(best_isa()));
+    force_isa(Isa::Scalar);
+    CHECK(active_isa() == Isa::Scalar);
+    force_isa(best_isa());
+}
+
+}  // TEST_SUITE("kernels")

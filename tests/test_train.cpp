@@ -1,0 +1,248 @@
+// Whole-model training check against PyTorch: tests/ref/make_train_ref.py records a tiny
+// Llama and a tiny GPT-2 (format at the top of the script); lm must match the loss, every
+// parameter gradient and the parameters after 3 AdamW steps within 1e-4 relative.
+// Errors are normwise per tensor: max |lm - ref| / max |ref|. LM_VERBOSE=1 prints them.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "src/train_model.h"
+#include "weights/error.h"
+#include "tests/testing.h"
+
+namespace {
+
+constexpr double REL_TOL = 1e-4;
+// The update p_after - p_init on its own: Adam divides each gradient by its own running
+// magnitude, so the float rounding of the smallest gradients reaches the update at full size.
+constexpr double UPDATE_TOL = 1e-3;
+
+struct RefTensor {
+    std::string name;
+    std::vector<float> init, grad, final;
+};
+
+struct TrainRef {
+    lm::TrainConfig config;
+    lm::AdamWConfig adam;
+    float lr = 0;
+    int B = 0, T = 0, steps = 0;
+    std::vector<int> inputs, targets;
+    std::vector<float> losses;
+    std::vector<RefTensor> tensors;
+};
+
+struct Reader {
+    std::vector<char> bytes;
+    size_t pos = 0;
+    template <typename X>
+    X get() {
+        X x;
+        REQUIRE(pos + sizeof(X) <= bytes.size());
+        std::memcpy(&x, bytes.data() + pos, sizeof(X));
+        pos += sizeof(X);
+        return x;
+    }
+    template <typename X>
+    std::vector<X> get(size_t n) {
+        std::vector<X> v(n);
+        for (auto& x : v) x = get<X>();
+        return v;
+    }
+};
+
+TrainRef load_ref(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    REQUIRE_MESSAGE(file, "missing reference ", path, " (run /usr/bin/python3 tests/ref/make_train_ref.py)");
+    Reader r{std::vector<char>(std::istreambuf_iterator<char>(file), {})};
+    REQUIRE(std::string(r.bytes.data(), 8) == "LMTRAIN1");
+    r.pos = 8;
+    TrainRef ref;
+    lm::TrainConfig& c = ref.config;
+    const auto h = r.get<int>(12);
+    c.arch = h[0] == 0 ? lm::TrainArch::llama : lm::TrainArch::gpt2;
+    c.vocab_size = h[1], c.dim = h[2], c.n_layers = h[3], c.n_heads = h[4], c.n_kv_heads = h[5];
+    c.hidden_dim = h[6], c.max_seq_len = h[7], c.tied_head = h[8] != 0;
+    ref.B = h[9], ref.T = h[10], ref.steps = h[11];
+    const auto f = r.get<float>(7);
+    c.norm_eps = f[0], c.rope_base = f[1], ref.lr = f[2];
+    ref.adam.beta1 = f[3], ref.adam.beta2 = f[4], ref.adam.eps = f[5], ref.adam.weight_decay = f[6];
+    ref.inputs = r.get<int>(ref.B * ref.T);
+    ref.targets = r.get<int>(ref.B * ref.T);
+    ref.losses = r.get<float>(ref.steps);
+    const int n = r.get<int>();
+    for (int i = 0; i < n; ++i) {
+        RefTensor t;
+        const int len = r.get<int>();
+        const auto name = r.get<char>(len);
+        t.name.assign(name.begin(), name.end());
+        const int size = r.get<int>();
+        t.init = r.get<float>(size);
+        t.grad = r.get<float>(size);
+        t.final = r.get<float>(size);
+        ref.tensors.push_back(std::move(t));
+    }
+    CHECK(r.pos == r.bytes.size());
+    return ref;
+}
+
+double rel_error(const float* a, const std::vector<float>& b) {
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+        diff = std::max(diff, (double)std::abs(a[i] - b[i]));
+        scale = std::max(scale, (double)std::abs(b[i]));
+    }
+    return scale > 0 ? diff / scale : diff;
+}
+
+void check_close(const std::string& what, double err, double& worst, double tol = REL_TOL) {
+    if (std::getenv("LM_VERBOSE")) std::printf("  %-30s %.3e\n", what.c_str(), err);
+    worst = std::max(worst, err);
+    INFO(what, " relative error ", err);
+    CHECK(err < tol);
+}
+
+// The key bias only shifts all scores of a query by q . b_k, which softmax ignores, so its
+// gradient is zero up to rounding: lm's float noise (~1e-9) against torch's float64 noise,
+// which Adam then scales to steps of ~lr/10. Checked to be zero, then left out of the
+// post-step comparison of qkvb. Returns the [begin, end) of the key bias within qkvb.
+std::pair<size_t, size_t> key_bias_range(const TrainRef& ref, int layer) {
+    const lm::TrainConfig& c = ref.config;
+    const size_t HS = c.dim / c.n_heads, C3 = HS * (c.n_heads + 2 * c.n_kv_heads);
+    const size_t begin = layer * C3 + c.n_heads * HS;
+    return {begin, begin + c.n_kv_heads * HS};
+}
+
+void drop_key_bias(const TrainRef& ref, std::vector<float>& v) {
+    for (int l = 0; l < ref.config.n_layers; ++l) {
+        const auto [begin, end] = key_bias_range(ref, l);
+        for (size_t i = begin; i < end; ++i) v[i] = 0.0f;
+    }
+}
+
+void check_against_reference(const std::string& file) {
+    const TrainRef ref = load_ref("tests/ref/" + file);
+    lm::TrainModel model;
+    lm::train_model_init(model, ref.config, ref.B, ref.T);
+    REQUIRE(model.tensors.size() == ref.tensors.size());
+    for (size_t i = 0; i < ref.tensors.size(); ++i) {
+        const lm::ParamTensor& t = model.tensors[i];
+        REQUIRE(t.name == ref.tensors[i].name);
+        REQUIRE(t.size == ref.tensors[i].init.size());
+        std::copy(ref.tensors[i].init.begin(), ref.tensors[i].init.end(), model.params.begin() + t.offset);
+    }
+    double worst_loss = 0, worst_grad = 0, worst_param = 0, worst_update = 0;
+    for (int step = 0; step < ref.steps; ++step) {
+        lm::train_zero_grad(model);
+        const float loss = lm::train_forward(model, ref.inputs.data(), ref.targets.data());
+        check_close(file + " loss step " + std::to_string(step), std::abs(loss - ref.losses[step]) / ref.losses[step],
+                    worst_loss);
+        lm::train_backward(model);
+        if (step == 0)
+            for (size_t i = 0; i < ref.tensors.size(); ++i) {
+                const float* g = model.grads.data() + model.tensors[i].offset;
+                check_close(file + " grad " + ref.tensors[i].name, rel_error(g, ref.tensors[i].grad), worst_grad);
+                if (ref.tensors[i].name != "qkvb") continue;
+                float scale = 0.0f;
+                for (float x : ref.tensors[i].grad) scale = std::max(scale, std::abs(x));
+                for (int l = 0; l < ref.config.n_layers; ++l) {
+                    const auto [begin, end] = key_bias_range(ref, l);
+                    for (size_t j = begin; j < end; ++j) CHECK(std::abs(g[j]) < 1e-6f * scale);
+                }
+            }
+        lm::train_adamw_step(model, ref.adam, ref.lr);
+    }
+    for (size_t i = 0; i < ref.tensors.size(); ++i) {
+        RefTensor r = ref.tensors[i];
+        const float* params = model.params.data() + model.tensors[i].offset;
+        std::vector<float> p(params, params + r.init.size());
+        if (r.name == "qkvb")
+            for (auto* v : {&p, &r.init, &r.final}) drop_key_bias(ref, *v);
+        check_close(file + " param " + r.name, rel_error(p.data(), r.final), worst_param);
+        // The update alone, so a wrong step cannot hide behind the size of the weights.
+        std::vector<float> update(r.init.size()), ref_update(r.init.size());
+        for (size_t j = 0; j < update.size(); ++j) {
+            update[j] = p[j] - r.init[j];
+            ref_update[j] = r.final[j] - r.init[j];
+        }
+        check_close(file + " update " + r.name, rel_error(update.data(), ref_update), worst_update, UPDATE_TOL);
+    }
+    if (std::getenv("LM_VERBOSE"))
+        std::printf("%s worst: loss %.2e grad %.2e param %.2e update %.2e\n", file.c_str(), worst_loss, worst_grad,
+                    worst_param, worst_update);
+}
+
+}  // namespace
+
+TEST_SUITE("train") {
+TEST_CASE("tiny Llama (GQA, RoPE, SwiGLU, untied head) matches PyTorch: loss, grads, 3 AdamW steps") {
+    check_against_reference("train_llama.bin");
+}
+
+TEST_CASE("tiny GPT-2 (learned positions, LayerNorm, GELU, biases, tied head) matches PyTorch") {
+    check_against_reference("train_gpt2.bin");
+}
+
+TEST_CASE("train model rejects inconsistent configs") {
+    lm::TrainModel model;
+    lm::TrainConfig c;
+    c.vocab_size = 10, c.dim = 12, c.n_layers = 1, c.n_heads = 3, c.n_kv_heads = 2, c.hidden_dim = 8;
+    c.max_seq_len = 4;
+    CHECK_THROWS_AS(lm::train_model_init(model, c, 1, 4), lm::Error);  // 3 heads, 2 kv heads
+    c.n_kv_heads = 3;
+    CHECK_NOTHROW(lm::train_model_init(model, c, 2, 4));
+    CHECK_THROWS_AS(lm::train_model_init(model, c, 1, 5), lm::Error);  // context past max_seq_len
+    c.dim = 9;
+    CHECK_THROWS_AS(lm::train_model_init(model, c, 1, 4), lm::Error);  // odd head size for RoPE
+    c.dim = 12, c.arch = lm::TrainArch::gpt2, c.n_kv_heads = 1;
+    CHECK_THROWS_AS(lm::train_model_init(model, c, 1, 4), lm::Error);  // gpt2 with kv heads != heads
+    c.n_kv_heads = 3;
+    CHECK_NOTHROW(lm::train_model_init(model, c, 1, 4));
+    std::vector<int> tokens = {1, 2, 10, 3};  // 10 is outside the vocabulary
+    CHECK_THROWS_AS(lm::train_forward(model, tokens.data(), tokens.data()), lm::Error);
+}
+}
+
+// Timing, not correctness: build/test_lm -ts=train -tc='*speed*' --no-skip
+TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::skip()) {
+    struct Shape {
+        const char* name;
+        int V, C, L, NH, H, B, T, steps;
+    };
+    for (Shape s : {Shape{"nanoGPT char 4x128", 65, 128, 4, 4, 512, 12, 64, 10},
+                    Shape{"GPT-2 124M", 50257, 768, 12, 12, 3072, 4, 64, 1}}) {
+        lm::TrainConfig c;
+        c.arch = lm::TrainArch::gpt2;
+        c.vocab_size = s.V, c.dim = s.C, c.n_layers = s.L, c.n_heads = c.n_kv_heads = s.NH, c.hidden_dim = s.H;
+        c.max_seq_len = s.T;
+        lm::TrainModel model;
+        lm::train_model_init(model, c, s.B, s.T);
+        lm::train_model_init_weights(model, 1);
+        std::vector<int> tokens(s.B * s.T + 1);
+        for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = (int)(i * 7919 % s.V);
+        lm::AdamWConfig adam;
+        double fwd = 0, bwd = 0, opt = 0;
+        for (int step = 0; step <= s.steps; ++step) {  // step 0 warms up
+            auto t0 = std::chrono::steady_clock::now();
+            lm::train_forward(model, tokens.data(), tokens.data() + 1);
+            auto t1 = std::chrono::steady_clock::now();
+            lm::train_zero_grad(model);
+            lm::train_backward(model);
+            auto t2 = std::chrono::steady_clock::now();
+            lm::train_adamw_step(model, adam, 1e-4f);
+            auto t3 = std::chrono::steady_clock::now();
+            if (step == 0) continue;
+            fwd += std::chrono::duration<double, std::milli>(t1 - t0).count();
+            bwd += std::chrono::duration<double, std::milli>(t2 - t1).count();
+            opt += std::chrono::duration<double, std::milli>(t3 - t2).count();
+        }
+        std::printf("%-20s forward %8.1f ms  backward %8.1f ms  adamw %6.1f ms  step %8.1f ms  (loss %.3f)\n",
+                    s.name, fwd / s.steps, bwd / s.steps, opt / s.steps, (fwd + bwd + opt) / s.steps, model.loss);
+    }
+}
