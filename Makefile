@@ -54,8 +54,12 @@ test-asan:
 		build-asan/lm build-asan/test_lm
 	LM_BIN=build-asan/lm ASAN_OPTIONS=detect_leaks=1 build-asan/test_lm
 
+# The standard benchmark table (bench/RESULTS.md); see bench/run.sh.
+bench: lm
+	bench/run.sh
+
 clean:
 	rm -rf $(BUILD) build-* lm
 
-.PHONY: all test test-asan clean
+.PHONY: all test test-asan bench clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

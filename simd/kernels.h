@@ -36,8 +36,11 @@ TileFn scalar_tile(DType weight);
 TileFn avx2_tile(DType weight);
 TileFn avx512_tile(DType weight);
 
-// Packed, cache-blocked F32 GEMM (simd/gemm*.cpp): C[n x m] = X[n x k] * W[m x k]^T, i.e.
-// y[t * m + r] = sum_c W[r, c] x[t * k + c], for rows [r0, r1) of W. Threads split rows.
-void gemm_f32(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
+// Packed, cache-blocked F32 GEMM (simd/gemm.h): y[t * m + r] = sum_c W[r, c] x[t * k + c]
+// for W m x k and x n x k, split over `threads` by rows of W. nullptr at the scalar level.
+using GemmFn = void (*)(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
+GemmFn gemm_f32_kernel(Isa isa);
+void gemm_f32_avx2(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
+void gemm_f32_avx512(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
 
 }  // namespace lm::simd

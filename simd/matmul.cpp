@@ -20,6 +20,7 @@ namespace {
 constexpr int64_t kSingleThreadWork = 1 << 16;  // weights x tokens below which one thread is faster
 constexpr int64_t kRowChunk = 16;               // rows per unit of work; fixed, so results never depend on threads
 constexpr int kColTile = 4;                     // activation rows handed to a tile kernel at once
+constexpr int kGemmMinTokens = 8;               // from here the packed F32 GEMM beats the tile kernels
 
 // Scratch for the converted activations: grows to the largest call, never shrinks.
 thread_local std::vector<uint8_t> activation_scratch;
@@ -70,6 +71,12 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
     const int64_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
     const int nt = work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, n_chunks));
 
+    if (w.type == DType::F32 && n >= kGemmMinTokens) {
+        if (simd::GemmFn gemm = simd::gemm_f32_kernel(simd::active_isa())) {
+            gemm(y, w.f32(), x, rows, cols, n, nt);
+            return;
+        }
+    }
     Job job{tile, &w, reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * 4, y, n};
     if (act != DType::F32) {
         job.x_stride = row_bytes(act, cols);

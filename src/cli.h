@@ -44,5 +44,15 @@ int cmd_info(Args& args);
 int cmd_tokenize(Args& args);
 int cmd_logits(Args& args);
 int cmd_convert(Args& args);
+int cmd_qa(Args& args);
+int cmd_classify(Args& args);
+int cmd_embed(Args& args);
+
+// For the encoder commands (cli_classify.cpp): the texts given as arguments after MODEL and
+// as lines of `file`; and [CLS] text [SEP] as ids, failing when longer than max_tokens.
+std::vector<std::string> texts_of(const std::vector<std::string>& positional, const std::string& file);
+std::vector<int> encode_text(const Tokenizer& tok, const std::string& text, int max_tokens);
+int cmd_init(Args& args);
+int cmd_bench(Args& args);
 
 }  // namespace lm

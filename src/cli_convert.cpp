@@ -1,5 +1,6 @@
-// lm convert IN OUT.gguf [--type T]: a llama2.c checkpoint (with its tokenizer) or a GGUF
-// file to a GGUF in llama.cpp's tensor naming, weights stored as T.
+// lm convert IN OUT.gguf [--type T]: a llama2.c checkpoint (with its tokenizer), a GGUF file
+// or a Hugging Face directory (config.json, model.safetensors, vocabulary files) to a GGUF in
+// llama.cpp's tensor naming, weights stored as T.
 #include <cstdio>
 
 #include "src/cli.h"

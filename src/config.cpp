@@ -11,6 +11,15 @@ int positive(const ModelFile& f, const std::string& key, int64_t v, int64_t max)
 }
 }  // namespace
 
+const Tensor* checked_tensor(const ModelFile& file, const std::string& name, int64_t ne0, int64_t ne1) {
+    const Tensor& t = file.get(name);
+    if (t.ne[0] != ne0 || t.rows() != ne1)
+        fail(file.path, ": tensor ", name, " has shape ", shape_string(t), ", expected [", ne0, ", ", ne1, "]");
+    if (!info(t.type).supported) fail(file.path, ": tensor ", name, " has type ", dtype_name(t.type), ", which lm cannot compute with");
+    if (ne1 == 1 && t.type != DType::F32) fail(file.path, ": vector tensor ", name, " must be f32, not ", dtype_name(t.type));
+    return &t;
+}
+
 Config read_config(const ModelFile& file) {
     const Metadata& m = file.meta;
     Config c;
@@ -27,8 +36,10 @@ Config read_config(const ModelFile& file) {
         fail(file.path, ": embedding_length ", c.dim, ", head_count ", c.n_heads, " and head_count_kv ", c.n_kv_heads,
              " do not divide evenly");
     c.head_dim = c.dim / c.n_heads;
-    if (c.head_dim % 2) fail(file.path, ": head dimension ", c.head_dim, " is odd; RoPE needs pairs");
-    c.norm_eps = static_cast<float>(m.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
+    if (c.arch == "llama" && c.head_dim % 2) fail(file.path, ": head dimension ", c.head_dim, " is odd; RoPE needs pairs");
+    // RMSNorm models state layer_norm_rms_epsilon, LayerNorm models (gpt2, bert) layer_norm_epsilon.
+    const double eps = m.get_float(a + "attention.layer_norm_epsilon", 1e-5);
+    c.norm_eps = static_cast<float>(m.get_float(a + "attention.layer_norm_rms_epsilon", eps));
     c.rope_freq_base = static_cast<float>(m.get_float(a + "rope.freq_base", 10000.0));
     if (!(c.norm_eps > 0 && c.norm_eps < 1)) fail(file.path, ": ", a, "attention.layer_norm_rms_epsilon is out of range");
     if (!(c.rope_freq_base > 1)) fail(file.path, ": ", a, "rope.freq_base is out of range");

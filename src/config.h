@@ -26,4 +26,8 @@ struct Config {
 // Reads `ARCH.*` keys; throws lm::Error naming the file and the missing or invalid key.
 Config read_config(const ModelFile& file);
 
+// A model's tensor looked up by name and checked: shape [ne0, ne1] (ne0 = input columns,
+// ne1 = output rows; 1 for vectors, which must be f32) and a type lm computes with.
+const Tensor* checked_tensor(const ModelFile& file, const std::string& name, int64_t ne0, int64_t ne1);
+
 }  // namespace lm

@@ -2,12 +2,19 @@
 // Matmul lives in layers_matmul.cpp, attention in layers_attention.cpp.
 #include "src/layers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <xsimd/xsimd.hpp>
 
 #include "simd/ops.h"
 
 namespace lm {
+
+// Element-wise and row-wise work spreads over threads only past this many values.
+static constexpr long PARALLEL_VALUES = 1L << 15;
+// Slice of an element-wise loop one thread takes at a time.
+static constexpr long CHUNK = 4096;
 
 // ---------------------------------------------------------------------------------------------
 // embedding
@@ -36,6 +43,7 @@ void embedding_backward(float* dwte, float* dwpe, const float* dout, const int* 
 
 // rstd is computed as simd/ops rmsnorm computes its scale, so out is exactly that kernel's.
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((long)N * C > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         const float* x = inp + (long)n * C;
         double ss = 0;
@@ -45,21 +53,28 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* wei
     }
 }
 
-// y = x r w, r = (mean(x^2) + eps)^-1/2:  dx_i = r w_i dy_i - x_i r^3 / C * sum_j dy_j w_j x_j
+// y = x r w, r = (mean(x^2) + eps)^-1/2:  dx_i = r w_i dy_i - x_i r^3 / C * sum_j dy_j w_j x_j,
+// dw_i = sum_n dy_i x_i r. Rows split over threads for dx, columns for dw (no shared sums).
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int N, int C) {
-    for (int n = 0; n < N; ++n) {
-        const float* x = inp + (long)n * C;
-        const float* dy = dout + (long)n * C;
-        float* dx = dinp + (long)n * C;
-        const float r = rstd[n];
-        double dot_dyw_x = 0;
-        for (int i = 0; i < C; ++i) dot_dyw_x += dy[i] * weight[i] * x[i];
-        const float k = static_cast<float>(dot_dyw_x) * r * r * r / C;
-        for (int i = 0; i < C; ++i) {
-            dx[i] += r * weight[i] * dy[i] - k * x[i];
-            dweight[i] += dy[i] * x[i] * r;
+#pragma omp parallel if ((long)N * C > PARALLEL_VALUES)
+    {
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; ++n) {
+            const float* x = inp + (long)n * C;
+            const float* dy = dout + (long)n * C;
+            float* dx = dinp + (long)n * C;
+            const float r = rstd[n];
+            double dot_dyw_x = 0;
+            for (int i = 0; i < C; ++i) dot_dyw_x += dy[i] * weight[i] * x[i];
+            const float k = static_cast<float>(dot_dyw_x) * r * r * r / C;
+            for (int i = 0; i < C; ++i) dx[i] += r * weight[i] * dy[i] - k * x[i];
         }
+#pragma omp for schedule(static)
+        for (int i0 = 0; i0 < C; i0 += 16)
+            for (int n = 0; n < N; ++n)
+                for (int i = i0; i < std::min(C, i0 + 16); ++i)
+                    dweight[i] += dout[(long)n * C + i] * inp[(long)n * C + i] * rstd[n];
     }
 }
 
@@ -69,6 +84,7 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
 // mean and rstd are computed as simd/ops layernorm computes them, so out is exactly that kernel's.
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((long)N * C > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         const float* x = inp + (long)n * C;
         double sum = 0;
@@ -82,27 +98,37 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
     }
 }
 
-// xhat = (x - mean) rstd, g = dy w:  dx = rstd (g - mean(g) - xhat mean(g xhat))
+// xhat = (x - mean) rstd, g = dy w:  dx = rstd (g - mean(g) - xhat mean(g xhat)),
+// dw = sum_n dy xhat, db = sum_n dy. Rows split over threads for dx, columns for dw and db.
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int N, int C) {
-    for (int n = 0; n < N; ++n) {
-        const float* x = inp + (long)n * C;
-        const float* dy = dout + (long)n * C;
-        float* dx = dinp + (long)n * C;
-        const float m = mean[n], r = rstd[n];
-        double sum_g = 0, sum_g_xhat = 0;
-        for (int i = 0; i < C; ++i) {
-            const float g = dy[i] * weight[i];
-            sum_g += g;
-            sum_g_xhat += g * (x[i] - m) * r;
+#pragma omp parallel if ((long)N * C > PARALLEL_VALUES)
+    {
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; ++n) {
+            const float* x = inp + (long)n * C;
+            const float* dy = dout + (long)n * C;
+            float* dx = dinp + (long)n * C;
+            const float m = mean[n], r = rstd[n];
+            double sum_g = 0, sum_g_xhat = 0;
+            for (int i = 0; i < C; ++i) {
+                const float g = dy[i] * weight[i];
+                sum_g += g;
+                sum_g_xhat += g * (x[i] - m) * r;
+            }
+            const float mean_g = static_cast<float>(sum_g / C), mean_g_xhat = static_cast<float>(sum_g_xhat / C);
+            for (int i = 0; i < C; ++i) dx[i] += r * (dy[i] * weight[i] - mean_g - (x[i] - m) * r * mean_g_xhat);
         }
-        const float mean_g = static_cast<float>(sum_g / C), mean_g_xhat = static_cast<float>(sum_g_xhat / C);
-        for (int i = 0; i < C; ++i) {
-            const float xhat = (x[i] - m) * r;
-            dx[i] += r * (dy[i] * weight[i] - mean_g - xhat * mean_g_xhat);
-            dweight[i] += dy[i] * xhat;
-            if (dbias) dbias[i] += dy[i];
-        }
+#pragma omp for schedule(static)
+        for (int i0 = 0; i0 < C; i0 += 16)
+            for (int n = 0; n < N; ++n) {
+                const float* x = inp + (long)n * C;
+                const float* dy = dout + (long)n * C;
+                for (int i = i0; i < std::min(C, i0 + 16); ++i) {
+                    dweight[i] += dy[i] * (x[i] - mean[n]) * rstd[n];
+                    if (dbias) dbias[i] += dy[i];
+                }
+            }
     }
 }
 
@@ -143,11 +169,13 @@ void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_he
 // swiglu, gelu, residual
 
 void swiglu_forward(float* out, const float* inp, int N, int H) {
+#pragma omp parallel for schedule(static) if ((long)N * H > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) swiglu(out + (long)n * H, inp + 2L * n * H, inp + 2L * n * H + H, H);
 }
 
 // out = g sigma(g) u:  dg = dy u sigma(g) (1 + g (1 - sigma(g))),  du = dy g sigma(g)
 void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H) {
+#pragma omp parallel for schedule(static) if ((long)N * H > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         const float* gate = inp + 2L * n * H;
         const float* up = gate + H;
@@ -162,21 +190,38 @@ void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, in
     }
 }
 
-void gelu_forward(float* out, const float* inp, int n) { gelu_tanh(out, inp, n); }
+void gelu_forward(float* out, const float* inp, int n) {
+#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
+    for (long i0 = 0; i0 < n; i0 += CHUNK) gelu_tanh(out + i0, inp + i0, (int)std::min(CHUNK, n - i0));
+}
 
 // u = k (x + 0.044715 x^3):  d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) k (1 + 3 * 0.044715 x^2)
-void gelu_backward(float* dinp, const float* dout, const float* inp, int n) {
+template <typename F>
+static F gelu_grad(F x) {
+    using std::tanh;  // xsimd::tanh is found by argument lookup for batches
     const float k = 0.7978845608028654f;  // sqrt(2/pi)
-    for (int i = 0; i < n; ++i) {
-        const float x = inp[i];
-        const float th = std::tanh(k * (x + 0.044715f * x * x * x));
-        const float sech2 = 1.0f - th * th;
-        const float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * k * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += grad * dout[i];
+    const F th = tanh(k * (x + 0.044715f * x * x * x));
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+void gelu_backward(float* dinp, const float* dout, const float* inp, int n) {
+    using vec = xsimd::batch<float>;
+    constexpr long VL = vec::size;
+#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
+    for (long i0 = 0; i0 < n; i0 += CHUNK) {
+        const long end = std::min(i0 + CHUNK, (long)n);
+        long i = i0;
+        for (; i + VL <= end; i += VL) {
+            const vec d = xsimd::load_unaligned(dinp + i) + gelu_grad(xsimd::load_unaligned(inp + i)) *
+                                                                xsimd::load_unaligned(dout + i);
+            d.store_unaligned(dinp + i);
+        }
+        for (; i < end; ++i) dinp[i] += gelu_grad(inp[i]) * dout[i];
     }
 }
 
 void residual_forward(float* out, const float* inp1, const float* inp2, int n) {
+#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
     for (int i = 0; i < n; ++i) out[i] = inp1[i] + inp2[i];
 }
 
@@ -195,14 +240,15 @@ static int count_valid(const int* targets, int N, int ignore_index) {
 }
 
 float crossentropy_forward(float* probs, const float* logits, const int* targets, int N, int V, int ignore_index) {
-    double loss = 0;
-#pragma omp parallel for reduction(+ : loss) schedule(static) if ((long)N * V > (1L << 16))
+#pragma omp parallel for schedule(static) if ((long)N * V > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         float* p = probs + (long)n * V;
         if (p != logits + (long)n * V) std::memcpy(p, logits + (long)n * V, sizeof(float) * V);
         softmax(p, V);
-        if (targets[n] != ignore_index) loss -= std::log(p[targets[n]]);
     }
+    double loss = 0;  // summed in row order so the loss does not depend on the thread count
+    for (int n = 0; n < N; ++n)
+        if (targets[n] != ignore_index) loss -= std::log(probs[(long)n * V + targets[n]]);
     const int valid = count_valid(targets, N, ignore_index);
     return valid ? static_cast<float>(loss / valid) : 0.0f;
 }
@@ -212,7 +258,7 @@ void crossentropy_backward(float* dlogits, const float* probs, const int* target
     const int valid = count_valid(targets, N, ignore_index);
     if (!valid) return;
     const float scale = 1.0f / valid;
-#pragma omp parallel for schedule(static) if ((long)N * V > (1L << 16))
+#pragma omp parallel for schedule(static) if ((long)N * V > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         if (targets[n] == ignore_index) continue;
         const float* p = probs + (long)n * V;

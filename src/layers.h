@@ -2,7 +2,8 @@
 // beside its X_backward with the same arguments in the same order (gradients first). Forward
 // keeps what backward needs (rstd, attention probabilities, softmax probabilities) in
 // caller-provided buffers; backward accumulates (+=) into every gradient buffer, so the
-// caller zeroes gradients once per step. Nothing here allocates.
+// caller zeroes gradients once per step. Nothing here allocates (the GEMM's packing buffers
+// are per thread and grow once). Large calls run one OpenMP parallel region each.
 #pragma once
 
 namespace lm {
@@ -23,7 +24,9 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int N, int C);
 
-// out[N, OC] = inp[N, C] . weight[OC, C]^T + bias[OC]   (bias / dbias may be null)
+// out[N, OC] = inp[N, C] . weight[OC, C]^T + bias[OC]   (bias, dbias and dinp may be null).
+// One packed GEMM (layers_gemm.h) computes all three products at the CPU's best ISA; every
+// output is computed the same way whatever the thread count.
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int N, int C, int OC);

@@ -1,6 +1,7 @@
 // Causal multi-head attention with grouped-query heads over packed q|k|v rows (layers.h).
 #include <cmath>
 #include <cstring>
+#include <xsimd/xsimd.hpp>
 
 #include "simd/ops.h"
 #include "src/layers.h"
@@ -9,6 +10,18 @@ namespace lm {
 
 // Below this many multiply-adds a call runs on one thread.
 static constexpr long ATTENTION_PARALLEL_WORK = 1L << 15;
+
+// Head-size dot product with vector partial sums (simd/ops dot is the scalar reference).
+static float dot_heads(const float* a, const float* b, int n) {
+    using vec = xsimd::batch<float>;
+    constexpr int VL = vec::size;
+    vec acc(0.0f);
+    int i = 0;
+    for (; i + VL <= n; i += VL) acc = xsimd::fma(xsimd::load_unaligned(a + i), xsimd::load_unaligned(b + i), acc);
+    float sum = xsimd::hadd(acc);
+    for (; i < n; ++i) sum += a[i] * b[i];
+    return sum;
+}
 
 // att = softmax(q k^T / sqrt(HS)) over keys t2 <= t;  out = att v   (Vaswani et al. eq. 1)
 void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS) {
@@ -23,7 +36,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
             for (int t = 0; t < T; ++t) {
                 const float* q = qkv + ((long)b * T + t) * C3 + h * HS;
                 float* a = att + (((long)b * NH + h) * T + t) * T;
-                for (int t2 = 0; t2 <= t; ++t2) a[t2] = dot(q, kbase + (long)t2 * C3, HS) * scale;
+                for (int t2 = 0; t2 <= t; ++t2) a[t2] = dot_heads(q, kbase + (long)t2 * C3, HS) * scale;
                 softmax(a, t + 1);
                 for (int t2 = t + 1; t2 < T; ++t2) a[t2] = 0.0f;
                 float* o = out + ((long)b * T + t) * C + h * HS;
@@ -59,7 +72,7 @@ void attention_backward(float* dqkv, float* datt, const float* dout, const float
                     double sum = 0;
                     for (int t2 = 0; t2 <= t; ++t2) {
                         const long kv = kv_off + (long)t2 * C3;
-                        da[t2] = dot(dy, qkv + kv + NKV * HS, HS);
+                        da[t2] = dot_heads(dy, qkv + kv + NKV * HS, HS);
                         sum += a[t2] * da[t2];
                         float* dv = dqkv + kv + NKV * HS;
                         for (int i = 0; i < HS; ++i) dv[i] += a[t2] * dy[i];

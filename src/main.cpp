@@ -16,7 +16,14 @@ const char* kUsage =
     "  info MODEL                architecture, hyperparameters, tokenizer, tensors\n"
     "  tokenize MODEL TEXT       token ids of TEXT (--no-bos)\n"
     "  logits MODEL PROMPT -o F  logits at every prompt position, .logits format\n"
-    "  convert IN OUT.gguf       llama2.c or GGUF to GGUF (--type f32|f16|q8_0, --tokenizer)\n";
+    "  convert IN OUT.gguf       llama2.c, GGUF or Hugging Face directory to GGUF\n"
+    "                            (--type f32|f16|bf16|q8_0, --tokenizer)\n"
+    "  qa MODEL --question Q --context C\n"
+    "                            answer span from a BERT QA model (--max-answer, --stride)\n"
+    "  classify MODEL TEXT...    label and probabilities per text (--file F)\n"
+    "  embed MODEL TEXT...       normalized sentence embeddings (--file F, --pooling mean|cls)\n"
+    "  init --shape S OUT.gguf   random-weight Llama of a real shape (--type, --seed)\n"
+    "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline)\n";
 
 // Messages can quote bytes from hostile files: keep them on one printable line.
 void print_error(const char* message) {
@@ -41,7 +48,9 @@ struct Command {
 };
 constexpr Command kCommands[] = {
     {"run", lm::cmd_run},         {"info", lm::cmd_info},       {"tokenize", lm::cmd_tokenize},
-    {"logits", lm::cmd_logits},   {"convert", lm::cmd_convert},
+    {"logits", lm::cmd_logits},   {"convert", lm::cmd_convert}, {"init", lm::cmd_init},
+    {"bench", lm::cmd_bench},     {"qa", lm::cmd_qa},           {"classify", lm::cmd_classify},
+    {"embed", lm::cmd_embed},
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "src/model.h"
 
+#include "src/gpt2.h"
 #include "src/llama.h"
 #include "weights/error.h"
 
@@ -19,6 +20,7 @@ std::unique_ptr<Decoder> make(const ModelFile& file, int context, int max_batch)
 // A new architecture adds one row here and its own file in src/.
 constexpr Architecture kArchitectures[] = {
     {"llama", make<Llama>},
+    {"gpt2", make<Gpt2>},
 };
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <xsimd/xsimd.hpp>
 
 #include "src/layers.h"
 #include "weights/error.h"
@@ -272,19 +273,31 @@ float train_clip_grad_norm(TrainModel& m, float max_norm) {
 // m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr (m^ / (sqrt(v^) + eps) + wd p)
 // with bias-corrected m^ = m / (1 - b1^t), v^ = v / (1 - b2^t).
 void train_adamw_step(TrainModel& m, const AdamWConfig& adam, float lr) {
+    using vec = xsimd::batch<float>;
+    constexpr long VL = vec::size;
     const int t = ++m.adam_steps;
     const float bc1 = 1.0f - std::pow(adam.beta1, (float)t), bc2 = 1.0f - std::pow(adam.beta2, (float)t);
+    const float b1 = adam.beta1, b2 = adam.beta2, eps = adam.eps;
     for (const ParamTensor& tensor : m.tensors) {
         const float wd = tensor.decay ? adam.weight_decay : 0.0f;
         float* p = m.params.data() + tensor.offset;
         const float* g = m.grads.data() + tensor.offset;
         float* mom = m.adam_m.data() + tensor.offset;
         float* vel = m.adam_v.data() + tensor.offset;
-        for (size_t i = 0; i < tensor.size; ++i) {
-            mom[i] = adam.beta1 * mom[i] + (1.0f - adam.beta1) * g[i];
-            vel[i] = adam.beta2 * vel[i] + (1.0f - adam.beta2) * g[i] * g[i];
-            const float mhat = mom[i] / bc1, vhat = vel[i] / bc2;
-            p[i] -= lr * (mhat / (std::sqrt(vhat) + adam.eps) + wd * p[i]);
+        const long n = (long)tensor.size, n_vec = n / VL * VL;
+#pragma omp parallel for schedule(static) if (n > (1L << 16))
+        for (long i = 0; i < n_vec; i += VL) {
+            const vec gi = xsimd::load_unaligned(g + i), pi = xsimd::load_unaligned(p + i);
+            const vec mi = b1 * xsimd::load_unaligned(mom + i) + (1.0f - b1) * gi;
+            const vec vi = b2 * xsimd::load_unaligned(vel + i) + (1.0f - b2) * gi * gi;
+            mi.store_unaligned(mom + i);
+            vi.store_unaligned(vel + i);
+            (pi - lr * ((mi / bc1) / (xsimd::sqrt(vi / bc2) + eps) + wd * pi)).store_unaligned(p + i);
+        }
+        for (long i = n_vec; i < n; ++i) {
+            mom[i] = b1 * mom[i] + (1.0f - b1) * g[i];
+            vel[i] = b2 * vel[i] + (1.0f - b2) * g[i] * g[i];
+            p[i] -= lr * ((mom[i] / bc1) / (std::sqrt(vel[i] / bc2) + eps) + wd * p[i]);
         }
     }
 }

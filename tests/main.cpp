@@ -1,13 +1,17 @@
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
 
-// Ends the run with the plain "N passed, N failed" line CI reads.
-struct SummaryLine : doctest::IReporter {
-    explicit SummaryLine(const doctest::ContextOptions&) {}
+namespace {
+unsigned g_passed = 0, g_failed = 0;
+
+// Collects the totals so main can end the run with the plain "N passed, N failed" line.
+struct Totals : doctest::IReporter {
+    explicit Totals(const doctest::ContextOptions&) {}
     void test_run_end(const doctest::TestRunStats& s) override {
-        std::printf("%u passed, %u failed\n", s.numTestCasesPassingFilters - s.numTestCasesFailed, s.numTestCasesFailed);
+        g_failed = s.numTestCasesFailed;
+        g_passed = s.numTestCasesPassingFilters - s.numTestCasesFailed;
     }
     void report_query(const doctest::QueryData&) override {}
     void test_run_start() override {}
@@ -21,4 +25,12 @@ struct SummaryLine : doctest::IReporter {
     void log_message(const doctest::MessageData&) override {}
     void test_case_skipped(const doctest::TestCaseData&) override {}
 };
-DOCTEST_REGISTER_LISTENER("summary", 1, SummaryLine);
+}  // namespace
+DOCTEST_REGISTER_LISTENER("totals", 1, Totals);
+
+int main(int argc, char** argv) {
+    doctest::Context context(argc, argv);
+    const int status = context.run();
+    if (!context.shouldExit()) std::printf("%u passed, %u failed\n", g_passed, g_failed);
+    return status;
+}

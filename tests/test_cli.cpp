@@ -135,6 +135,31 @@ TEST_CASE("tokenize, info and logits") {
     CHECK(bytes.substr(0, 8 + 16 * 4) == ref.substr(0, 8 + 16 * 4));  // header and token ids
 }
 
+TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; bench prints its table") {
+    const std::string q8 = testing::temp_path("init-q8_0.gguf"), mix = testing::temp_path("init-q4km.gguf");
+    REQUIRE(lm_run("init --shape 64,172,2,8,4,512,64 --type q8_0 " + q8).status == 0);
+    ModelFile a = load_model(q8);
+    CHECK(a.get("blk.0.attn_q.weight").type == DType::Q8_0);
+    CHECK(a.get("blk.0.ffn_down.weight").type == DType::F16);  // 172 is not a multiple of 32
+    CHECK(a.get("blk.1.ffn_norm.weight").type == DType::F32);
+    CHECK(a.find("output.weight"));  // custom shapes keep a separate classifier
+    REQUIRE(lm_run("init --shape 256,512,2,4,2,512,64 --type q4_K_M " + mix).status == 0);
+    ModelFile b = load_model(mix);
+    CHECK(b.get("output.weight").type == DType::Q6_K);
+    CHECK(b.get("token_embd.weight").type == DType::Q4_K);
+    CHECK(b.get("blk.0.attn_v.weight").type == DType::Q4_K);
+    CHECK(b.get("blk.1.attn_v.weight").type == DType::Q6_K);  // last eighth of the layers
+    CHECK(b.get("blk.1.ffn_down.weight").type == DType::Q6_K);
+    CHECK(b.get("blk.1.ffn_up.weight").type == DType::Q4_K);
+    const Result r = lm_run("bench " + q8 + " " + mix + " -p 8 -n 4 -t 1 -r 1");
+    CHECK(r.status == 0);
+    CHECK(r.out.find("| init-q8_0.gguf | f16+q8_0 |") != std::string::npos);
+    CHECK(r.out.find("| 1 | pp8 |") != std::string::npos);
+    CHECK(r.out.find("| 1 | tg4 |") != std::string::npos);
+    expect_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
+    expect_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
+}
+
 TEST_CASE("bad input: one line, exit code 1") {
     const std::string gguf = testing::shared_file(std::string(kStories) + "stories260K-F32.gguf");
     if (gguf.empty()) return;

@@ -103,6 +103,37 @@ TEST_CASE("every SIMD kernel matches its scalar reference") {
     }
 }
 
+// The packed GEMM against the scalar f32 dot on shapes with row, token and panel tails.
+TEST_CASE("F32 GEMM matches the scalar reference") {
+    struct Shape {
+        int64_t m, k;
+        int n;
+    };
+    for (int level = 1; level <= static_cast<int>(best_isa()); ++level) {
+        const Isa isa = static_cast<Isa>(level);
+        GemmFn gemm = gemm_f32_kernel(isa);
+        const bool found = gemm != nullptr;
+        REQUIRE(found);
+        for (Shape s : {Shape{1, 1, 1}, Shape{13, 7, 33}, Shape{25, 64, 17}, Shape{100, 129, 65}, Shape{7, 300, 2}}) {
+            const std::vector<float> w = random_floats(s.m * s.k, 1), x = random_floats(s.n * s.k, 2);
+            std::vector<float> y(s.m * s.n), y_ref(s.m * s.n), y2(s.m * s.n);
+            gemm(y.data(), w.data(), x.data(), s.m, s.k, s.n, 1);
+            gemm(y2.data(), w.data(), x.data(), s.m, s.k, s.n, 2);
+            scalar_tile(DType::F32)(s.k, w.data(), s.k * 4, static_cast<int>(s.m), x.data(), s.k * 4, s.n, y_ref.data(), s.m);
+            double worst = 0;
+            for (int t = 0; t < s.n; ++t)
+                for (int64_t r = 0; r < s.m; ++r) {
+                    double mag = 0;
+                    for (int64_t c = 0; c < s.k; ++c) mag += std::fabs(w[r * s.k + c] * x[t * s.k + c]);
+                    worst = std::fmax(worst, std::fabs(y[t * s.m + r] - y_ref[t * s.m + r]) / mag);
+                }
+            INFO(std::string(isa_name(isa)), " m ", s.m, " k ", s.k, " n ", s.n);
+            CHECK(worst < 1e-6);
+            CHECK(std::memcmp(y.data(), y2.data(), y.size() * 4) == 0);
+        }
+    }
+}
+
 TEST_CASE("forcing an ISA above the CPU's level is clamped") {
     force_isa(Isa::Avx512);
     CHECK(static_cast<int>(active_isa()) <= static_cast<int>(best_isa()));

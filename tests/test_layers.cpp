@@ -13,6 +13,7 @@
 
 #include "simd/ops.h"
 #include "src/layers.h"
+#include "src/layers_gemm_isa.h"
 #include "tests/testing.h"
 
 namespace {
@@ -290,6 +291,33 @@ TEST_CASE("matmul: threaded shapes against double products") {
     check_forward("matmul threaded dinp", dinp, ref_dinp);
     check_forward("matmul threaded dweight", dweight, ref_dweight);
     check_forward("matmul threaded dbias", dbias, ref_dbias);
+}
+
+// Every GEMM build this CPU runs, on the three stride patterns matmul uses, with M, N and K
+// past one register tile, one packed block (MC, NC, KC) and off every multiple.
+TEST_CASE("matmul GEMM: every ISA build, all stride patterns, across block edges") {
+    std::mt19937 rng(13);
+    const int M = 200, N = 1100, K = 300;
+    const fvec a = random_vec(rng, (size_t)M * K), b = random_vec(rng, (size_t)K * N), c0 = random_vec(rng, (size_t)M * N);
+    struct Layout {
+        const char* name;
+        long a_rs, a_cs, b_rs, b_cs;
+    };
+    lm::GemmBuild builds[3];
+    const int n_builds = lm::gemm_builds(builds);
+    for (Layout l : {Layout{"A . B^T", K, 1, 1, K}, Layout{"A . B", K, 1, N, 1}, Layout{"A^T . B", 1, M, N, 1}}) {
+        dvec ref(c0.begin(), c0.end());
+        for (int m = 0; m < M; ++m)
+            for (int k = 0; k < K; ++k) {
+                const double am = a[m * l.a_rs + k * l.a_cs];
+                for (int n = 0; n < N; ++n) ref[(size_t)m * N + n] += am * b[k * l.b_rs + n * l.b_cs];
+            }
+        for (int i = 0; i < n_builds; ++i) {
+            fvec c = c0;
+            builds[i].fn(c.data(), N, a.data(), l.a_rs, l.a_cs, b.data(), l.b_rs, l.b_cs, M, N, K);
+            check_forward((std::string("gemm ") + builds[i].isa + " " + l.name).c_str(), c, ref);
+        }
+    }
 }
 
 TEST_CASE("rope: forward equals simd/ops rope, backward against finite differences") {

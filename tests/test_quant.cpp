@@ -166,7 +166,6 @@ TEST_CASE("quantize -> dequantize error per type") {
     for (const Case& c : cases) {
         const double err = roundtrip_rel_rms(c.type, x);
         INFO(std::string(dtype_name(c.type)), " relative rms error ", err);
-        MESSAGE(std::string(dtype_name(c.type)), " relative rms error ", err);
         CHECK(err < c.bound);
         CHECK(err > c.bound / 20);  // a real quantizer, not a copy
     }
@@ -215,7 +214,7 @@ TEST_CASE("matmul matches a double-precision reference for every type") {
     const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
                            DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q6_K};
     const int64_t row_counts[] = {1, 7, 33, 67};
-    const int ns[] = {1, 3, 6};
+    const int ns[] = {1, 3, 6, 9, 40};  // 9 and 40 take the packed GEMM for F32
     for (int isa = 0; isa <= static_cast<int>(simd::best_isa()); ++isa) {
         simd::force_isa(static_cast<simd::Isa>(isa));
         double worst = 0;
@@ -247,7 +246,7 @@ TEST_CASE("matmul matches a double-precision reference for every type") {
                                 const block_q4_1& wb = reinterpret_cast<const block_q4_1*>(wq.data())[r * cols / 32 + b];
                                 double s = 0;
                                 for (int j = 0; j < 32; ++j) s += xd[t * cols + 32 * b + j];
-                                mag += std::fabs(f16_to_f32(wb.m) * s) * 0x1p-11 / 2e-6;
+                                mag += std::fabs(f16_to_f32(wb.m) * s) * 0x1p-10 / 2e-6;  // fp16 rounding of s, with margin
                             }
                             const double err = std::fabs(y[t * rows + r] - ref) / mag;
                             worst = std::fmax(worst, err);

@@ -4,6 +4,7 @@
 // Errors are normwise per tensor: max |lm - ref| / max |ref|. LM_VERBOSE=1 prints them.
 #include <chrono>
 #include <cmath>
+#include <omp.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -209,6 +210,37 @@ TEST_CASE("train model rejects inconsistent configs") {
 }
 }
 
+// Work is split so every value is computed the same way whatever the thread count: a
+// prerequisite for bit-exact --resume. Shapes large enough that every layer runs threaded.
+TEST_CASE("training steps are bit-identical across thread counts") {
+    lm::TrainConfig c;
+    c.arch = lm::TrainArch::gpt2;
+    c.vocab_size = 301, c.dim = 64, c.n_layers = 2, c.n_heads = c.n_kv_heads = 4, c.hidden_dim = 256;
+    c.max_seq_len = 32;
+    std::vector<int> tokens(8 * 32 + 1);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = (int)(i * 7919 % c.vocab_size);
+    auto train = [&](int threads) {
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(threads);
+        lm::TrainModel model;
+        lm::train_model_init(model, c, 8, 32);
+        lm::train_model_init_weights(model, 7);
+        std::vector<float> losses;
+        for (int step = 0; step < 2; ++step) {
+            lm::train_zero_grad(model);
+            losses.push_back(lm::train_forward(model, tokens.data(), tokens.data() + 1));
+            lm::train_backward(model);
+            lm::train_clip_grad_norm(model, 1.0f);
+            lm::train_adamw_step(model, lm::AdamWConfig{0.9f, 0.95f, 1e-8f, 0.1f}, 1e-3f);
+        }
+        omp_set_num_threads(saved);
+        losses.insert(losses.end(), model.params.begin(), model.params.end());
+        return losses;
+    };
+    const std::vector<float> one = train(1), three = train(3);
+    CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
+}
+
 // Timing, not correctness: build/test_lm -ts=train -tc='*speed*' --no-skip
 TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::skip()) {
     struct Shape {
@@ -217,6 +249,7 @@ TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::
     };
     for (Shape s : {Shape{"nanoGPT char 4x128", 65, 128, 4, 4, 512, 12, 64, 10},
                     Shape{"GPT-2 124M", 50257, 768, 12, 12, 3072, 4, 64, 1}}) {
+        if (std::getenv("LM_SPEED_ONLY") && !std::strstr(s.name, std::getenv("LM_SPEED_ONLY"))) continue;
         lm::TrainConfig c;
         c.arch = lm::TrainArch::gpt2;
         c.vocab_size = s.V, c.dim = s.C, c.n_layers = s.L, c.n_heads = c.n_kv_heads = s.NH, c.hidden_dim = s.H;

@@ -6,11 +6,9 @@
 
 namespace lm {
 
-namespace {
-
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes
 // are given the code points 256, 257, ... in byte order.
-uint32_t byte_to_char(uint8_t b) {
+uint32_t gpt2_byte_char(uint8_t b) {
     auto printable = [](int c) { return (c >= '!' && c <= '~') || (c >= 0xA1 && c <= 0xAC) || c >= 0xAE; };
     if (printable(b)) return b;
     uint32_t n = 0;
@@ -19,12 +17,14 @@ uint32_t byte_to_char(uint8_t b) {
     return 256 + n;
 }
 
-// The inverse of byte_to_char, -1 for a character that stands for no byte.
+namespace {
+
+// The inverse of gpt2_byte_char, -1 for a character that stands for no byte.
 int char_to_byte(uint32_t cp) {
     static const std::array<int16_t, 512> table = [] {
         std::array<int16_t, 512> t;
         t.fill(-1);
-        for (int b = 0; b < 256; ++b) t[byte_to_char(static_cast<uint8_t>(b))] = static_cast<int16_t>(b);
+        for (int b = 0; b < 256; ++b) t[gpt2_byte_char(static_cast<uint8_t>(b))] = static_cast<int16_t>(b);
         return t;
     }();
     return cp < table.size() ? table[cp] : -1;
@@ -111,7 +111,7 @@ BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges, co
     }
     for (int b = 0; b < 256; ++b) {
         bpe.byte_chars[b].clear();
-        append_utf8(bpe.byte_chars[b], byte_to_char(static_cast<uint8_t>(b)));
+        append_utf8(bpe.byte_chars[b], gpt2_byte_char(static_cast<uint8_t>(b)));
         bpe.byte_ids[b] = vocab.find(bpe.byte_chars[b]);
     }
     return bpe;
@@ -120,7 +120,17 @@ BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges, co
 void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text, std::vector<int32_t>& out) {
     std::string spelled, key;
     std::vector<MergeSymbol> symbols;
+    // Words repeat: each distinct piece is merged once per call, later copies reuse its ids.
+    std::unordered_map<std::string_view, std::pair<size_t, size_t>> seen;
     for (std::string_view piece : gpt2_pretokenize(text)) {
+        if (auto it = seen.find(piece); it != seen.end()) {
+            for (size_t k = 0; k < it->second.second; ++k) {
+                int32_t id = out[it->second.first + k];
+                out.push_back(id);
+            }
+            continue;
+        }
+        const size_t first = out.size();
         spelled.clear();
         symbols.clear();
         for (char c : piece) {
@@ -153,6 +163,7 @@ void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text, 
                 pos += d.len;
             }
         }
+        seen.emplace(piece, std::make_pair(first, out.size() - first));
     }
 }
 

@@ -33,7 +33,11 @@ TokenType piece_type(const std::string& piece) {
 }  // namespace
 
 void read_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Metadata& meta) {
-    MappedFile file(path);
+    read_llama2c_tokenizer(MappedFile(path), n_vocab, meta);
+}
+
+void read_llama2c_tokenizer(const MappedFile& file, int32_t n_vocab, Metadata& meta) {
+    const std::string& path = file.path();
     const uint8_t* data = file.data();
     const size_t size = file.size();
     if (n_vocab <= 0) fail(path, ": vocabulary size ", n_vocab, " from the model header is not positive");

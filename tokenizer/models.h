@@ -29,6 +29,7 @@ struct BpeModel {
     std::array<std::string, 256> byte_chars;  // byte -> its printable stand-in, UTF-8
     std::array<int32_t, 256> byte_ids;        // id of each byte's single-character token
 };
+uint32_t gpt2_byte_char(uint8_t b);  // the printable character that stands for byte b
 BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges,
                   const std::string& source);
 // Splits with the GPT-2 pre-tokenizer regex; pieces are byte ranges of `text`.

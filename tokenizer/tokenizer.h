@@ -10,6 +10,7 @@
 #include "tokenizer/models.h"
 #include "tokenizer/vocab.h"
 #include "weights/metadata.h"
+#include "weights/mmap.h"
 
 namespace lm {
 
@@ -87,6 +88,8 @@ private:
 // int32 len, bytes}. n_vocab comes from the model header. Its spaces are stored as ' ' and
 // BOS/EOS as "\n<s>\n"/"\n</s>\n"; they are normalized to SentencePiece's spelling.
 void read_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Metadata& meta);
+// The same from bytes already in memory (a mapping, or a buffer for tests and fuzzers).
+void read_llama2c_tokenizer(const MappedFile& file, int32_t n_vocab, Metadata& meta);
 
 // Fills the tokenizer.ggml.* keys from Hugging Face vocabulary files (see
 // Tokenizer::from_files): model "gpt2" (tokens, token_type, merges, bos/eos) or "bert"

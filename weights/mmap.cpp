@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "weights/error.h"
 
@@ -31,8 +32,20 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     data_ = static_cast<const uint8_t*>(p);
 }
 
+constexpr std::align_val_t kPageAlignment{4096};
+
+MappedFile::MappedFile(const std::string& name, std::string_view bytes) : path_(name), size_(bytes.size()) {
+    if (size_ == 0) fail(name, ": file is empty");
+    uint8_t* p = static_cast<uint8_t*>(::operator new(size_, kPageAlignment));
+    std::memcpy(p, bytes.data(), size_);
+    data_ = p;
+    owned_ = true;
+}
+
 MappedFile::~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (!data_) return;
+    if (owned_) ::operator delete(const_cast<uint8_t*>(data_), kPageAlignment);
+    else ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace lm

@@ -1,14 +1,18 @@
-// A read-only memory map of a whole file.
+// A read-only memory map of a whole file, or the same view over bytes held in memory.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace lm {
 
 class MappedFile {
 public:
     explicit MappedFile(const std::string& path);  // throws lm::Error naming the file
+    // A copy of `bytes` named `name` in messages, so parsers can read from memory (tests,
+    // fuzzers). Aligned like a mapping, and exactly as long as `bytes`.
+    MappedFile(const std::string& name, std::string_view bytes);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -21,6 +25,7 @@ private:
     std::string path_;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
+    bool owned_ = false;  // data_ was allocated by us, not mapped
 };
 
 }  // namespace lm

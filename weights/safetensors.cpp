@@ -94,7 +94,19 @@ Tensor to_tensor(ModelFile& file, const SafetensorsEntry& e, const std::string& 
     for (size_t d = 0; d < e.shape.size(); ++d) t.ne[d] = e.shape[e.shape.size() - 1 - d];
     t.nbytes = e.nbytes;
     t.data = e.data;
-    if (reinterpret_cast<uintptr_t>(e.data) % info(t.type).block_bytes) {
+    if (t.n_dims == 1 && t.type != DType::F32) {  // vectors (norms, biases) in f32, as llama.cpp stores them
+        std::vector<uint8_t> out(t.ne[0] * 4);
+        for (int64_t i = 0; i < t.ne[0]; ++i) {
+            uint16_t h;
+            std::memcpy(&h, e.data + 2 * i, 2);
+            const float f = t.type == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+            std::memcpy(&out[4 * i], &f, 4);
+        }
+        file.owned.push_back(std::move(out));
+        t.type = DType::F32;
+        t.nbytes = file.owned.back().size();
+        t.data = file.owned.back().data();
+    } else if (reinterpret_cast<uintptr_t>(e.data) % info(t.type).block_bytes) {
         file.owned.emplace_back(e.data, e.data + e.nbytes);
         t.data = file.owned.back().data();
     }
@@ -277,7 +289,10 @@ struct HfConfig {
         return v->integer;
     }
     int64_t integer(const char* key, int64_t fallback) const { return find(key) ? integer(key) : fallback; }
-    int64_t first_integer(const char* key, const char* other) const { return find(key) ? integer(key) : integer(other); }
+    int64_t first_integer(const char* key, const char* other) const {  // GPT-2 spells some keys two ways
+        if (!find(key) && !find(other)) fail(path, ": missing key \"", key, "\"");
+        return find(key) ? integer(key) : integer(other);
+    }
     double number(const char* key, double fallback) const {
         const Json* v = find(key);
         if (!v) return fallback;

@@ -1,0 +1,202 @@
+#include "src/bert.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <omp.h>
+
+#include "simd/matmul.h"
+#include "simd/ops.h"
+#include "src/gpt2.h"
+#include "weights/error.h"
+#include "weights/quant.h"
+
+namespace lm {
+
+namespace {
+
+BertWeights map_weights(const ModelFile& f, const Config& c) {
+    auto take = [&](const std::string& name, int64_t ne0, int64_t ne1) { return checked_tensor(f, name, ne0, ne1); };
+    BertWeights w;
+    w.token_embd = take("token_embd.weight", c.dim, c.vocab_size);
+    w.position_embd = take("position_embd.weight", c.dim, c.context_length);
+    const Tensor& types = f.get("token_types.weight");
+    w.token_types = take("token_types.weight", c.dim, std::max<int64_t>(1, types.rows()));
+    w.embd_norm = take("token_embd_norm.weight", c.dim, 1);
+    w.embd_norm_b = take("token_embd_norm.bias", c.dim, 1);
+    for (int l = 0; l < c.n_layers; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        BertLayer L;
+        L.wq = take(p + "attn_q.weight", c.dim, c.dim);
+        L.bq = take(p + "attn_q.bias", c.dim, 1);
+        L.wk = take(p + "attn_k.weight", c.dim, c.dim);
+        L.bk = take(p + "attn_k.bias", c.dim, 1);
+        L.wv = take(p + "attn_v.weight", c.dim, c.dim);
+        L.bv = take(p + "attn_v.bias", c.dim, 1);
+        L.wo = take(p + "attn_output.weight", c.dim, c.dim);
+        L.bo = take(p + "attn_output.bias", c.dim, 1);
+        L.attn_norm = take(p + "attn_output_norm.weight", c.dim, 1);
+        L.attn_norm_b = take(p + "attn_output_norm.bias", c.dim, 1);
+        L.w_up = take(p + "ffn_up.weight", c.dim, c.hidden_dim);
+        L.b_up = take(p + "ffn_up.bias", c.hidden_dim, 1);
+        L.w_down = take(p + "ffn_down.weight", c.hidden_dim, c.dim);
+        L.b_down = take(p + "ffn_down.bias", c.dim, 1);
+        L.out_norm = take(p + "layer_output_norm.weight", c.dim, 1);
+        L.out_norm_b = take(p + "layer_output_norm.bias", c.dim, 1);
+        w.layers.push_back(L);
+    }
+    // Heads are optional: a plain encoder has none of them.
+    if (f.find("cls.weight")) {
+        w.pooler = take("cls.weight", c.dim, c.dim);
+        w.pooler_b = take("cls.bias", c.dim, 1);
+    }
+    if (const Tensor* out = f.find("cls.output.weight")) {
+        if (!w.pooler) fail(f.path, ": has a classifier (cls.output) but no pooler (cls)");
+        w.classifier = take("cls.output.weight", c.dim, std::max<int64_t>(1, out->rows()));
+        w.classifier_b = take("cls.output.bias", w.classifier->ne[1], 1);
+    }
+    if (f.find("qa.weight")) {
+        w.qa = take("qa.weight", c.dim, 2);
+        w.qa_b = take("qa.bias", 2, 1);
+    }
+    return w;
+}
+
+void layernorm_rows(float* x, const Tensor& weight, const Tensor& bias, int n, int dim, float eps) {
+    for (int i = 0; i < n; ++i) layernorm(x + i * dim, x + i * dim, weight.f32(), bias.f32(), dim, eps);
+}
+
+// y = W x + b over n rows.
+void linear(float* y, const Tensor& w, const Tensor& b, const float* x, int n, int threads) {
+    matmul(y, w, x, n, threads);
+    add_bias(y, b, n);
+}
+
+}  // namespace
+
+Bert::Bert(const ModelFile& file, int max_tokens) : config_(read_config(file)) {
+    if (config_.arch != "bert") fail(file.path, ": architecture '", config_.arch, "' is not a BERT model");
+    w_ = map_weights(file, config_);
+    const Config& c = config_;
+    n_types_ = static_cast<int>(w_.token_types->ne[1]);
+    const int64_t pooling = file.meta.get_int("bert.pooling_type", 1);
+    if (pooling != 1 && pooling != 2) fail(file.path, ": bert.pooling_type ", pooling, " is not 1 (mean) or 2 (cls)");
+    pooling_ = pooling == 2 ? Pooling::cls : Pooling::mean;
+    if (const auto* names = file.meta.get_strings("bert.classifier.output_labels")) labels_ = *names;
+    if (static_cast<int>(labels_.size()) != n_labels()) {
+        labels_.clear();
+        for (int i = 0; i < n_labels(); ++i) labels_.push_back("LABEL_" + std::to_string(i));
+    }
+    BertState& s = state_;
+    s.max_tokens = max_tokens > 0 ? std::min(max_tokens, c.context_length) : c.context_length;
+    const size_t N = s.max_tokens;
+    for (auto* b : {&s.x, &s.xb, &s.xb2, &s.q, &s.k, &s.v}) b->resize(N * c.dim);
+    s.hb.resize(N * c.hidden_dim);
+}
+
+void Bert::encode(const int* tokens, const int* types, const unsigned char* mask, int n, int threads) {
+    const Config& c = config_;
+    BertState& s = state_;
+    const int dim = c.dim;
+    const float eps = c.norm_eps;
+    if (n < 1 || n > s.max_tokens) fail("encode: ", n, " tokens do not fit the model's ", s.max_tokens, " positions");
+    // x = LayerNorm(word + position + token type)
+    for (int i = 0; i < n; ++i) {
+        const int type = types ? types[i] : 0;
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size) fail("encode: token id ", tokens[i], " is out of range");
+        if (type < 0 || type >= n_types_) fail("encode: token type ", type, " is out of range (", n_types_, " types)");
+        float* x = &s.x[i * dim];
+        dequantize_row(w_.token_embd->type, w_.token_embd->row(tokens[i]), x, dim);
+        dequantize_row(w_.position_embd->type, w_.position_embd->row(i), &s.xb[i * dim], dim);
+        add(x, &s.xb[i * dim], dim);
+        dequantize_row(w_.token_types->type, w_.token_types->row(type), &s.xb[i * dim], dim);
+        add(x, &s.xb[i * dim], dim);
+    }
+    layernorm_rows(s.x.data(), *w_.embd_norm, *w_.embd_norm_b, n, dim, eps);
+    for (const BertLayer& L : w_.layers) {
+        linear(s.q.data(), *L.wq, *L.bq, s.x.data(), n, threads);
+        linear(s.k.data(), *L.wk, *L.bk, s.x.data(), n, threads);
+        linear(s.v.data(), *L.wv, *L.bv, s.x.data(), n, threads);
+        attention(mask, n, threads);
+        linear(s.xb2.data(), *L.wo, *L.bo, s.xb.data(), n, threads);
+        add(s.x.data(), s.xb2.data(), n * dim);  // post-LN: x = LN(x + attention(x))
+        layernorm_rows(s.x.data(), *L.attn_norm, *L.attn_norm_b, n, dim, eps);
+
+        linear(s.hb.data(), *L.w_up, *L.b_up, s.x.data(), n, threads);
+        gelu_erf(s.hb.data(), s.hb.data(), n * c.hidden_dim);
+        linear(s.xb.data(), *L.w_down, *L.b_down, s.hb.data(), n, threads);
+        add(s.x.data(), s.xb.data(), n * dim);  // x = LN(x + ffn(x))
+        layernorm_rows(s.x.data(), *L.out_norm, *L.out_norm_b, n, dim, eps);
+    }
+}
+
+// Bidirectional multi-head attention over the n positions, masked keys left out; into s.xb.
+void Bert::attention(const unsigned char* mask, int n, int threads) {
+    const Config& c = config_;
+    BertState& s = state_;
+    const int dim = c.dim, hd = c.head_dim;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    threads = std::max(1, threads);
+    if (s.att.size() < static_cast<size_t>(threads) * s.max_tokens) s.att.resize(static_cast<size_t>(threads) * s.max_tokens);
+    const int64_t work = static_cast<int64_t>(n) * n * dim;
+    const int team = work > (1 << 15) ? threads : 1;
+#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+    for (int i = 0; i < n; ++i) {
+        for (int h = 0; h < c.n_heads; ++h) {
+            float* att = &s.att[static_cast<size_t>(omp_get_thread_num()) * s.max_tokens];
+            const float* q = &s.q[i * dim + h * hd];
+            for (int t = 0; t < n; ++t)
+                att[t] = mask && !mask[t] ? -INFINITY : dot(q, &s.k[t * dim + h * hd], hd) * scale;
+            softmax(att, n);
+            float* out = &s.xb[i * dim + h * hd];
+            std::fill(out, out + hd, 0.0f);
+            for (int t = 0; t < n; ++t) {
+                if (mask && !mask[t]) continue;
+                const float* v = &s.v[t * dim + h * hd];
+                for (int d = 0; d < hd; ++d) out[d] += att[t] * v[d];
+            }
+        }
+    }
+}
+
+void Bert::span_logits(float* start, float* end, int n) const {
+    if (!w_.qa) fail("this BERT model has no span head (qa_outputs)");
+    std::vector<float> both(static_cast<size_t>(n) * 2);
+    linear(both.data(), *w_.qa, *w_.qa_b, state_.x.data(), n, 1);
+    for (int i = 0; i < n; ++i) {
+        start[i] = both[2 * i];
+        end[i] = both[2 * i + 1];
+    }
+}
+
+std::vector<float> Bert::classify() const {
+    if (!w_.classifier) fail("this BERT model has no classification head (pooler + classifier)");
+    const int dim = config_.dim;
+    std::vector<float> pooled(dim), probs(n_labels());
+    linear(pooled.data(), *w_.pooler, *w_.pooler_b, state_.x.data(), 1, 1);
+    for (float& p : pooled) p = std::tanh(p);
+    linear(probs.data(), *w_.classifier, *w_.classifier_b, pooled.data(), 1, 1);
+    softmax(probs.data(), n_labels());
+    return probs;
+}
+
+std::vector<float> Bert::embed(Pooling pooling, const unsigned char* mask, int n) const {
+    const int dim = config_.dim;
+    std::vector<float> e(state_.x.begin(), state_.x.begin() + dim);  // [CLS]
+    if (pooling == Pooling::mean) {
+        std::fill(e.begin(), e.end(), 0.0f);
+        int count = 0;
+        for (int i = 0; i < n; ++i) {
+            if (mask && !mask[i]) continue;
+            add(e.data(), &state_.x[i * dim], dim);
+            ++count;
+        }
+        for (float& v : e) v /= std::max(1, count);
+    }
+    const float norm = std::sqrt(dot(e.data(), e.data(), dim));
+    if (norm > 0)
+        for (float& v : e) v /= norm;
+    return e;
+}
+
+}  // namespace lm

@@ -1,0 +1,162 @@
+#include "src/gpt2.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <omp.h>
+
+#include "simd/matmul.h"
+#include "simd/ops.h"
+#include "weights/error.h"
+#include "weights/quant.h"
+
+namespace lm {
+
+namespace {
+
+Gpt2Weights map_weights(const ModelFile& f, const Config& c) {
+    auto take = [&](const std::string& name, int64_t ne0, int64_t ne1) { return checked_tensor(f, name, ne0, ne1); };
+    Gpt2Weights w;
+    w.token_embd = take("token_embd.weight", c.dim, c.vocab_size);
+    w.position_embd = take("position_embd.weight", c.dim, c.context_length);
+    for (int l = 0; l < c.n_layers; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        Gpt2Layer L;
+        L.attn_norm = take(p + "attn_norm.weight", c.dim, 1);
+        L.attn_norm_b = take(p + "attn_norm.bias", c.dim, 1);
+        L.wqkv = take(p + "attn_qkv.weight", c.dim, 3 * c.dim);
+        L.bqkv = take(p + "attn_qkv.bias", 3 * c.dim, 1);
+        L.wo = take(p + "attn_output.weight", c.dim, c.dim);
+        L.bo = take(p + "attn_output.bias", c.dim, 1);
+        L.ffn_norm = take(p + "ffn_norm.weight", c.dim, 1);
+        L.ffn_norm_b = take(p + "ffn_norm.bias", c.dim, 1);
+        L.w_up = take(p + "ffn_up.weight", c.dim, c.hidden_dim);
+        L.b_up = take(p + "ffn_up.bias", c.hidden_dim, 1);
+        L.w_down = take(p + "ffn_down.weight", c.hidden_dim, c.dim);
+        L.b_down = take(p + "ffn_down.bias", c.dim, 1);
+        w.layers.push_back(L);
+    }
+    w.output_norm = take("output_norm.weight", c.dim, 1);
+    w.output_norm_b = take("output_norm.bias", c.dim, 1);
+    w.output = f.find("output.weight") ? take("output.weight", c.dim, c.vocab_size) : w.token_embd;
+    return w;
+}
+
+}  // namespace
+
+void add_bias(float* y, const Tensor& bias, int n) {
+    const int cols = static_cast<int>(bias.ne[0]);
+    for (int i = 0; i < n; ++i) add(y + static_cast<size_t>(i) * cols, bias.f32(), cols);
+}
+
+Gpt2::Gpt2(const ModelFile& file, int context, int max_batch) : config_(read_config(file)) {
+    if (config_.arch != "gpt2") fail(file.path, ": architecture '", config_.arch, "' is not a GPT-2 model");
+    w_ = map_weights(file, config_);
+    const Config& c = config_;
+    Gpt2State& s = state_;
+    s.context = context > 0 ? std::min(context, c.context_length) : c.context_length;
+    s.max_batch = std::max(1, std::min(max_batch, s.context));
+    const size_t B = s.max_batch;
+    s.x.resize(B * c.dim);
+    s.xb.resize(B * c.dim);
+    s.xb2.resize(B * c.dim);
+    s.qkv.resize(B * 3 * c.dim);
+    s.hb.resize(B * c.hidden_dim);
+    s.logits.resize(c.vocab_size);
+    const size_t cache = static_cast<size_t>(c.n_layers) * s.context * c.dim;
+    s.key_cache.resize(cache);
+    s.value_cache.resize(cache);
+}
+
+void Gpt2::forward(const int* tokens, int n, int pos, int threads, float* all_logits) {
+    if (pos < 0 || n < 1 || n > state_.context - pos)
+        fail("forward: positions ", pos, "..", pos + n, " exceed the context of ", state_.context);
+    for (int i = 0; i < n; i += state_.max_batch) {
+        const int chunk = std::min(state_.max_batch, n - i);
+        forward_chunk(tokens + i, chunk, pos + i, threads,
+                      all_logits ? all_logits + static_cast<size_t>(i) * config_.vocab_size : nullptr);
+    }
+}
+
+void Gpt2::forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) {
+    const Config& c = config_;
+    Gpt2State& s = state_;
+    const int dim = c.dim, hidden = c.hidden_dim;
+    const float eps = c.norm_eps;
+    // x = token embedding + position embedding
+    for (int i = 0; i < n; ++i) {
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size) fail("forward: token id ", tokens[i], " is out of range");
+        dequantize_row(w_.token_embd->type, w_.token_embd->row(tokens[i]), &s.x[i * dim], dim);
+        dequantize_row(w_.position_embd->type, w_.position_embd->row(pos + i), &s.xb[i * dim], dim);
+        add(&s.x[i * dim], &s.xb[i * dim], dim);
+    }
+    for (int l = 0; l < c.n_layers; ++l) {
+        const Gpt2Layer& L = w_.layers[l];
+        for (int i = 0; i < n; ++i)
+            layernorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), L.attn_norm_b->f32(), dim, eps);
+        matmul(s.qkv.data(), *L.wqkv, s.xb.data(), n, threads);
+        add_bias(s.qkv.data(), *L.bqkv, n);
+        const size_t layer_off = static_cast<size_t>(l) * s.context * dim;
+        for (int i = 0; i < n; ++i) {
+            const size_t at = layer_off + static_cast<size_t>(pos + i) * dim;
+            quantize_row(DType::F16, &s.qkv[i * 3 * dim + dim], &s.key_cache[at], dim);
+            quantize_row(DType::F16, &s.qkv[i * 3 * dim + 2 * dim], &s.value_cache[at], dim);
+        }
+        attention(l, n, pos, threads);
+        matmul(s.xb2.data(), *L.wo, s.xb.data(), n, threads);
+        add_bias(s.xb2.data(), *L.bo, n);
+        add(s.x.data(), s.xb2.data(), n * dim);
+
+        for (int i = 0; i < n; ++i)
+            layernorm(&s.xb[i * dim], &s.x[i * dim], L.ffn_norm->f32(), L.ffn_norm_b->f32(), dim, eps);
+        matmul(s.hb.data(), *L.w_up, s.xb.data(), n, threads);
+        add_bias(s.hb.data(), *L.b_up, n);
+        gelu_tanh(s.hb.data(), s.hb.data(), n * hidden);
+        matmul(s.xb.data(), *L.w_down, s.hb.data(), n, threads);
+        add_bias(s.xb.data(), *L.b_down, n);
+        add(s.x.data(), s.xb.data(), n * dim);
+    }
+    // Final norm and classifier: every row when all logits are wanted, else the last one.
+    const int first = all_logits ? 0 : n - 1;
+    for (int i = first; i < n; ++i)
+        layernorm(&s.xb[i * dim], &s.x[i * dim], w_.output_norm->f32(), w_.output_norm_b->f32(), dim, eps);
+    if (all_logits) matmul(all_logits, *w_.output, s.xb.data(), n, threads);
+    matmul(s.logits.data(), *w_.output, &s.xb[(n - 1) * dim], 1, threads);
+}
+
+// Causal multi-head attention of the n new tokens over the f16 cache; output in s.xb.
+void Gpt2::attention(int layer, int n, int pos, int threads) {
+    const Config& c = config_;
+    Gpt2State& s = state_;
+    const int dim = c.dim, hd = c.head_dim;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const uint16_t* keys = &s.key_cache[static_cast<size_t>(layer) * s.context * dim];
+    const uint16_t* values = &s.value_cache[static_cast<size_t>(layer) * s.context * dim];
+    threads = std::max(1, threads);
+    if (s.att.size() < static_cast<size_t>(threads) * s.context) s.att.resize(static_cast<size_t>(threads) * s.context);
+    const int64_t work = static_cast<int64_t>(n) * c.n_heads * (pos + n) * hd;
+    const int team = work > (1 << 15) ? threads : 1;
+#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+    for (int i = 0; i < n; ++i) {
+        for (int h = 0; h < c.n_heads; ++h) {
+            float* att = &s.att[static_cast<size_t>(omp_get_thread_num()) * s.context];
+            const float* q = &s.qkv[static_cast<size_t>(i) * 3 * dim + h * hd];
+            const int len = pos + i + 1;
+            for (int t = 0; t < len; ++t) {
+                const uint16_t* k = keys + static_cast<size_t>(t) * dim + h * hd;
+                float sum = 0;
+                for (int d = 0; d < hd; ++d) sum += q[d] * f16_to_f32(k[d]);
+                att[t] = sum * scale;
+            }
+            softmax(att, len);
+            float* out = &s.xb[i * dim + h * hd];
+            std::fill(out, out + hd, 0.0f);
+            for (int t = 0; t < len; ++t) {
+                const uint16_t* v = values + static_cast<size_t>(t) * dim + h * hd;
+                for (int d = 0; d < hd; ++d) out[d] += att[t] * f16_to_f32(v[d]);
+            }
+        }
+    }
+}
+
+}  // namespace lm

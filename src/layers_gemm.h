@@ -1,0 +1,146 @@
+// Packed, cache-blocked F32 GEMM over arbitrary strides, for the training matmuls:
+//   C[M, N] += A[M, K] . B[K, N],  A(m, k) = a[m * a_rs + k * a_cs],  B(k, n) = b[k * b_rs + n * b_cs]
+// so one routine serves out = inp W^T, dinp = dout W and dweight = dout^T inp without
+// transposing anything in memory (the packing absorbs the strides). Loop nest after BLIS
+// (Van Zee & van de Geijn 2015): NC columns -> KC depth -> pack B -> MC rows -> pack A ->
+// MR x NR register tile. Each thread owns a contiguous range of NR-column panels and runs the
+// whole nest on it, so results do not depend on the thread count.
+//
+// Included once per ISA (layers_matmul.cpp, layers_gemm_avx2.cpp, layers_gemm_avx512.cpp);
+// everything has internal linkage so the instantiations for different ISAs never merge.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+#include <xsimd/xsimd.hpp>
+
+namespace lm {
+namespace {
+
+namespace gemm_detail {
+
+using vec = xsimd::batch<float>;
+constexpr int VL = static_cast<int>(vec::size);
+constexpr int NR = 2 * VL;            // columns of a register tile: two vectors
+constexpr int MR = VL >= 16 ? 12 : 6;  // rows: 2 * MR accumulators fit the register file
+constexpr int KC = 256;               // depth of a packed block
+constexpr int MC = MR * 16;           // rows of a packed A block (stays in L2)
+constexpr int NC = NR * 32;           // columns of a packed B block
+
+// Packs A rows [m0, m0 + mc) x depth [k0, k0 + kc) as MR-row panels, k-major, zero-padded.
+inline void pack_a(float* dst, const float* a, long a_rs, long a_cs, int m0, int mc, int k0, int kc) {
+    for (int p = 0; p < mc; p += MR) {
+        const int rows = std::min(MR, mc - p);
+        if (a_cs == 1) {  // A is row-major: read each row contiguously
+            for (int i = 0; i < MR; ++i) {
+                const float* src = a + (long)(m0 + p + i) * a_rs + k0;
+                for (int k = 0; k < kc; ++k) dst[k * MR + i] = i < rows ? src[k] : 0.0f;
+            }
+            dst += (long)kc * MR;
+            continue;
+        }
+        for (int k = 0; k < kc; ++k) {
+            const float* src = a + (long)(k0 + k) * a_cs + (long)(m0 + p) * a_rs;
+            for (int i = 0; i < rows; ++i) dst[i] = src[i * a_rs];
+            for (int i = rows; i < MR; ++i) dst[i] = 0.0f;
+            dst += MR;
+        }
+    }
+}
+
+// Packs B depth [k0, k0 + kc) x columns [n0, n0 + nc) as NR-column panels, k-major, zero-padded.
+inline void pack_b(float* dst, const float* b, long b_rs, long b_cs, int k0, int kc, int n0, int nc) {
+    for (int p = 0; p < nc; p += NR) {
+        const int cols = std::min(NR, nc - p);
+        if (b_cs == 1) {
+            for (int k = 0; k < kc; ++k, dst += NR) {
+                const float* src = b + (long)(k0 + k) * b_rs + n0 + p;
+                for (int j = 0; j < cols; ++j) dst[j] = src[j];
+                for (int j = cols; j < NR; ++j) dst[j] = 0.0f;
+            }
+        } else {  // B is a transposed row-major matrix: read each column contiguously
+            for (int j = 0; j < NR; ++j) {
+                const float* src = b + (long)(n0 + p + j) * b_cs + (long)k0 * b_rs;
+                for (int k = 0; k < kc; ++k) dst[k * NR + j] = j < cols ? src[k * b_rs] : 0.0f;
+            }
+            dst += (long)kc * NR;
+        }
+    }
+}
+
+// C[0:rows, 0:cols] += Apanel . Bpanel over kc; rows <= MR, cols <= NR.
+inline void micro_kernel(int kc, const float* ap, const float* bp, float* c, long ldc, int rows, int cols) {
+    vec acc[MR][2];
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = vec(0.0f);
+    for (int k = 0; k < kc; ++k, ap += MR, bp += NR) {
+        const vec b0 = xsimd::load_aligned(bp), b1 = xsimd::load_aligned(bp + VL);
+        for (int i = 0; i < MR; ++i) {
+            const vec ai(ap[i]);
+            acc[i][0] = xsimd::fma(ai, b0, acc[i][0]);
+            acc[i][1] = xsimd::fma(ai, b1, acc[i][1]);
+        }
+    }
+    if (rows == MR && cols == NR) {
+        for (int i = 0; i < MR; ++i) {
+            float* ci = c + i * ldc;
+            xsimd::store_unaligned(ci, xsimd::load_unaligned(ci) + acc[i][0]);
+            xsimd::store_unaligned(ci + VL, xsimd::load_unaligned(ci + VL) + acc[i][1]);
+        }
+        return;
+    }
+    alignas(64) float tile[MR][NR];
+    for (int i = 0; i < MR; ++i) {
+        acc[i][0].store_aligned(tile[i]);
+        acc[i][1].store_aligned(tile[i] + VL);
+    }
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) c[i * ldc + j] += tile[i][j];
+}
+
+// The whole loop nest for columns [n_begin, n_end) on the calling thread.
+inline void gemm_columns(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
+                         long b_cs, int M, int K, int n_begin, int n_end) {
+    // Per-thread packing buffers, grown once and reused by every later call on this thread.
+    thread_local std::vector<float, xsimd::aligned_allocator<float>> a_pack, b_pack;
+    if (a_pack.size() < (size_t)MC * KC) a_pack.resize((size_t)MC * KC);
+    if (b_pack.size() < (size_t)KC * NC) b_pack.resize((size_t)KC * NC);
+    for (int n0 = n_begin; n0 < n_end; n0 += NC) {
+        const int nc = std::min(NC, n_end - n0);
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            const int kc = std::min(KC, K - k0);
+            pack_b(b_pack.data(), b, b_rs, b_cs, k0, kc, n0, nc);
+            for (int m0 = 0; m0 < M; m0 += MC) {
+                const int mc = std::min(MC, M - m0);
+                pack_a(a_pack.data(), a, a_rs, a_cs, m0, mc, k0, kc);
+                for (int j = 0; j < nc; j += NR)
+                    for (int i = 0; i < mc; i += MR)
+                        micro_kernel(kc, a_pack.data() + (long)i * kc, b_pack.data() + (long)j * kc,
+                                     c + (long)(m0 + i) * ldc + n0 + j, ldc, std::min(MR, mc - i),
+                                     std::min(NR, nc - j));
+            }
+        }
+    }
+}
+
+}  // namespace gemm_detail
+
+// Below this many multiply-adds a call runs on one thread.
+constexpr long GEMM_PARALLEL_WORK = 1L << 18;
+
+void gemm_strided(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
+                  int M, int N, int K) {
+    using namespace gemm_detail;
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    const int panels = (N + NR - 1) / NR;
+    const bool parallel = (long)M * N * K > GEMM_PARALLEL_WORK && panels > 1;
+#pragma omp parallel if (parallel)
+    {
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
+        if (p0 < p1) gemm_columns(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
+    }
+}
+
+}  // namespace
+}  // namespace lm

@@ -1,0 +1,60 @@
+// Shared by the libFuzzer harnesses: every input must either parse or throw lm::Error.
+// Any other exception, a sanitizer report, a timeout or an out-of-memory is a finding.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "src/config.h"
+#include "src/llama.h"
+#include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+#include "weights/mmap.h"
+#include "weights/model_file.h"
+
+namespace lm::fuzz {
+
+inline std::string_view bytes(const uint8_t* data, size_t size) {
+    return {reinterpret_cast<const char*>(data), size};
+}
+
+inline std::shared_ptr<const MappedFile> mapping(const char* name, const uint8_t* data, size_t size) {
+    return std::make_shared<const MappedFile>(name, bytes(data, size));
+}
+
+// Runs `body`, swallowing lm::Error (the parser refused the input, as it should).
+template <typename Body>
+void expect_clean(Body body) {
+    try {
+        body();
+    } catch (const Error&) {
+    }
+}
+
+// What the CLI does with a loaded model: `lm info` (config, metadata lines), the tokenizer
+// when the file carries one, building a Llama on a small context, and, when the model is
+// small enough to stay fast, one forward pass over a few tokens.
+inline void exercise_model(const ModelFile& file) {
+    for (const auto& [key, value] : file.meta.entries) format_value(value);
+    for (const Tensor& t : file.tensors) shape_string(t);
+    if (file.meta.has("tokenizer.ggml.model")) {
+        expect_clean([&] {
+            Tokenizer tok(file.meta);
+            const std::vector<int32_t> ids = tok.encode("Once upon a time <s> 12 'll", true, true);
+            tok.decode(ids);
+        });
+    }
+    expect_clean([&] {
+        const Config c = read_config(file);
+        Llama model(file, 8, 4);
+        const int64_t work = int64_t{c.n_layers} * c.dim * (2 * c.dim + 3 * c.hidden_dim) + int64_t{c.dim} * c.vocab_size;
+        if (work > (1 << 22)) return;
+        const int tokens[3] = {0, c.vocab_size - 1, c.vocab_size / 2};
+        model.forward(tokens, 3, 0, 1);
+        model.forward(tokens, 1, 3, 1);
+    });
+}
+
+}  // namespace lm::fuzz

@@ -1,0 +1,48 @@
+// Running the ./lm binary from tests: its exit status and output, and the check every bad
+// input must pass (exit code 1, exactly one line "lm: error: ..." on stderr).
+#pragma once
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "tests/testing.h"
+
+namespace lm::testing {
+
+struct LmResult {
+    int status = -1;
+    std::string out, err;
+};
+
+inline std::string read_file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Runs ./lm with `args` (shell-quoted by the caller where needed).
+inline LmResult run_lm(const std::string& args) {
+    const std::string out = temp_path("lm_process.out"), err = temp_path("lm_process.err");
+    const int raw = std::system(("./lm " + args + " >" + out + " 2>" + err + " </dev/null").c_str());
+    LmResult r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    r.out = read_file_bytes(out);
+    r.err = read_file_bytes(err);
+    return r;
+}
+
+inline void expect_lm_error(const std::string& args, const std::string& needle) {
+    const LmResult r = run_lm(args);
+    INFO("lm ", args, "\nstderr: ", r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.rfind("lm: error: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(needle) != std::string::npos);
+}
+
+}  // namespace lm::testing

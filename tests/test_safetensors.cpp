@@ -1,0 +1,186 @@
+// The safetensors reader and Hugging Face directories: zero-copy views in ggml order, f16/bf16,
+// name and config mapping, and every kind of lying header rejected with one line.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/lm_process.h"
+#include "weights/error.h"
+#include "weights/safetensors.h"
+
+using namespace lm;
+namespace fs = std::filesystem;
+
+namespace {
+
+// u64 header length + header + data, as the format lays it out.
+std::string safetensors_bytes(const std::string& header, const std::string& data) {
+    const uint64_t n = header.size();
+    std::string out(reinterpret_cast<const char*>(&n), 8);
+    return out + header + data;
+}
+
+template <typename T>
+std::string raw(std::initializer_list<T> values) {
+    std::string s;
+    for (T v : values) s.append(reinterpret_cast<const char*>(&v), sizeof v);
+    return s;
+}
+
+std::string write_file(const std::string& name, const std::string& bytes) {
+    const std::string path = testing::temp_path(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+}
+
+std::string error_of(const std::string& path) {
+    try {
+        load_model(path);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// A copy of tests/ref/gpt2 whose config.json is `config` (weights and vocabulary linked).
+std::string gpt2_dir_with_config(const std::string& name, const std::string& config) {
+    const fs::path dir = testing::temp_path(name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    for (const char* f : {"model.safetensors", "vocab.json", "merges.txt"}) fs::copy_file(fs::path("tests/ref/gpt2") / f, dir / f);
+    std::ofstream(dir / "config.json") << config;
+    return dir.string();
+}
+
+const char* kGpt2Config = R"({"model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2, "n_positions": 64, "n_inner": 128})";
+
+}  // namespace
+
+TEST_SUITE("safetensors") {
+
+TEST_CASE("f32, f16 and bf16 tensors: shapes reversed into ggml order, data mapped") {
+    // a: F32 [2, 3] (rows, cols); b: F16 [3] (a vector: widened to f32); c: BF16 [2, 2].
+    const std::string data = raw<float>({1, 2, 3, 4, 5, 6}) +
+                             raw<uint16_t>({f32_to_f16(0.5f), f32_to_f16(-2.0f), f32_to_f16(8.0f)}) +
+                             raw<uint16_t>({f32_to_bf16(1.5f), f32_to_bf16(-1.0f), f32_to_bf16(3.0f), f32_to_bf16(0.25f)});
+    const std::string header = R"({"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                               R"("b":{"dtype":"F16","shape":[3],"data_offsets":[24,30]},)"
+                               R"("c":{"dtype":"BF16","shape":[2,2],"data_offsets":[30,38]},)"
+                               R"("__metadata__":{"format":"pt"}})";
+    ModelFile f = load_model(write_file("types.safetensors", safetensors_bytes(header, data)));
+    CHECK(f.format == "safetensors");
+    REQUIRE(f.tensors.size() == 3);
+    const Tensor& a = f.get("a");
+    CHECK(a.type == DType::F32);
+    CHECK(a.n_dims == 2);
+    CHECK(a.ne[0] == 3);
+    CHECK(a.ne[1] == 2);
+    CHECK(a.f32()[4] == 5.0f);  // row 1, column 1
+    CHECK(static_cast<const void*>(a.data) == f.mapping->data() + 8 + header.size());  // zero-copy
+    const Tensor& b = f.get("b");
+    CHECK(b.type == DType::F32);
+    CHECK(b.f32()[1] == -2.0f);
+    const Tensor& c = f.get("c");
+    CHECK(c.type == DType::BF16);
+    uint16_t v;
+    std::memcpy(&v, c.row(1), 2);
+    CHECK(bf16_to_f32(v) == 3.0f);
+    // c starts at an even but not 4-aligned offset: 2-byte elements need no copy.
+    CHECK(static_cast<const uint8_t*>(c.data) == f.mapping->data() + 8 + header.size() + 30);
+}
+
+TEST_CASE("misaligned f32 data is copied, not read unaligned") {
+    const std::string data = raw<uint16_t>({0}) + raw<float>({7, 8});
+    const std::string header = R"({"h":{"dtype":"F16","shape":[1,1],"data_offsets":[0,2]},)"
+                               R"("x":{"dtype":"F32","shape":[1,2],"data_offsets":[2,10]}})";
+    ModelFile f = load_model(write_file("misaligned.safetensors", safetensors_bytes(header + "    ", data)));
+    const Tensor& x = f.get("x");
+    CHECK(reinterpret_cast<uintptr_t>(x.data) % 4 == 0);
+    CHECK(x.f32()[1] == 8.0f);
+}
+
+TEST_CASE("a GPT-2 directory reads as llama.cpp would convert it") {
+    ModelFile f = load_model("tests/ref/gpt2");
+    CHECK(f.architecture() == "gpt2");
+    CHECK(f.meta.get_int("gpt2.embedding_length") == 32);
+    CHECK(f.meta.get_int("gpt2.feed_forward_length") == 128);
+    CHECK(f.meta.get_float("gpt2.attention.layer_norm_epsilon") == doctest::Approx(1e-5));
+    CHECK(f.meta.get_string("tokenizer.ggml.model") == "gpt2");
+    CHECK_FALSE(f.find("blk.0.attn.bias"));  // the causal-mask buffer is dropped
+    // Conv1D [in, out] transposed to [out, in]: ne = {in, out}.
+    const Tensor& qkv = f.get("blk.1.attn_qkv.weight");
+    CHECK(qkv.ne[0] == 32);
+    CHECK(qkv.ne[1] == 96);
+    CHECK(f.get("blk.0.ffn_down.weight").ne[0] == 128);
+    CHECK(f.tensors.size() == 4 + 2 * 12);
+}
+
+TEST_CASE("a BERT directory: names, heads, labels; int64 buffers skipped") {
+    ModelFile f = load_model("tests/ref/bert");
+    CHECK(f.architecture() == "bert");
+    CHECK(f.meta.get_int("bert.pooling_type") == 1);
+    const auto* labels = f.meta.get_strings("bert.classifier.output_labels");
+    REQUIRE(labels);
+    CHECK(*labels == std::vector<std::string>{"negative", "neutral", "positive"});
+    for (const char* name : {"token_embd.weight", "token_types.weight", "position_embd.weight", "token_embd_norm.bias",
+                             "blk.1.attn_q.weight", "blk.1.attn_output_norm.weight", "blk.0.layer_output_norm.bias",
+                             "cls.weight", "cls.output.weight", "qa.weight"})
+        CHECK_MESSAGE(f.find(name), name);
+    CHECK(f.get("cls.output.weight").ne[1] == 3);
+    CHECK(f.meta.get_string("tokenizer.ggml.model") == "bert");
+}
+
+TEST_CASE("lying headers and bad directories are errors naming the problem") {
+    const std::string data = raw<float>({1, 2, 3, 4});
+    auto bad = [&](const std::string& name, const std::string& header, const std::string& needle) {
+        const std::string msg = error_of(write_file(name, safetensors_bytes(header, data)));
+        INFO(name, ": ", msg);
+        CHECK(msg.find(needle) != std::string::npos);
+    };
+    bad("size.safetensors", R"({"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}})", "need 24");
+    bad("offset.safetensors", R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[8,24]}})", "past the end");
+    bad("reversed.safetensors", R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", "past the end");
+    bad("overlap.safetensors",
+        R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+        "overlap");
+    bad("dtype.safetensors", R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", "unknown dtype 'Q4'");
+    bad("int.safetensors", R"({"a":{"dtype":"I32","shape":[4],"data_offsets":[0,16]}})", "lm reads F32, F16 and BF16");
+    bad("shape.safetensors", R"({"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", "non-negative");
+    bad("huge.safetensors", R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}})", "overflows");
+    bad("json.safetensors", R"({"a":{"dtype":"F32",,}})", "JSON error");
+    bad("array.safetensors", R"([1, 2])", "not a JSON object");
+    std::string long_header = safetensors_bytes("{}", "");
+    long_header[0] = 100;  // header length past the end of the file
+    CHECK(error_of(write_file("long.safetensors", long_header)).find("runs past the end") != std::string::npos);
+
+    CHECK(error_of("tests/ref").find("needs config.json") != std::string::npos);
+    CHECK(error_of(gpt2_dir_with_config("st-missing", R"({"model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2})"))
+              .find("missing key \"n_positions\"") != std::string::npos);
+    CHECK(error_of(gpt2_dir_with_config("st-type", R"({"model_type": "mamba"})")).find("model_type \"mamba\"") !=
+          std::string::npos);
+    CHECK(error_of(gpt2_dir_with_config("st-bad", R"({"model_type": "gpt2", "n_embd": "32"})"))
+              .find("\"n_embd\" must be a positive integer") != std::string::npos);
+    CHECK(error_of(gpt2_dir_with_config("st-ok", kGpt2Config)).empty());
+}
+
+TEST_CASE("bad input through the CLI: one line, exit code 1") {
+    const std::string data = raw<float>({1, 2, 3, 4});
+    auto file = [&](const std::string& name, const std::string& header) {
+        return write_file(name, safetensors_bytes(header, data));
+    };
+    testing::expect_lm_error("info " + file("cli-size.safetensors", R"({"a":{"dtype":"F32","shape":[8],"data_offsets":[0,16]}})"),
+                             "data_offsets give 16 bytes");
+    testing::expect_lm_error("info " + file("cli-off.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[4,20]}})"),
+                             "run past the end");
+    testing::expect_lm_error("info " + file("cli-json.safetensors", "{\"a\":\n{\"dtype\" \"F32\"}}"), "JSON error at line 2");
+    testing::expect_lm_error("info " + file("cli-dtype.safetensors", R"({"a":{"dtype":"F12","shape":[4],"data_offsets":[0,16]}})"),
+                             "unknown dtype 'F12'");
+    testing::expect_lm_error("run " + gpt2_dir_with_config("cli-missing", R"({"model_type": "gpt2", "n_head": 4})"),
+                             "missing key \"n_embd\"");
+    // Every key present but the weights do not fit the stated shape.
+    testing::expect_lm_error(
+        "run " + gpt2_dir_with_config("cli-shape", R"({"model_type": "gpt2", "n_embd": 64, "n_head": 4, "n_layer": 2, "n_positions": 64})"),
+        "expected [64, 317]");
+}
+
+}  // TEST_SUITE
