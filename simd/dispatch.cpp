@@ -70,12 +70,21 @@ TileFn tile_kernel(DType weight, Isa isa) {
     return fn ? fn : scalar_tile(weight);
 }
 
-GemmFn gemm_f32_kernel(Isa isa) {
+GemmFn gemm_kernel(Isa isa) {
 #if defined(__x86_64__)
-    if (isa >= Isa::Avx512) return gemm_f32_avx512;
-    if (isa >= Isa::Avx2) return gemm_f32_avx2;
+    if (isa >= Isa::Avx512) return gemm_avx512;
+    if (isa >= Isa::Avx2) return gemm_avx2;
 #else
     (void)isa;
+#endif
+    return nullptr;
+}
+
+QGemmFn qgemm_kernel(DType weight, Isa isa) {
+#if defined(__x86_64__)
+    if (isa >= Isa::Avx512) return avx512_qgemm(weight);
+#else
+    (void)weight, (void)isa;
 #endif
     return nullptr;
 }

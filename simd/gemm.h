@@ -1,6 +1,7 @@
 // Packed, cache-blocked F32 GEMM for prompt processing and training, written once with xsimd
 // and instantiated per ISA (gemm_avx512.cpp, gemm_avx2.cpp):
 //   y[t * m + r] = sum_c W[r, c] x[t * k + c]    (W is m x k, x is n x k, both row-major)
+// W may be f16 or bf16: each block of rows is widened to f32 once and reused for all tokens.
 // The activations are packed once per call into panels of kPanel tokens, k-major
 // ([c][token], zero-padded), so one aligned vector load gives kPanel/lanes token columns
 // while W is read in place, one broadcast scalar per row. The micro-kernel holds R rows x
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -45,19 +47,12 @@ struct Gemm {
             for (int v = 0; v < kVectors; ++v) acc[r][v].store_aligned(tile + r * kPanel + v * kLanes);
     }
 
-    template <int R>
-    static void block(int64_t k, const float* w, int64_t r0, const float* panel, float* tile) {
-        const float* rows[R];
-        for (int r = 0; r < R; ++r) rows[r] = w + (r0 + r) * k;
-        micro<R>(k, rows, panel, tile);
-    }
-
     // Rows [r0, r0 + nr) with nr <= kRowBlock, dispatched to the micro-kernel of that height.
     template <int R = kRowBlock>
-    static void block_any(int nr, int64_t k, const float* w, int64_t r0, const float* panel, float* tile) {
+    static void block_any(int nr, const float* const* rows, int64_t k, const float* panel, float* tile) {
         if constexpr (R > 0) {
-            if (nr == R) return block<R>(k, w, r0, panel, tile);
-            block_any<R - 1>(nr, k, w, r0, panel, tile);
+            if (nr == R) return micro<R>(k, rows, panel, tile);
+            block_any<R - 1>(nr, rows, k, panel, tile);
         }
     }
 
@@ -71,7 +66,9 @@ struct Gemm {
         }
     }
 
-    static void run(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads) {
+    // ToF32::convert(src, dst, count) widens weight elements; F32 weights are read in place.
+    template <class Weight, class ToF32>
+    static void run(float* y, const Weight* w, const float* x, int64_t m, int64_t k, int n, int threads) {
         thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> packed;
         const int64_t panels = (n + kPanel - 1) / kPanel, row_blocks = (m + kRowBlock - 1) / kRowBlock;
         if (packed.size() < static_cast<size_t>(panels * k * kPanel)) packed.resize(panels * k * kPanel);
@@ -81,12 +78,24 @@ struct Gemm {
         };
         auto compute = [&](int id, int count) {
             alignas(64) float tile[kRowBlock * kPanel];
+            thread_local std::vector<float> widened;
+            if constexpr (!std::is_same_v<Weight, float>)
+                if (widened.size() < static_cast<size_t>(kRowBlock * k)) widened.resize(kRowBlock * k);
             // Contiguous, equal shares of row blocks in thread order.
             for (int64_t b = row_blocks * id / count; b < row_blocks * (id + 1) / count; ++b) {
                 const int64_t r0 = b * kRowBlock;
                 const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, m - r0));
+                const float* rows[kRowBlock];
+                for (int r = 0; r < nr; ++r) {
+                    if constexpr (std::is_same_v<Weight, float>) {
+                        rows[r] = w + (r0 + r) * k;
+                    } else {
+                        ToF32::convert(w + (r0 + r) * k, widened.data() + r * k, k);
+                        rows[r] = widened.data() + r * k;
+                    }
+                }
                 for (int64_t p = 0; p < panels; ++p) {
-                    block_any(nr, k, w, r0, xp + p * k * kPanel, tile);
+                    block_any(nr, rows, k, xp + p * k * kPanel, tile);
                     const int t0 = static_cast<int>(p) * kPanel, nt = std::min(kPanel, n - t0);
                     for (int t = 0; t < nt; ++t)
                         for (int r = 0; r < nr; ++r) y[(t0 + t) * m + r0 + r] = tile[r * kPanel + t];

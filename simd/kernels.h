@@ -36,10 +36,21 @@ TileFn scalar_tile(DType weight);
 TileFn avx2_tile(DType weight);
 TileFn avx512_tile(DType weight);
 
-// Packed, cache-blocked F32 GEMM (simd/gemm.h): y[t * m + r] = sum_c W[r, c] x[t * k + c]
-// for W m x k and x n x k, split over `threads` by rows of W. nullptr at the scalar level.
-using GemmFn = void (*)(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
-GemmFn gemm_f32_kernel(Isa isa);
+// Packed, cache-blocked float GEMM (simd/gemm.h): y[t * m + r] = sum_c W[r, c] x[t * k + c]
+// for W m x k of type f32, f16 or bf16 and x n x k (f32; for f16/bf16 weights the caller has
+// already rounded x to that type), split over `threads` by rows of W. nullptr: scalar level.
+using GemmFn = void (*)(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n,
+                        int threads);
+GemmFn gemm_kernel(Isa isa);
+void gemm_avx2(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
+void gemm_avx512(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
+
+// Integer GEMM for block-quantized weights (simd/qgemm_*.cpp): as GemmFn, with w in the
+// weight's block layout and x already converted to activation_type(weight). nullptr when the
+// ISA has none for the type.
+using QGemmFn = void (*)(float* y, const void* w, const void* x, int64_t m, int64_t k, int n, int threads);
+QGemmFn qgemm_kernel(DType weight, Isa isa);
+QGemmFn avx512_qgemm(DType weight);
 void gemm_f32_avx2(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
 void gemm_f32_avx512(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
 

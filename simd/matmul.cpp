@@ -20,7 +20,7 @@ namespace {
 constexpr int64_t kSingleThreadWork = 1 << 16;  // weights x tokens below which one thread is faster
 constexpr int64_t kRowChunk = 16;               // rows per unit of work; fixed, so results never depend on threads
 constexpr int kColTile = 4;                     // activation rows handed to a tile kernel at once
-constexpr int kGemmMinTokens = 8;               // from here the packed F32 GEMM beats the tile kernels
+constexpr int kGemmMinTokens = 8;               // from here the packed GEMMs beat the tile kernels
 
 // Scratch for the converted activations: grows to the largest call, never shrinks.
 thread_local std::vector<uint8_t> activation_scratch;
@@ -84,6 +84,12 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
         uint8_t* scratch = activation_scratch.data();
         for (int t = 0; t < n; ++t) quantize_row(act, x + t * cols, scratch + t * job.x_stride, cols);
         job.x = scratch;
+        if (n >= kGemmMinTokens) {
+            if (simd::QGemmFn qgemm = simd::qgemm_kernel(w.type, simd::active_isa())) {
+                qgemm(y, w.data, scratch, rows, cols, n, nt);
+                return;
+            }
+        }
     }
     if (nt == 1) {
         run_chunks(job, 0, n_chunks);

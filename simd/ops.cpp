@@ -26,7 +26,32 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
     }
 }
 
+namespace {
+bool has_avx2() {
+#if defined(__x86_64__)
+    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return yes;
+#else
+    return false;
+#endif
+}
+}  // namespace
+
 void softmax(float* x, int n) {
+#if defined(__x86_64__)
+    if (has_avx2()) return simd::softmax_avx2(x, n);
+#endif
+    simd::softmax_scalar(x, n);
+}
+
+void swiglu(float* out, const float* gate, const float* up, int n) {
+#if defined(__x86_64__)
+    if (has_avx2()) return simd::swiglu_avx2(out, gate, up, n);
+#endif
+    simd::swiglu_scalar(out, gate, up, n);
+}
+
+void simd::softmax_scalar(float* x, int n) {
     float max = x[0];
     for (int i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
     double sum = 0;
@@ -56,7 +81,7 @@ void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool ne
     }
 }
 
-void swiglu(float* out, const float* gate, const float* up, int n) {
+void simd::swiglu_scalar(float* out, const float* gate, const float* up, int n) {
     for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 

@@ -24,4 +24,13 @@ void add(float* y, const float* x, int n);
 float dot(const float* a, const float* b, int n);
 int argmax(const float* x, int n);
 
+namespace simd {
+// Scalar references and their AVX2 twins (simd/ops_avx2.cpp); the entry points above
+// dispatch between them.
+void softmax_scalar(float* x, int n);
+void swiglu_scalar(float* out, const float* gate, const float* up, int n);
+void softmax_avx2(float* x, int n);
+void swiglu_avx2(float* out, const float* gate, const float* up, int n);
+}  // namespace simd
+
 }  // namespace lm

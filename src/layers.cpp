@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 #include <xsimd/xsimd.hpp>
 
 #include "simd/ops.h"
@@ -41,14 +42,15 @@ void embedding_backward(float* dwte, float* dwpe, const float* dout, const int* 
 // ---------------------------------------------------------------------------------------------
 // rmsnorm
 
-// rstd is computed as simd/ops rmsnorm computes its scale, so out is exactly that kernel's.
+// rstd is the scale simd/ops rmsnorm applies, computed the same way (float squares summed in
+// double, as ggml_rms_norm), and out is that kernel's output.
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps) {
 #pragma omp parallel for schedule(static) if ((long)N * C > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         const float* x = inp + (long)n * C;
         double ss = 0;
-        for (int i = 0; i < C; ++i) ss += static_cast<double>(x[i]) * x[i];
-        rstd[n] = static_cast<float>(1.0 / std::sqrt(ss / C + eps));
+        for (int i = 0; i < C; ++i) ss += static_cast<double>(x[i] * x[i]);
+        rstd[n] = 1.0f / std::sqrt(static_cast<float>(ss / C) + eps);
         rmsnorm(out + (long)n * C, x, weight, C, eps);
     }
 }
@@ -144,24 +146,19 @@ void rope_forward(float* out, const float* inp, int B, int T, int C, int n_heads
         }
 }
 
-// The rotation is orthogonal, so dx = R(theta)^T dy = R(-theta) dy with theta as in simd/ops rope.
+// The rotation is orthogonal, so dx = R(theta)^T dy = R(-theta) dy: the simd/ops kernel at
+// position -t turns by exactly the negated angles of the forward (cos is even, sin odd).
 void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base) {
-    const int half = HS / 2;
+    const int R = n_heads * HS;
+    thread_local std::vector<float> row;  // grows once per thread
+    if ((int)row.size() < R) row.resize(R);
     for (int b = 0; b < B; ++b)
         for (int t = 0; t < T; ++t) {
-            const long row = ((long)b * T + t) * C;
-            const float* dy = dout + row;
-            float* dx = dinp + row;
-            for (int i = 0; i < half; ++i) {
-                const float theta = t * std::pow(freq_base, -2.0f * i / HS);
-                const float c = std::cos(theta), s = std::sin(theta);
-                for (int h = 0; h < n_heads; ++h) {
-                    const int a = h * HS + 2 * i;
-                    dx[a] += dy[a] * c + dy[a + 1] * s;
-                    dx[a + 1] += -dy[a] * s + dy[a + 1] * c;
-                }
-            }
-            add(dx + n_heads * HS, dy + n_heads * HS, C - n_heads * HS);
+            const long off = ((long)b * T + t) * C;
+            std::memcpy(row.data(), dout + off, sizeof(float) * R);
+            rope(row.data(), HS, n_heads, -t, freq_base, false);
+            add(dinp + off, row.data(), R);
+            add(dinp + off + R, dout + off + R, C - R);
         }
 }
 

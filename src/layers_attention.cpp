@@ -1,30 +1,32 @@
 // Causal multi-head attention with grouped-query heads over packed q|k|v rows (layers.h).
 #include <cmath>
 #include <cstring>
-#include <xsimd/xsimd.hpp>
 
 #include "simd/ops.h"
 #include "src/layers.h"
+#include "src/layers_target.h"
 
 namespace lm {
 
 // Below this many multiply-adds a call runs on one thread.
 static constexpr long ATTENTION_PARALLEL_WORK = 1L << 15;
 
-// Head-size dot product with vector partial sums (simd/ops dot is the scalar reference).
-static float dot_heads(const float* a, const float* b, int n) {
-    using vec = xsimd::batch<float>;
-    constexpr int VL = vec::size;
-    vec acc(0.0f);
+// Head-size dot product in 16 lanes summed in a fixed order, so the compiler vectorizes it at
+// whatever width the clone targets without changing the result (simd/ops dot is the scalar
+// reference).
+static inline float dot_heads(const float* a, const float* b, int n) {
+    float lanes[16] = {};
     int i = 0;
-    for (; i + VL <= n; i += VL) acc = xsimd::fma(xsimd::load_unaligned(a + i), xsimd::load_unaligned(b + i), acc);
-    float sum = xsimd::hadd(acc);
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; ++j) lanes[j] += a[i + j] * b[i + j];
+    float sum = 0.0f;
     for (; i < n; ++i) sum += a[i] * b[i];
+    for (int j = 0; j < 16; ++j) sum += lanes[j];
     return sum;
 }
 
 // att = softmax(q k^T / sqrt(HS)) over keys t2 <= t;  out = att v   (Vaswani et al. eq. 1)
-void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS) {
+LM_TARGET_CLONES void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS) {
     const int C3 = (NH + 2 * NKV) * HS, C = NH * HS, group = NH / NKV;
     const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
     const bool parallel = (long)B * NH * T * T * HS > ATTENTION_PARALLEL_WORK;
@@ -52,7 +54,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
 // datt = dout v^T, dv += att^T dout; softmax: dpre = att (datt - sum(att datt));
 // dq += dpre k / sqrt(HS), dk += dpre^T q / sqrt(HS). One thread owns a (b, kv head) pair and
 // so every query head that writes into its dk, dv.
-void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int B,
+LM_TARGET_CLONES void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int B,
                         int T, int NH, int NKV, int HS) {
     const int C3 = (NH + 2 * NKV) * HS, C = NH * HS, group = NH / NKV;
     const float scale = 1.0f / std::sqrt(static_cast<float>(HS));

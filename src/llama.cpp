@@ -6,6 +6,7 @@
 
 #include <omp.h>
 
+#include "simd/attention.h"
 #include "simd/matmul.h"
 #include "simd/ops.h"
 #include "weights/error.h"
@@ -121,9 +122,7 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
     matmul(s.logits.data(), *w_.output, &s.xb[(n - 1) * dim], 1, threads);
 }
 
-// Causal grouped-query attention of the n new tokens over the cache; output in s.xb.
-// The cache holds f16 and, as in ggml's f16 dot products, q and the attention weights are
-// rounded to f16 before they meet it: this keeps our logits on llama.cpp's.
+// Causal grouped-query attention of the n new tokens over the f16 cache; output in s.xb.
 void Llama::attention(int layer, int n, int pos, int threads) {
     const Config& c = config_;
     LlamaState& s = state_;
@@ -132,32 +131,16 @@ void Llama::attention(int layer, int n, int pos, int threads) {
     const uint16_t* keys = &s.key_cache[static_cast<size_t>(layer) * s.context * kv_dim];
     const uint16_t* values = &s.value_cache[static_cast<size_t>(layer) * s.context * kv_dim];
     threads = std::max(1, threads);
-    const size_t scratch = s.context + hd;  // per thread: scores, then q in f16
+    const size_t scratch = s.context + hd;
     if (s.att.size() < threads * scratch) s.att.resize(threads * scratch);
     const int64_t work = static_cast<int64_t>(n) * c.n_heads * (pos + n) * hd;
     const int team = work > (1 << 15) ? threads : 1;
 #pragma omp parallel for collapse(2) num_threads(team) schedule(static)
     for (int i = 0; i < n; ++i) {
         for (int h = 0; h < c.n_heads; ++h) {
-            float* att = &s.att[omp_get_thread_num() * scratch];
-            float* q = att + s.context;
-            const int len = pos + i + 1;
-            for (int d = 0; d < hd; ++d) q[d] = f16_to_f32(f32_to_f16(s.q[i * dim + h * hd + d]));
             const int kv_off = (h / group) * hd;
-            for (int t = 0; t < len; ++t) {
-                const uint16_t* k = keys + static_cast<size_t>(t) * kv_dim + kv_off;
-                float sum = 0;
-                for (int d = 0; d < hd; ++d) sum += q[d] * f16_to_f32(k[d]);
-                att[t] = sum * scale;
-            }
-            softmax(att, len);
-            float* out = &s.xb[i * dim + h * hd];
-            std::fill(out, out + hd, 0.0f);
-            for (int t = 0; t < len; ++t) {
-                const float a = f16_to_f32(f32_to_f16(att[t]));
-                const uint16_t* v = values + static_cast<size_t>(t) * kv_dim + kv_off;
-                for (int d = 0; d < hd; ++d) out[d] += a * f16_to_f32(v[d]);
-            }
+            attend(&s.xb[i * dim + h * hd], &s.q[i * dim + h * hd], keys + kv_off, values + kv_off, kv_dim, pos + i + 1, hd,
+                   scale, &s.att[omp_get_thread_num() * scratch]);
         }
     }
 }

@@ -108,6 +108,15 @@ TEST_CASE("llama2.c checkpoints (legacy and v1) give llama.cpp's logits") {
     }
 }
 
+TEST_CASE("a llama2.c checkpoint and its GGUF conversion compute the same logits, bit for bit") {
+    const std::string bin = testing::shared_file("models/stories260K/stories260K.bin");
+    const std::string gguf = testing::shared_file("models/stories260K/stories260K-F32.gguf");
+    const std::string logits = testing::shared_file("models/stories260K/stories260K-F32.logits");
+    if (bin.empty() || gguf.empty() || logits.empty()) return;
+    const Reference ref = read_logits(logits);
+    CHECK(run_all_positions(bin, ref, 2, 64) == run_all_positions(gguf, ref, 2, 64));
+}
+
 TEST_CASE("batched, chunked and token-by-token forward agree; threads do not change results") {
     const std::string path = testing::shared_file("models/tiny-random/rq-Q4_0.gguf");
     if (path.empty()) return;

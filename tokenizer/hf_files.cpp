@@ -207,21 +207,25 @@ void read_hf_tokenizer(const std::string& path, Metadata& meta) {
     const std::string name = is_dir ? "" : p.filename().string();
     const std::string ext = is_dir ? "" : p.extension().string();
 
-    std::string vocab_txt = is_dir ? first_existing(dir, {"vocab.txt"}) : (ext == ".txt" && name != "merges.txt" ? path : "");
+    // A file names its kind by its name; a directory is searched in this order.
+    std::string vocab_txt = (ext == ".txt" && name != "merges.txt") ? path : "";
+    if (is_dir) vocab_txt = first_existing(dir, {"vocab.txt"});
     if (!vocab_txt.empty()) {
         std::vector<std::string> tokens = read_lines(vocab_txt);
         if (tokens.empty()) fail(vocab_txt, ": empty vocabulary");
         return set_bert(meta, tokens, std::vector<bool>(tokens.size(), false));
     }
     if (name == "tokenizer.json") return read_tokenizer_json(path, meta);
-    std::string vocab = (ext == ".json") ? path : first_existing(dir, {"vocab.json", "encoder.json"});
-    std::string merges = (name == "merges.txt" || ext == ".bpe") ? path : first_existing(dir, {"merges.txt", "vocab.bpe"});
+    std::string vocab = ext == ".json" ? path : first_existing(dir, {"vocab.json", "encoder.json"});
+    std::string merges = (name == "merges.txt" || ext == ".bpe") ? path
+                                                                 : first_existing(dir, {"merges.txt", "vocab.bpe"});
     if (!vocab.empty() && !merges.empty()) {
         std::vector<std::string> tokens = vocab_json_tokens(vocab);
         std::vector<int> kind(tokens.size(), 0);
         return set_gpt2(meta, std::move(tokens), kind, merges_txt(merges));
     }
-    if (is_dir && fs::exists(dir / "tokenizer.json")) return read_tokenizer_json((dir / "tokenizer.json").string(), meta);
+    std::string json = is_dir ? first_existing(dir, {"tokenizer.json"}) : "";
+    if (!json.empty()) return read_tokenizer_json(json, meta);
     fail(path, ": found no vocab.txt, vocab.json/encoder.json with merges.txt/vocab.bpe, or tokenizer.json");
 }
 

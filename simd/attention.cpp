@@ -1,0 +1,43 @@
+#include "simd/attention.h"
+
+#include <algorithm>
+
+#include "simd/ops.h"
+#include "weights/dtype.h"
+
+namespace lm {
+
+namespace simd {
+
+void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
+                   int head_dim, float scale, float* scratch) {
+    float* att = scratch;
+    float* q16 = scratch + len;
+    for (int d = 0; d < head_dim; ++d) q16[d] = f16_to_f32(f32_to_f16(q[d]));
+    for (int t = 0; t < len; ++t) {
+        const uint16_t* k = keys + t * stride;
+        float sum = 0;
+        for (int d = 0; d < head_dim; ++d) sum += q16[d] * f16_to_f32(k[d]);
+        att[t] = sum * scale;
+    }
+    softmax(att, len);
+    for (int d = 0; d < head_dim; ++d) out[d] = 0.0f;
+    for (int t = 0; t < len; ++t) {
+        const float a = f16_to_f32(f32_to_f16(att[t]));
+        const uint16_t* v = values + t * stride;
+        for (int d = 0; d < head_dim; ++d) out[d] += a * f16_to_f32(v[d]);
+    }
+}
+
+}  // namespace simd
+
+void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
+            int head_dim, float scale, float* scratch) {
+#if defined(__x86_64__)
+    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (avx2 && head_dim % 8 == 0) return simd::attend_avx2(out, q, keys, values, stride, len, head_dim, scale, scratch);
+#endif
+    simd::attend_scalar(out, q, keys, values, stride, len, head_dim, scale, scratch);
+}
+
+}  // namespace lm

@@ -1,0 +1,23 @@
+// Attention of one query head over an f16 KV cache.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace lm {
+
+// out[0..head_dim) = sum_t softmax_t(q . k_t * scale) v_t over t < len, where k_t and v_t
+// start `stride` halves apart in `keys` / `values`. As in ggml's f16 dot products, q is
+// rounded to f16 before it meets the keys and the softmax weights before they meet the
+// values. `scratch` holds len + head_dim floats.
+void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
+            int head_dim, float scale, float* scratch);
+
+namespace simd {
+void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
+                   int head_dim, float scale, float* scratch);
+// head_dim a multiple of 8; needs AVX2, FMA and F16C.
+void attend_avx2(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
+                 int head_dim, float scale, float* scratch);
+}  // namespace simd
+
+}  // namespace lm

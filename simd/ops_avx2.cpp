@@ -1,0 +1,49 @@
+// AVX2 versions of the row kernels in simd/ops.cpp (xsimd batches of 8 floats).
+#include <xsimd/xsimd.hpp>
+
+#include "simd/ops.h"
+#include "simd/x86.h"
+
+namespace lm::simd {
+
+using Batch = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+constexpr int W = Batch::size;
+
+void softmax_avx2(float* x, int n) {
+    Batch vmax(-INFINITY);
+    int i = 0;
+    for (; i + W <= n; i += W) vmax = xsimd::max(vmax, Batch::load_unaligned(x + i));
+    alignas(32) float lanes[W];
+    vmax.store_aligned(lanes);
+    float max = lanes[0];
+    for (int j = 1; j < W; ++j) max = lanes[j] > max ? lanes[j] : max;
+    for (; i < n; ++i) max = x[i] > max ? x[i] : max;
+
+    Batch vsum(0.0f);
+    const Batch vm(max);
+    for (i = 0; i + W <= n; i += W) {
+        const Batch e = xsimd::exp(Batch::load_unaligned(x + i) - vm);
+        e.store_unaligned(x + i);
+        vsum += e;
+    }
+    float sum = xsimd::hadd(vsum);
+    for (; i < n; ++i) {
+        x[i] = std::exp(x[i] - max);
+        sum += x[i];
+    }
+    const Batch inv(1.0f / sum);
+    for (i = 0; i + W <= n; i += W) (Batch::load_unaligned(x + i) * inv).store_unaligned(x + i);
+    for (; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+void swiglu_avx2(float* out, const float* gate, const float* up, int n) {
+    int i = 0;
+    const Batch one(1.0f);
+    for (; i + W <= n; i += W) {
+        const Batch g = Batch::load_unaligned(gate + i);
+        (g / (one + xsimd::exp(-g)) * Batch::load_unaligned(up + i)).store_unaligned(out + i);
+    }
+    for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+}  // namespace lm::simd

@@ -1,0 +1,135 @@
+// Learning byte-level BPE and character vocabularies from a corpus.
+#include <algorithm>
+#include <map>
+
+#include "tokenizer/bpe_train.h"
+#include "tokenizer/unicode.h"
+#include "tests/test_tokenizer_helpers.h"
+#include "weights/error.h"
+
+using lm::Tokenizer;
+using namespace lm::testing;
+
+namespace {
+
+// The textbook trainer: recount every pair after every merge.
+std::vector<std::string> naive_bpe_merges(const std::string& corpus, size_t n_merges) {
+    std::map<std::string, int64_t> counts;
+    for (std::string_view w : lm::gpt2_pretokenize(corpus)) ++counts[std::string(w)];
+    std::vector<std::string> tokens;
+    std::vector<std::pair<uint32_t, int>> order;
+    for (int b = 0; b < 256; ++b) order.push_back({lm::gpt2_byte_char(static_cast<uint8_t>(b)), b});
+    std::sort(order.begin(), order.end());
+    int byte_id[256];
+    for (auto [cp, b] : order) {
+        byte_id[b] = static_cast<int>(tokens.size());
+        tokens.emplace_back();
+        lm::append_utf8(tokens.back(), cp);
+    }
+    std::vector<std::pair<std::vector<int>, int64_t>> words;
+    for (const auto& [w, c] : counts) {
+        std::vector<int> s;
+        for (char ch : w) s.push_back(byte_id[static_cast<uint8_t>(ch)]);
+        words.push_back({s, c});
+    }
+    std::vector<std::string> merges;
+    while (merges.size() < n_merges) {
+        std::map<std::pair<int, int>, int64_t> pairs;
+        for (const auto& [s, c] : words)
+            for (size_t i = 1; i < s.size(); ++i) pairs[{s[i - 1], s[i]}] += c;
+        std::pair<int, int> best{-1, -1};
+        int64_t best_count = 1;  // min_frequency 2
+        for (const auto& [p, c] : pairs)
+            if (c > best_count) best = p, best_count = c;  // map order: ties keep the smaller pair
+        if (best.first < 0) break;
+        int merged = static_cast<int>(tokens.size());
+        tokens.push_back(tokens[best.first] + tokens[best.second]);
+        merges.push_back(tokens[best.first] + " " + tokens[best.second]);
+        for (auto& [s, c] : words) {
+            std::vector<int> t;
+            for (size_t i = 0; i < s.size(); ++i) {
+                if (i + 1 < s.size() && s[i] == best.first && s[i + 1] == best.second) t.push_back(merged), ++i;
+                else t.push_back(s[i]);
+            }
+            s = t;
+        }
+    }
+    return merges;
+}
+
+}  // namespace
+
+TEST_SUITE("tokenizer") {
+
+TEST_CASE("BPE training") {
+    std::string corpus;
+    for (int i = 0; i < 50; ++i) corpus += "the cat sat on the mat. the dog sat on the log!\n";
+    corpus += "\xF0\x9F\x98\x80 caf\xC3\xA9 \xFF";
+    lm::Metadata meta;
+    lm::train_bpe(corpus, {270, 2}, meta);
+    Tokenizer tok(meta);
+    CHECK(tok.model() == "gpt2");
+    CHECK(tok.n_vocab() == 270);
+    CHECK(tok.token_text(0) == "!");  // GPT-2's byte order
+    CHECK(tok.token_text(269) == "<|endoftext|>");
+    CHECK(tok.eos() == 269);
+    CHECK(tok.is_eog(269));
+    CHECK(tok.encode(" the", false).size() == 1);  // frequent words became tokens
+    CHECK(tok.encode(" sat on the", false).size() <= 3);
+    CHECK(tok.decode(tok.encode(corpus, false)) == corpus);
+    CHECK(tok.encode(corpus, false).size() < corpus.size() / 2);
+    lm::Metadata again;
+    lm::train_bpe(corpus, {270, 2}, again);
+    CHECK(*again.get_strings("tokenizer.ggml.merges") == *meta.get_strings("tokenizer.ggml.merges"));
+    lm::Metadata all;  // every word of this corpus ends up one token after 17 merges
+    lm::train_bpe(corpus, {1000, 2}, all);
+    CHECK(Tokenizer(all).n_vocab() == 256 + 17 + 1);
+    // Nothing repeats twice in a tiny corpus: bytes only.
+    lm::Metadata tiny;
+    lm::train_bpe("abc", {1000, 2}, tiny);
+    CHECK(Tokenizer(tiny).n_vocab() == 257);
+    lm::Metadata empty;
+    lm::train_bpe("", {1000, 2}, empty);
+    CHECK(Tokenizer(empty).encode("hi", false).size() == 2);
+    CHECK_THROWS_AS(lm::train_bpe(corpus, {256, 2}, meta), lm::Error);
+}
+
+TEST_CASE("BPE training on Tiny Shakespeare") {
+    std::string path = lm::testing::shared_file("corpora/tinyshakespeare.txt");
+    if (path.empty()) return;
+    std::string corpus = read_file(path);
+    lm::Metadata meta;
+    lm::train_bpe(corpus, {1024, 2}, meta);
+    Tokenizer tok(meta);
+    CHECK(tok.n_vocab() == 1024);
+    std::vector<int32_t> ids = tok.encode(corpus, false);
+    CHECK(tok.decode(ids) == corpus);
+    double bytes_per_token = static_cast<double>(corpus.size()) / static_cast<double>(ids.size());
+    MESSAGE("tinyshakespeare, 1024 tokens: ", bytes_per_token, " bytes per token");
+    CHECK(bytes_per_token > 2.2);
+}
+
+TEST_CASE("BPE training matches the textbook algorithm") {
+    std::string corpus;
+    uint32_t state = 5;
+    const char* words[] = {" the", " a", "aaa", " banana", "!!", "\n\n", " 123", " x'll", "  ", "ab", "ba"};
+    for (int i = 0; i < 3000; ++i) corpus += words[((state = state * 1664525u + 1013904223u) >> 24) % 11];
+    corpus += "aaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    lm::Metadata meta;
+    lm::train_bpe(corpus, {256 + 60 + 1, 2}, meta);
+    CHECK(*meta.get_strings("tokenizer.ggml.merges") == naive_bpe_merges(corpus, 60));
+}
+
+TEST_CASE("character vocabulary") {
+    lm::Metadata meta;
+    lm::char_vocab("hello world\n", meta);
+    Tokenizer tok(meta);
+    CHECK(tok.n_vocab() == 10);  // "\n", " ", d e h l o r w, <|endoftext|>
+    CHECK(tok.encode("hello", false) == std::vector<int32_t>{4, 3, 5, 5, 6});
+    CHECK(tok.encode("\nwow", false) == std::vector<int32_t>{0, 8, 6, 8});
+    CHECK(tok.decode(tok.encode("hello world\n", false)) == "hello world\n");
+    CHECK(tok.encode("hex", false) == std::vector<int32_t>{4, 3});  // unseen bytes are dropped
+    CHECK(tok.eos() == 9);
+}
+
+}  // TEST_SUITE
