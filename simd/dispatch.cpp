@@ -1,8 +1,10 @@
 // Run-time CPU dispatch: the one place that asks the CPU what it reaches and picks kernels.
-// This file is built for the baseline ISA; *_avx2.cpp / *_avx512.cpp hold the wide kernels.
+// This file is built for the baseline ISA; *_avx2.cpp / *_avx512.cpp hold the wide x86
+// kernels, *_neon.cpp the aarch64 ones (NEON is part of the aarch64 baseline).
 #include <atomic>
 
 #include "simd/kernels.h"
+#include "weights/quant.h"
 
 namespace lm::simd {
 
@@ -18,6 +20,8 @@ Isa detect() {
         return Isa::Avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return Isa::Avx2;
+#elif defined(__aarch64__)
+    return Isa::Neon;
 #endif
     return Isa::Scalar;
 }
@@ -30,6 +34,7 @@ const char* isa_name(Isa isa) {
     switch (isa) {
         case Isa::Avx512: return "avx512";
         case Isa::Avx2: return "avx2";
+        case Isa::Neon: return "neon";
         default: return "scalar";
     }
 }
@@ -44,8 +49,21 @@ Isa active_isa() {
     return f < 0 ? best_isa() : static_cast<Isa>(f);
 }
 
+bool isa_reachable(Isa isa) {
+    const Isa best = best_isa();
+    if (isa == Isa::Scalar || isa == best) return true;
+    return best != Isa::Neon && isa != Isa::Neon && static_cast<int>(isa) < static_cast<int>(best);
+}
+
+std::vector<Isa> reachable_isas() {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon})
+        if (isa_reachable(isa)) out.push_back(isa);
+    return out;
+}
+
 void force_isa(Isa isa) {
-    if (static_cast<int>(isa) > static_cast<int>(best_isa())) isa = best_isa();
+    if (!isa_reachable(isa)) isa = best_isa();
     forced.store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 
@@ -62,8 +80,10 @@ bool activation_type(DType weight, DType* out) {
 TileFn tile_kernel(DType weight, Isa isa) {
     TileFn fn = nullptr;
 #if defined(__x86_64__)
-    if (isa >= Isa::Avx512) fn = avx512_tile(weight);
-    if (!fn && isa >= Isa::Avx2) fn = avx2_tile(weight);
+    if (isa == Isa::Avx512) fn = avx512_tile(weight);
+    if (!fn && isa >= Isa::Avx2 && isa != Isa::Neon) fn = avx2_tile(weight);
+#elif defined(__aarch64__)
+    if (isa == Isa::Neon) fn = neon_tile(weight);
 #else
     (void)isa;
 #endif
@@ -72,17 +92,43 @@ TileFn tile_kernel(DType weight, Isa isa) {
 
 GemmFn gemm_kernel(Isa isa) {
 #if defined(__x86_64__)
-    if (isa >= Isa::Avx512) return gemm_avx512;
-    if (isa >= Isa::Avx2) return gemm_avx2;
+    if (isa == Isa::Avx512) return gemm_avx512;
+    if (isa == Isa::Avx2) return gemm_avx2;
+#elif defined(__aarch64__)
+    if (isa == Isa::Neon) return gemm_neon;
 #else
     (void)isa;
 #endif
     return nullptr;
 }
 
+namespace {
+template <DType kType>
+void reference_quantize(const float* x, void* dst, int64_t n) {
+    quantize_row(kType, x, dst, n);
+}
+}  // namespace
+
+QuantizeFn activation_quantizer(DType act, Isa isa) {
+#if defined(__x86_64__)
+    if (isa == Isa::Avx512)
+        if (QuantizeFn fn = avx512_quantizer(act)) return fn;
+#else
+    (void)isa;
+#endif
+    switch (act) {
+        case DType::Q8_0: return reference_quantize<DType::Q8_0>;
+        case DType::Q8_1: return reference_quantize<DType::Q8_1>;
+        case DType::Q8_K: return reference_quantize<DType::Q8_K>;
+        case DType::F16: return reference_quantize<DType::F16>;
+        case DType::BF16: return reference_quantize<DType::BF16>;
+        default: return reference_quantize<DType::F32>;
+    }
+}
+
 QGemmFn qgemm_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
-    if (isa >= Isa::Avx512) return avx512_qgemm(weight);
+    if (isa == Isa::Avx512) return avx512_qgemm(weight);
 #else
     (void)weight, (void)isa;
 #endif

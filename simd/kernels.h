@@ -3,17 +3,20 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "weights/dtype.h"
 
 namespace lm::simd {
 
-// Ordered: a CPU that reaches one level reaches the ones below it.
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Instruction-set levels with their own kernels. On x86 each level includes the ones below.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 const char* isa_name(Isa isa);
-Isa best_isa();      // the best level this CPU (and build) reaches
-Isa active_isa();    // the level matmul uses: best_isa() unless forced
-void force_isa(Isa isa);  // for tests and benchmarks; clamped to best_isa()
+Isa best_isa();                         // the best level this CPU (and build) reaches
+bool isa_reachable(Isa isa);            // can kernels of this level run here?
+std::vector<Isa> reachable_isas();      // scalar first, best last
+Isa active_isa();                       // the level matmul uses: best_isa() unless forced
+void force_isa(Isa isa);                // for tests and benchmarks; unreachable levels give best_isa()
 
 // y[c * ldy + r] = dot(W row r, X row c) for r < nr and c < nc, over k elements. W rows are
 // w_stride bytes apart, X rows x_stride bytes apart; X holds the activations already
@@ -31,10 +34,17 @@ bool activation_type(DType weight, DType* out);
 // a level does not specialize); nullptr when the type is not supported at all.
 TileFn tile_kernel(DType weight, Isa isa);
 
+// Converts n activations (a multiple of the block size) to an activation type, bit-identical
+// to quantize_row. activation_quantizer never returns nullptr (it falls back to quantize_row).
+using QuantizeFn = void (*)(const float* x, void* dst, int64_t n);
+QuantizeFn activation_quantizer(DType act, Isa isa);
+QuantizeFn avx512_quantizer(DType act);  // nullptr for types without a vector version
+
 // Per-ISA tables: nullptr for types the level does not specialize.
 TileFn scalar_tile(DType weight);
 TileFn avx2_tile(DType weight);
 TileFn avx512_tile(DType weight);
+TileFn neon_tile(DType weight);
 
 // Packed, cache-blocked float GEMM (simd/gemm.h): y[t * m + r] = sum_c W[r, c] x[t * k + c]
 // for W m x k of type f32, f16 or bf16 and x n x k (f32; for f16/bf16 weights the caller has
@@ -44,6 +54,7 @@ using GemmFn = void (*)(float* y, const void* w, DType type, const float* x, int
 GemmFn gemm_kernel(Isa isa);
 void gemm_avx2(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
 void gemm_avx512(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
+void gemm_neon(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
 
 // Integer GEMM for block-quantized weights (simd/qgemm_*.cpp): as GemmFn, with w in the
 // weight's block layout and x already converted to activation_type(weight). nullptr when the

@@ -56,6 +56,23 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
     }
 }
 
+// f32 / f16 weights with several tokens: the packed GEMM, with x rounded to f16 first for f16
+// weights (as the tile kernels see it). False when this ISA has no GEMM.
+bool try_float_gemm(float* y, const Tensor& w, const float* x, int n, int threads) {
+    simd::GemmFn gemm = simd::gemm_kernel(simd::active_isa());
+    if (!gemm) return false;
+    const int64_t cols = w.cols(), count = cols * n;
+    if (w.type != DType::F32) {
+        const size_t bytes = static_cast<size_t>(count) * 4;
+        if (activation_scratch.size() < bytes) activation_scratch.resize(bytes);
+        float* rounded = reinterpret_cast<float*>(activation_scratch.data());
+        for (int64_t i = 0; i < count; ++i) rounded[i] = f16_to_f32(f32_to_f16(x[i]));
+        x = rounded;
+    }
+    gemm(y, w.data, w.type, x, w.rows(), cols, n, threads);
+    return true;
+}
+
 }  // namespace
 
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
@@ -71,18 +88,17 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
     const int64_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
     const int nt = work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, n_chunks));
 
-    if (w.type == DType::F32 && n >= kGemmMinTokens) {
-        if (simd::GemmFn gemm = simd::gemm_f32_kernel(simd::active_isa())) {
-            gemm(y, w.f32(), x, rows, cols, n, nt);
-            return;
-        }
-    }
+    // bf16 stays on the vdpbf16ps tile kernel: its order reproduces llama.cpp's logits exactly,
+    // and bf16-rounded activations amplify any other summation order.
+    const bool float_gemm = w.type == DType::F32 || w.type == DType::F16;
+    if (n >= kGemmMinTokens && float_gemm && try_float_gemm(y, w, x, n, nt)) return;
     Job job{tile, &w, reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * 4, y, n};
     if (act != DType::F32) {
         job.x_stride = row_bytes(act, cols);
         if (activation_scratch.size() < job.x_stride * n) activation_scratch.resize(job.x_stride * n);
         uint8_t* scratch = activation_scratch.data();
-        for (int t = 0; t < n; ++t) quantize_row(act, x + t * cols, scratch + t * job.x_stride, cols);
+        simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
+        for (int t = 0; t < n; ++t) quantize(x + t * cols, scratch + t * job.x_stride, cols);
         job.x = scratch;
         if (n >= kGemmMinTokens) {
             if (simd::QGemmFn qgemm = simd::qgemm_kernel(w.type, simd::active_isa())) {

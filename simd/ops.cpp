@@ -26,16 +26,14 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
     }
 }
 
+#if defined(__x86_64__)
 namespace {
 bool has_avx2() {
-#if defined(__x86_64__)
     static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return yes;
-#else
-    return false;
-#endif
 }
 }  // namespace
+#endif
 
 void softmax(float* x, int n) {
 #if defined(__x86_64__)

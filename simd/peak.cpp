@@ -32,7 +32,7 @@ float fma_chains_scalar(long iters, int* flops_per_iter) {
 
 namespace {
 enum class Level { Scalar, Avx2, Avx512 };
-Level level() {
+[[maybe_unused]] Level level() {
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("avx512f")) return Level::Avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Level::Avx2;

@@ -74,7 +74,7 @@ void linear(float* y, const Tensor& w, const Tensor& b, const float* x, int n, i
 
 }  // namespace
 
-Bert::Bert(const ModelFile& file, int max_tokens) : config_(read_config(file)) {
+Bert::Bert(const ModelFile& file, int max_rows) : config_(read_config(file)) {
     if (config_.arch != "bert") fail(file.path, ": architecture '", config_.arch, "' is not a BERT model");
     w_ = map_weights(file, config_);
     const Config& c = config_;
@@ -88,36 +88,45 @@ Bert::Bert(const ModelFile& file, int max_tokens) : config_(read_config(file)) {
         for (int i = 0; i < n_labels(); ++i) labels_.push_back("LABEL_" + std::to_string(i));
     }
     BertState& s = state_;
-    s.max_tokens = max_tokens > 0 ? std::min(max_tokens, c.context_length) : c.context_length;
-    const size_t N = s.max_tokens;
+    s.max_rows = std::max(max_rows, c.context_length);
+    const size_t N = s.max_rows;
     for (auto* b : {&s.x, &s.xb, &s.xb2, &s.q, &s.k, &s.v}) b->resize(N * c.dim);
     s.hb.resize(N * c.hidden_dim);
+    s.mask.resize(N);
 }
 
-void Bert::encode(const int* tokens, const int* types, const unsigned char* mask, int n, int threads) {
+void Bert::encode(const int* tokens, const int* types, const unsigned char* mask, int len, int threads, int n_seq) {
     const Config& c = config_;
     BertState& s = state_;
     const int dim = c.dim;
     const float eps = c.norm_eps;
-    if (n < 1 || n > s.max_tokens) fail("encode: ", n, " tokens do not fit the model's ", s.max_tokens, " positions");
+    if (len < 1 || len > c.context_length) fail("encode: ", len, " tokens do not fit the model's ", c.context_length, " positions");
+    if (n_seq < 1 || static_cast<int64_t>(n_seq) * len > s.max_rows)
+        fail("encode: ", n_seq, " sequences of ", len, " tokens exceed the ", s.max_rows, " rows allocated");
+    const int n = n_seq * len;
+    s.len = len, s.n_seq = n_seq;
     // x = LayerNorm(word + position + token type)
     for (int i = 0; i < n; ++i) {
         const int type = types ? types[i] : 0;
         if (tokens[i] < 0 || tokens[i] >= c.vocab_size) fail("encode: token id ", tokens[i], " is out of range");
         if (type < 0 || type >= n_types_) fail("encode: token type ", type, " is out of range (", n_types_, " types)");
+        s.mask[i] = mask ? mask[i] != 0 : 1;
         float* x = &s.x[i * dim];
         dequantize_row(w_.token_embd->type, w_.token_embd->row(tokens[i]), x, dim);
-        dequantize_row(w_.position_embd->type, w_.position_embd->row(i), &s.xb[i * dim], dim);
+        dequantize_row(w_.position_embd->type, w_.position_embd->row(i % len), &s.xb[i * dim], dim);
         add(x, &s.xb[i * dim], dim);
         dequantize_row(w_.token_types->type, w_.token_types->row(type), &s.xb[i * dim], dim);
         add(x, &s.xb[i * dim], dim);
     }
+    for (int q = 0; q < n_seq; ++q)
+        if (std::find(&s.mask[q * len], &s.mask[q * len] + len, 1) == &s.mask[q * len] + len)
+            fail("encode: sequence ", q, " is all padding");
     layernorm_rows(s.x.data(), *w_.embd_norm, *w_.embd_norm_b, n, dim, eps);
     for (const BertLayer& L : w_.layers) {
         linear(s.q.data(), *L.wq, *L.bq, s.x.data(), n, threads);
         linear(s.k.data(), *L.wk, *L.bk, s.x.data(), n, threads);
         linear(s.v.data(), *L.wv, *L.bv, s.x.data(), n, threads);
-        attention(mask, n, threads);
+        attention(threads);
         linear(s.xb2.data(), *L.wo, *L.bo, s.xb.data(), n, threads);
         add(s.x.data(), s.xb2.data(), n * dim);  // post-LN: x = LN(x + attention(x))
         layernorm_rows(s.x.data(), *L.attn_norm, *L.attn_norm_b, n, dim, eps);
@@ -130,29 +139,31 @@ void Bert::encode(const int* tokens, const int* types, const unsigned char* mask
     }
 }
 
-// Bidirectional multi-head attention over the n positions, masked keys left out; into s.xb.
-void Bert::attention(const unsigned char* mask, int n, int threads) {
+// Bidirectional multi-head attention of every row over the real tokens of its own
+// sequence; into s.xb.
+void Bert::attention(int threads) {
     const Config& c = config_;
     BertState& s = state_;
-    const int dim = c.dim, hd = c.head_dim;
+    const int dim = c.dim, hd = c.head_dim, len = s.len, n = s.n_seq * s.len;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     threads = std::max(1, threads);
-    if (s.att.size() < static_cast<size_t>(threads) * s.max_tokens) s.att.resize(static_cast<size_t>(threads) * s.max_tokens);
-    const int64_t work = static_cast<int64_t>(n) * n * dim;
+    if (s.att.size() < static_cast<size_t>(threads) * len) s.att.resize(static_cast<size_t>(threads) * c.context_length);
+    const int64_t work = static_cast<int64_t>(n) * len * dim;
     const int team = work > (1 << 15) ? threads : 1;
 #pragma omp parallel for collapse(2) num_threads(team) schedule(static)
     for (int i = 0; i < n; ++i) {
         for (int h = 0; h < c.n_heads; ++h) {
-            float* att = &s.att[static_cast<size_t>(omp_get_thread_num()) * s.max_tokens];
+            float* att = &s.att[static_cast<size_t>(omp_get_thread_num()) * c.context_length];
+            const int first = i / len * len;  // the sequence's first row
             const float* q = &s.q[i * dim + h * hd];
-            for (int t = 0; t < n; ++t)
-                att[t] = mask && !mask[t] ? -INFINITY : dot(q, &s.k[t * dim + h * hd], hd) * scale;
-            softmax(att, n);
+            for (int t = 0; t < len; ++t)
+                att[t] = s.mask[first + t] ? dot(q, &s.k[(first + t) * dim + h * hd], hd) * scale : -INFINITY;
+            softmax(att, len);
             float* out = &s.xb[i * dim + h * hd];
             std::fill(out, out + hd, 0.0f);
-            for (int t = 0; t < n; ++t) {
-                if (mask && !mask[t]) continue;
-                const float* v = &s.v[t * dim + h * hd];
+            for (int t = 0; t < len; ++t) {
+                if (!s.mask[first + t]) continue;
+                const float* v = &s.v[(first + t) * dim + h * hd];
                 for (int d = 0; d < hd; ++d) out[d] += att[t] * v[d];
             }
         }
@@ -169,26 +180,27 @@ void Bert::span_logits(float* start, float* end, int n) const {
     }
 }
 
-std::vector<float> Bert::classify() const {
+std::vector<float> Bert::classify(int seq) const {
     if (!w_.classifier) fail("this BERT model has no classification head (pooler + classifier)");
     const int dim = config_.dim;
     std::vector<float> pooled(dim), probs(n_labels());
-    linear(pooled.data(), *w_.pooler, *w_.pooler_b, state_.x.data(), 1, 1);
+    linear(pooled.data(), *w_.pooler, *w_.pooler_b, &state_.x[static_cast<size_t>(seq) * state_.len * dim], 1, 1);
     for (float& p : pooled) p = std::tanh(p);
     linear(probs.data(), *w_.classifier, *w_.classifier_b, pooled.data(), 1, 1);
     softmax(probs.data(), n_labels());
     return probs;
 }
 
-std::vector<float> Bert::embed(Pooling pooling, const unsigned char* mask, int n) const {
-    const int dim = config_.dim;
-    std::vector<float> e(state_.x.begin(), state_.x.begin() + dim);  // [CLS]
+std::vector<float> Bert::embed(Pooling pooling, int seq) const {
+    const int dim = config_.dim, first = seq * state_.len;
+    const float* cls = &state_.x[static_cast<size_t>(first) * dim];
+    std::vector<float> e(cls, cls + dim);
     if (pooling == Pooling::mean) {
         std::fill(e.begin(), e.end(), 0.0f);
         int count = 0;
-        for (int i = 0; i < n; ++i) {
-            if (mask && !mask[i]) continue;
-            add(e.data(), &state_.x[i * dim], dim);
+        for (int i = first; i < first + state_.len; ++i) {
+            if (!state_.mask[i]) continue;
+            add(e.data(), &state_.x[static_cast<size_t>(i) * dim], dim);
             ++count;
         }
         for (float& v : e) v /= std::max(1, count);

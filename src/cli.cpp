@@ -1,7 +1,13 @@
 #include "src/cli.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
@@ -84,6 +90,26 @@ std::vector<std::string> Args::positional(size_t min, size_t max, const char* us
     }
     if (rest.size() < min || rest.size() > max) fail(command_, ": wrong arguments (usage: ", usage, ")");
     return rest;
+}
+
+// Physical cores this process may run on: hyperthreads of one core share its FMA units, so
+// more threads than cores only adds contention.
+int default_threads() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return std::max(1u, std::thread::hardware_concurrency());
+    std::set<std::pair<int, int>> cores;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        auto read_id = [cpu](const char* what) {
+            std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + what);
+            int id = -1;
+            in >> id;
+            return id;
+        };
+        const int core = read_id("core_id");
+        cores.insert({read_id("physical_package_id"), core < 0 ? cpu : core});
+    }
+    return std::max<int>(1, static_cast<int>(cores.size()));
 }
 
 ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {

@@ -1,6 +1,7 @@
 // Command-line plumbing shared by the subcommands: flag parsing with range checks, and
 // opening a model together with its tokenizer.
 #pragma once
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 namespace lm {
 
 class Tokenizer;
+class Bert;
 
 // Flags are looked up by name in any order (`-n 5`, `--n-predict 5`, `--temp=0`); what is
 // left after all lookups are the positional arguments. Unknown flags are an error.
@@ -52,6 +54,12 @@ int cmd_embed(Args& args);
 // as lines of `file`; and [CLS] text [SEP] as ids, failing when longer than max_tokens.
 std::vector<std::string> texts_of(const std::vector<std::string>& positional, const std::string& file);
 std::vector<int> encode_text(const Tokenizer& tok, const std::string& text, int max_tokens);
+// Runs the texts through the encoder (built with room for kEncoderBatchRows rows) in padded
+// batches of neighbouring texts; after each batch, calls done(text index, its sequence in
+// the batch).
+constexpr int kEncoderBatchRows = 1024;
+void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::string>& texts, int threads,
+                    const std::function<void(size_t text, int seq)>& done);
 int cmd_init(Args& args);
 int cmd_bench(Args& args);
 

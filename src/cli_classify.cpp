@@ -35,6 +35,29 @@ std::vector<int> encode_text(const Tokenizer& tok, const std::string& text, int 
     return std::vector<int>(ids.begin(), ids.end());
 }
 
+void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::string>& texts, int threads,
+                    const std::function<void(size_t text, int seq)>& done) {
+    std::vector<std::vector<int>> ids;
+    for (const std::string& text : texts) ids.push_back(encode_text(tok, text, bert.max_tokens()));
+    std::vector<int> tokens;
+    std::vector<unsigned char> mask;
+    for (size_t first = 0; first < ids.size();) {
+        // Grow the batch while its rows, padded to the longest text, still fit.
+        size_t end = first + 1, len = ids[first].size();
+        while (end < ids.size() && (end - first + 1) * std::max(len, ids[end].size()) <= static_cast<size_t>(bert.max_rows()))
+            len = std::max(len, ids[end++].size());
+        tokens.assign((end - first) * len, 0);  // padding: any valid id, masked out
+        mask.assign(tokens.size(), 0);
+        for (size_t t = first; t < end; ++t) {
+            std::copy(ids[t].begin(), ids[t].end(), tokens.begin() + (t - first) * len);
+            std::fill_n(mask.begin() + (t - first) * len, ids[t].size(), 1);
+        }
+        bert.encode(tokens.data(), nullptr, mask.data(), static_cast<int>(len), threads, static_cast<int>(end - first));
+        for (size_t t = first; t < end; ++t) done(t, static_cast<int>(t - first));
+        first = end;
+    }
+}
+
 int cmd_classify(Args& args) {
     const std::string file_path = args.text({"--file", "-f"}, "");
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
@@ -42,12 +65,10 @@ int cmd_classify(Args& args) {
     const std::vector<std::string> texts = texts_of(pos, file_path);
     ModelFile file = open_model(pos[0], "");
     Tokenizer tok(file.meta);
-    Bert bert(file);
+    Bert bert(file, kEncoderBatchRows);
     if (!bert.has_classifier()) fail(pos[0], ": has no classification head (pooler + classifier)");
-    for (const std::string& text : texts) {
-        const std::vector<int> ids = encode_text(tok, text, bert.max_tokens());
-        bert.encode(ids.data(), nullptr, nullptr, static_cast<int>(ids.size()), threads);
-        const std::vector<float> probs = bert.classify();
+    encode_batches(bert, tok, texts, threads, [&](size_t, int seq) {
+        const std::vector<float> probs = bert.classify(seq);
         const int best = static_cast<int>(std::max_element(probs.begin(), probs.end()) - probs.begin());
         std::string line = bert.labels()[best] + "\t";
         for (size_t i = 0; i < probs.size(); ++i) {
@@ -56,7 +77,7 @@ int cmd_classify(Args& args) {
             line += (i ? " " : "") + bert.labels()[i] + "=" + p;
         }
         std::printf("%s\n", line.c_str());
-    }
+    });
     return 0;
 }
 

@@ -19,22 +19,19 @@ int cmd_embed(Args& args) {
     const std::vector<std::string> texts = texts_of(pos, file_path);
     ModelFile file = open_model(pos[0], "");
     Tokenizer tok(file.meta);
-    Bert bert(file);
+    Bert bert(file, kEncoderBatchRows);
     // The model's own pooling (bert.pooling_type) unless the flag overrides it.
     const Pooling pooling = pooling_name.empty() ? bert.pooling() : pooling_name == "cls" ? Pooling::cls : Pooling::mean;
-    for (const std::string& text : texts) {
-        const std::vector<int> ids = encode_text(tok, text, bert.max_tokens());
-        const int n = static_cast<int>(ids.size());
-        bert.encode(ids.data(), nullptr, nullptr, n, threads);
+    encode_batches(bert, tok, texts, threads, [&](size_t, int seq) {
         std::string line;
-        for (float v : bert.embed(pooling, nullptr, n)) {
+        for (float v : bert.embed(pooling, seq)) {
             char s[32];
             std::snprintf(s, sizeof s, "%.7g", v);
             if (!line.empty()) line += ' ';
             line += s;
         }
         std::printf("%s\n", line.c_str());
-    }
+    });
     return 0;
 }
 

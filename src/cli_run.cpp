@@ -2,7 +2,6 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
-#include <thread>
 
 #include "src/cli.h"
 #include "src/model.h"
@@ -18,10 +17,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-int default_threads() {
-    unsigned n = std::thread::hardware_concurrency();
-    return n ? static_cast<int>(n) : 1;
-}
 
 int cmd_run(Args& args) {
     const char* usage = "lm run MODEL [PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] "

@@ -57,6 +57,15 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, int n);
 void residual_forward(float* out, const float* inp1, const float* inp2, int n);
 void residual_backward(float* dinp1, float* dinp2, const float* dout, int n);
 
+// Elman RNN with tanh (backprop through time over the T steps of each sequence):
+// out[b,t] = tanh(inp[b,t] . wx^T + out[b,t-1] . wh^T + bias), out[b,-1] = 0.
+// inp[B,T,C], out[B,T,H], wx[H,C], wh[H,H], bias[H]. dpre[B,T,H] in backward is scratch,
+// overwritten (the gradient of the pre-activations).
+void rnn_forward(float* out, const float* inp, const float* wx, const float* wh, const float* bias, int B, int T,
+                 int C, int H);
+void rnn_backward(float* dinp, float* dwx, float* dwh, float* dbias, float* dpre, const float* dout, const float* out,
+                  const float* inp, const float* wx, const float* wh, int B, int T, int C, int H);
+
 // Fused softmax + cross-entropy over V logits per row. probs[N, V] may equal logits.
 // Returns the mean of -log probs[target] over rows whose target != ignore_index (0 if none).
 float crossentropy_forward(float* probs, const float* logits, const int* targets, int N, int V, int ignore_index);

@@ -1,10 +1,10 @@
 // Packed, cache-blocked F32 GEMM over arbitrary strides, for the training matmuls:
 //   C[M, N] += A[M, K] . B[K, N],  A(m, k) = a[m * a_rs + k * a_cs],  B(k, n) = b[k * b_rs + n * b_cs]
 // so one routine serves out = inp W^T, dinp = dout W and dweight = dout^T inp without
-// transposing anything in memory (the packing absorbs the strides). Loop nest after BLIS
-// (Van Zee & van de Geijn 2015): NC columns -> KC depth -> pack B -> MC rows -> pack A ->
-// MR x NR register tile. Each thread owns a contiguous range of NR-column panels and runs the
-// whole nest on it, so results do not depend on the thread count.
+// transposing anything in memory (packing B absorbs its strides; A is read in place by
+// broadcast loads). Loop nest after BLIS (Van Zee & van de Geijn 2015): NC columns -> KC
+// depth -> pack B -> MC rows -> MR x NR register tile. Each thread owns a contiguous range of
+// NR-column panels and runs the whole nest on it, so results do not depend on the thread count.
 //
 // Included once per ISA (layers_matmul.cpp, layers_gemm_avx2.cpp, layers_gemm_avx512.cpp);
 // everything has internal linkage so the instantiations for different ISAs never merge.
@@ -25,29 +25,8 @@ constexpr int VL = static_cast<int>(vec::size);
 constexpr int NR = 2 * VL;            // columns of a register tile: two vectors
 constexpr int MR = VL >= 16 ? 12 : 6;  // rows: 2 * MR accumulators fit the register file
 constexpr int KC = 256;               // depth of a packed block
-constexpr int MC = MR * 16;           // rows of a packed A block (stays in L2)
+constexpr int MC = MR * 16;           // rows of A swept per B panel (stay in L2)
 constexpr int NC = NR * 32;           // columns of a packed B block
-
-// Packs A rows [m0, m0 + mc) x depth [k0, k0 + kc) as MR-row panels, k-major, zero-padded.
-inline void pack_a(float* dst, const float* a, long a_rs, long a_cs, int m0, int mc, int k0, int kc) {
-    for (int p = 0; p < mc; p += MR) {
-        const int rows = std::min(MR, mc - p);
-        if (a_cs == 1) {  // A is row-major: read each row contiguously
-            for (int i = 0; i < MR; ++i) {
-                const float* src = a + (long)(m0 + p + i) * a_rs + k0;
-                for (int k = 0; k < kc; ++k) dst[k * MR + i] = i < rows ? src[k] : 0.0f;
-            }
-            dst += (long)kc * MR;
-            continue;
-        }
-        for (int k = 0; k < kc; ++k) {
-            const float* src = a + (long)(k0 + k) * a_cs + (long)(m0 + p) * a_rs;
-            for (int i = 0; i < rows; ++i) dst[i] = src[i * a_rs];
-            for (int i = rows; i < MR; ++i) dst[i] = 0.0f;
-            dst += MR;
-        }
-    }
-}
 
 // Packs B depth [k0, k0 + kc) x columns [n0, n0 + nc) as NR-column panels, k-major, zero-padded.
 inline void pack_b(float* dst, const float* b, long b_rs, long b_cs, int k0, int kc, int n0, int nc) {
@@ -69,16 +48,39 @@ inline void pack_b(float* dst, const float* b, long b_rs, long b_cs, int k0, int
     }
 }
 
-// C[0:rows, 0:cols] += Apanel . Bpanel over kc; rows <= MR, cols <= NR.
-inline void micro_kernel(int kc, const float* ap, const float* bp, float* c, long ldc, int rows, int cols) {
+// C[0:rows, 0:cols] += A[0:rows, 0:kc] . Bpanel with A read in place, A(i, k) = a[i * a_rs + k * a_cs]
+// (broadcast loads need no packing); rows <= MR, cols <= NR. Short tiles reread A's last row.
+template <bool A_UNIT_ROWS>
+inline void micro_kernel(int kc, const float* a, long a_rs, long a_cs, const float* bp, float* c, long ldc,
+                         int rows, int cols) {
     vec acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = vec(0.0f);
-    for (int k = 0; k < kc; ++k, ap += MR, bp += NR) {
-        const vec b0 = xsimd::load_aligned(bp), b1 = xsimd::load_aligned(bp + VL);
-        for (int i = 0; i < MR; ++i) {
-            const vec ai(ap[i]);
-            acc[i][0] = xsimd::fma(ai, b0, acc[i][0]);
-            acc[i][1] = xsimd::fma(ai, b1, acc[i][1]);
+    if constexpr (A_UNIT_ROWS) {  // A(i, k) = a[i + k * a_cs]: MR consecutive values per k
+        alignas(64) float last[MR];
+        for (int k = 0; k < kc; ++k, bp += NR) {
+            const float* ak = a + k * a_cs;
+            if (rows < MR) {
+                for (int i = 0; i < MR; ++i) last[i] = ak[std::min(i, rows - 1)];
+                ak = last;
+            }
+            const vec b0 = xsimd::load_aligned(bp), b1 = xsimd::load_aligned(bp + VL);
+            for (int i = 0; i < MR; ++i) {
+                const vec ai(ak[i]);
+                acc[i][0] = xsimd::fma(ai, b0, acc[i][0]);
+                acc[i][1] = xsimd::fma(ai, b1, acc[i][1]);
+            }
+        }
+    } else {
+        const float* ar[MR];
+        for (int i = 0; i < MR; ++i) ar[i] = a + std::min(i, rows - 1) * a_rs;
+        for (int k = 0; k < kc; ++k, bp += NR) {
+            const long ko = k * a_cs;
+            const vec b0 = xsimd::load_aligned(bp), b1 = xsimd::load_aligned(bp + VL);
+            for (int i = 0; i < MR; ++i) {
+                const vec ai(ar[i][ko]);
+                acc[i][0] = xsimd::fma(ai, b0, acc[i][0]);
+                acc[i][1] = xsimd::fma(ai, b1, acc[i][1]);
+            }
         }
     }
     if (rows == MR && cols == NR) {
@@ -99,26 +101,23 @@ inline void micro_kernel(int kc, const float* ap, const float* bp, float* c, lon
 }
 
 // The whole loop nest for columns [n_begin, n_end) on the calling thread.
-inline void gemm_columns(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
-                         long b_cs, int M, int K, int n_begin, int n_end) {
-    // Per-thread packing buffers, grown once and reused by every later call on this thread.
-    thread_local std::vector<float, xsimd::aligned_allocator<float>> a_pack, b_pack;
-    if (a_pack.size() < (size_t)MC * KC) a_pack.resize((size_t)MC * KC);
+template <bool A_UNIT_ROWS>
+void gemm_columns(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
+                  int M, int K, int n_begin, int n_end) {
+    // Per-thread packing buffer, grown once and reused by every later call on this thread.
+    thread_local std::vector<float, xsimd::aligned_allocator<float>> b_pack;
     if (b_pack.size() < (size_t)KC * NC) b_pack.resize((size_t)KC * NC);
     for (int n0 = n_begin; n0 < n_end; n0 += NC) {
         const int nc = std::min(NC, n_end - n0);
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int kc = std::min(KC, K - k0);
             pack_b(b_pack.data(), b, b_rs, b_cs, k0, kc, n0, nc);
-            for (int m0 = 0; m0 < M; m0 += MC) {
-                const int mc = std::min(MC, M - m0);
-                pack_a(a_pack.data(), a, a_rs, a_cs, m0, mc, k0, kc);
-                for (int j = 0; j < nc; j += NR)
-                    for (int i = 0; i < mc; i += MR)
-                        micro_kernel(kc, a_pack.data() + (long)i * kc, b_pack.data() + (long)j * kc,
-                                     c + (long)(m0 + i) * ldc + n0 + j, ldc, std::min(MR, mc - i),
-                                     std::min(NR, nc - j));
-            }
+            for (int m0 = 0; m0 < M; m0 += MC)
+                for (int j = 0; j < nc; j += NR)  // the packed B panel stays in L1 across MC rows
+                    for (int i = m0; i < std::min(M, m0 + MC); i += MR)
+                        micro_kernel<A_UNIT_ROWS>(kc, a + i * a_rs + (long)k0 * a_cs, a_rs, a_cs,
+                                                  b_pack.data() + (long)j * kc, c + i * ldc + n0 + j, ldc,
+                                                  std::min(MR, M - i), std::min(NR, nc - j));
         }
     }
 }
@@ -133,12 +132,16 @@ void gemm_strided(float* c, long ldc, const float* a, long a_rs, long a_cs, cons
     using namespace gemm_detail;
     if (M <= 0 || N <= 0 || K <= 0) return;
     const int panels = (N + NR - 1) / NR;
-    const bool parallel = (long)M * N * K > GEMM_PARALLEL_WORK && panels > 1;
+    // Called from inside a parallel region (attention), it stays on the calling thread.
+    const bool parallel = (long)M * N * K > GEMM_PARALLEL_WORK && panels > 1 && !omp_in_parallel();
 #pragma omp parallel if (parallel)
     {
         const int nt = omp_get_num_threads(), t = omp_get_thread_num();
         const int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
-        if (p0 < p1) gemm_columns(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
+        if (p0 < p1 && a_rs == 1)
+            gemm_columns<true>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
+        else if (p0 < p1)
+            gemm_columns<false>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
     }
 }
 

@@ -24,4 +24,8 @@ struct GemmBuild {
 // The builds this CPU can run, best first; matmul uses the first.
 int gemm_builds(GemmBuild* out);
 
+// The best build, chosen once. Inside an OpenMP parallel region it runs on the calling thread.
+void strided_gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
+                  int M, int N, int K);
+
 }  // namespace lm

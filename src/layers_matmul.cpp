@@ -28,22 +28,17 @@ int gemm_builds(GemmBuild* out) {
     return n;
 }
 
-namespace {
-
-GemmFn pick_gemm() {
+static GemmFn pick_gemm() {
     GemmBuild builds[3];
     gemm_builds(builds);
     return builds[0].fn;
 }
 
-// C[M, N] += A[M, K] . B[K, N] with A(m, k) = a[m * a_rs + k * a_cs], B(k, n) = b[k * b_rs + n * b_cs].
-void gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs, int M,
-          int N, int K) {
+void strided_gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
+                  int M, int N, int K) {
     static const GemmFn fn = pick_gemm();
     fn(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K);
 }
-
-}  // namespace
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
     for (int n = 0; n < N; ++n) {
@@ -52,15 +47,15 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
         else std::memset(o, 0, sizeof(float) * OC);
     }
     // out[N, OC] += inp[N, C] . W^T, where W^T(c, o) = weight[o * C + c]
-    gemm(out, OC, inp, C, 1, weight, 1, C, N, OC, C);
+    strided_gemm(out, OC, inp, C, 1, weight, 1, C, N, OC, C);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int N, int C, int OC) {
     // dinp[N, C] += dout[N, OC] . weight[OC, C]
-    if (dinp) gemm(dinp, C, dout, OC, 1, weight, C, 1, N, C, OC);
+    if (dinp) strided_gemm(dinp, C, dout, OC, 1, weight, C, 1, N, C, OC);
     // dweight[OC, C] += dout^T[OC, N] . inp[N, C], where dout^T(o, n) = dout[n * OC + o]
-    gemm(dweight, C, dout, 1, OC, inp, C, 1, OC, C, N);
+    strided_gemm(dweight, C, dout, 1, OC, inp, C, 1, OC, C, N);
     if (dbias)
         for (int n = 0; n < N; ++n)
             for (int o = 0; o < OC; ++o) dbias[o] += dout[(long)n * OC + o];

@@ -1,4 +1,4 @@
-// Trainable Llama / GPT-2: buffers, forward, backward, AdamW (see train_model.h).
+// Trainable Llama / GPT-2 / RNN: buffers, forward, backward, AdamW (see train_model.h).
 #include "src/train_model.h"
 
 #include <algorithm>
@@ -21,10 +21,20 @@ struct ParamSlot {
 };
 
 std::vector<ParamSlot> param_slots(const TrainConfig& c) {
-    const size_t V = c.vocab_size, C = c.dim, L = c.n_layers, H = c.hidden_dim, maxT = c.max_seq_len;
-    const size_t C3 = C / c.n_heads * (c.n_heads + 2 * c.n_kv_heads);
-    const bool gpt2 = c.arch == TrainArch::gpt2, llama = !gpt2;
+    const size_t V = c.vocab_size, C = c.dim, H = c.hidden_dim, maxT = c.max_seq_len;
+    const bool gpt2 = c.arch == TrainArch::gpt2, rnn = c.arch == TrainArch::rnn, llama = !gpt2 && !rnn;
+    const size_t L = rnn ? 0 : c.n_layers;  // transformer blocks (sizes 0 for the RNN)
+    const size_t C3 = rnn ? 0 : C / c.n_heads * (c.n_heads + 2 * c.n_kv_heads);
     const size_t FC = llama ? 2 * H : H;
+    if (rnn)
+        return {
+            {"wte", &TrainParams::wte, V * C, true, true},
+            {"rnnwx", &TrainParams::rnnwx, H * C, true, true},
+            {"rnnwh", &TrainParams::rnnwh, H * H, true, true},
+            {"rnnb", &TrainParams::rnnb, H, false, true},
+            {"head", &TrainParams::head, V * H, true, true},
+            {"headb", &TrainParams::headb, V, false, true},
+        };
     return {
         {"wte", &TrainParams::wte, V * C, true, true},
         {"wpe", &TrainParams::wpe, maxT * C, true, gpt2},
@@ -58,8 +68,15 @@ void point_params(TrainParams& p, float* base, const TrainConfig& config) {
 }
 
 void validate(const TrainConfig& c, int B, int T) {
-    if (c.vocab_size <= 0 || c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.hidden_dim <= 0)
-        fail("train model: vocab, dim, layers, heads and hidden size must be positive");
+    if (c.vocab_size <= 0 || c.dim <= 0 || c.n_layers <= 0 || c.hidden_dim <= 0)
+        fail("train model: vocab, dim, layers and hidden size must be positive");
+    if (B <= 0 || T <= 0 || T > c.max_seq_len)
+        fail("train model: batch ", B, " x context ", T, " must be positive with context <= ", c.max_seq_len);
+    if (c.arch == TrainArch::rnn) {
+        if (c.n_layers != 1 || c.tied_head) fail("train model: rnn has one layer and an untied head");
+        return;
+    }
+    if (c.n_heads <= 0) fail("train model: heads must be positive");
     if (c.dim % c.n_heads) fail("train model: dim ", c.dim, " is not a multiple of heads ", c.n_heads);
     if (c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads)
         fail("train model: heads ", c.n_heads, " is not a multiple of kv heads ", c.n_kv_heads);
@@ -67,8 +84,6 @@ void validate(const TrainConfig& c, int B, int T) {
         fail("train model: RoPE needs an even head size, got ", c.dim / c.n_heads);
     if (c.arch == TrainArch::gpt2 && (c.n_kv_heads != c.n_heads || !c.tied_head))
         fail("train model: gpt2 has as many kv heads as heads and a tied head");
-    if (B <= 0 || T <= 0 || T > c.max_seq_len)
-        fail("train model: batch ", B, " x context ", T, " must be positive with context <= ", c.max_seq_len);
 }
 
 // Lays out `fields` (member, size) consecutively in memory and points each member at its slice.
@@ -85,6 +100,7 @@ void carve(S& s, std::vector<float>& memory, const std::vector<std::pair<float* 
 }
 
 bool is_llama(const TrainModel& m) { return m.config.arch == TrainArch::llama; }
+bool is_rnn(const TrainModel& m) { return m.config.arch == TrainArch::rnn; }
 
 // RMSNorm for Llama, LayerNorm for GPT-2, over N rows of C.
 void norm_forward(const TrainModel& m, float* out, float* mean, float* rstd, const float* inp, const float* weight,
@@ -124,8 +140,11 @@ void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
     point_params(m.p, m.params.data(), config);
     point_params(m.g, m.grads.data(), config);
 
-    const size_t BT = (size_t)B * T, C = config.dim, L = config.n_layers, V = config.vocab_size;
-    const size_t NH = config.n_heads, H = config.hidden_dim, C3 = C / NH * (NH + 2 * config.n_kv_heads);
+    // Transformer buffers get size 0 for the RNN and the RNN's for transformers.
+    const bool rnn = is_rnn(m);
+    const size_t BT = (size_t)B * T, C = config.dim, L = rnn ? 0 : config.n_layers, V = config.vocab_size;
+    const size_t NH = rnn ? 0 : config.n_heads, H = config.hidden_dim;
+    const size_t C3 = rnn ? 0 : C / NH * (NH + 2 * config.n_kv_heads), T1 = rnn ? 0 : 1, HR = rnn ? BT * H : 0;
     const size_t FC = is_llama(m) ? 2 * H : H, ATT = (size_t)B * NH * T * T;
     using A = TrainActivations;
     carve(m.acts, m.act_memory,
@@ -133,27 +152,32 @@ void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
            {&A::qkv, L * BT * C3}, {&A::qkvr, is_llama(m) ? L * BT * C3 : 0}, {&A::att, L * ATT},
            {&A::atty, L * BT * C}, {&A::attproj, L * BT * C}, {&A::residual2, L * BT * C}, {&A::ln2, L * BT * C},
            {&A::ln2_mean, L * BT}, {&A::ln2_rstd, L * BT}, {&A::fch, L * BT * FC}, {&A::fch_act, L * BT * H},
-           {&A::fcproj, L * BT * C}, {&A::residual3, L * BT * C}, {&A::lnf, BT * C}, {&A::lnf_mean, BT},
-           {&A::lnf_rstd, BT}, {&A::probs, BT * V}});
+           {&A::fcproj, L * BT * C}, {&A::residual3, L * BT * C}, {&A::lnf, T1 * BT * C}, {&A::lnf_mean, T1 * BT},
+           {&A::lnf_rstd, T1 * BT}, {&A::probs, BT * V}, {&A::rnn_h, HR}});
     if (!is_llama(m)) m.acts.qkvr = m.acts.qkv;
     using S = TrainScratch;
     carve(m.scratch, m.scratch_memory,
-          {{&S::dresidual, BT * C}, {&S::dln1, BT * C}, {&S::dqkv, BT * C3}, {&S::dqkvr, BT * C3}, {&S::datt, ATT},
-           {&S::datty, BT * C}, {&S::dln2, BT * C}, {&S::dfch, BT * FC}, {&S::dfch_act, BT * H},
-           {&S::dlnf, BT * C}, {&S::dlogits, BT * V}});
+          {{&S::dresidual, BT * C}, {&S::dln1, T1 * BT * C}, {&S::dqkv, BT * C3}, {&S::dqkvr, BT * C3},
+           {&S::datt, ATT}, {&S::datty, T1 * BT * C}, {&S::dln2, T1 * BT * C}, {&S::dfch, T1 * BT * FC},
+           {&S::dfch_act, T1 * BT * H}, {&S::dlnf, T1 * BT * C}, {&S::dlogits, BT * V}, {&S::drnn_h, HR},
+           {&S::dpre, HR}});
     m.inputs.assign(BT, 0);
     m.targets.assign(BT, IGNORE_INDEX);
 }
 
 void train_model_init_weights(TrainModel& m, unsigned long seed) {
     std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.0f, 0.02f);
-    const float residual_scale = 1.0f / std::sqrt(2.0f * m.config.n_layers);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const TrainConfig& c = m.config;
     for (const ParamTensor& t : m.tensors) {
         float* w = m.params.data() + t.offset;
         const bool norm = t.name.rfind("ln", 0) == 0 && t.name.back() == 'w';
-        const float scale = t.name == "attprojw" || t.name == "fcprojw" ? residual_scale : 1.0f;
-        for (size_t i = 0; i < t.size; ++i) w[i] = norm ? 1.0f : t.decay ? normal(rng) * scale : 0.0f;
+        float std = 0.02f;
+        if (t.name == "attprojw" || t.name == "fcprojw") std /= std::sqrt(2.0f * c.n_layers);
+        // RNN: unit-variance pre-activations, so tanh starts in its linear range.
+        if (t.name == "rnnwx") std = 1.0f / std::sqrt((float)c.dim);
+        if (t.name == "rnnwh") std = 1.0f / std::sqrt((float)c.hidden_dim);
+        for (size_t i = 0; i < t.size; ++i) w[i] = norm ? 1.0f : t.decay ? normal(rng) * std : 0.0f;
     }
 }
 
@@ -163,14 +187,11 @@ const ParamTensor* find_tensor(const TrainModel& m, const std::string& name) {
     return nullptr;
 }
 
-float train_forward(TrainModel& m, const int* inputs, const int* targets) {
+// embedding -> L x (norm -> attention -> residual -> norm -> MLP -> residual) -> norm -> head
+static float transformer_forward(TrainModel& m, const int* inputs, const int* targets) {
     const TrainConfig& c = m.config;
     const int B = m.B, T = m.T, C = c.dim, NH = c.n_heads, NKV = c.n_kv_heads, HS = C / NH, H = c.hidden_dim;
     const int BT = B * T, C3 = HS * (NH + 2 * NKV), FC = is_llama(m) ? 2 * H : H, V = c.vocab_size;
-    for (int i = 0; i < BT; ++i)
-        if (inputs[i] < 0 || inputs[i] >= V) fail("train: token id ", inputs[i], " outside vocabulary of ", V);
-    std::copy(inputs, inputs + BT, m.inputs.begin());
-    std::copy(targets, targets + BT, m.targets.begin());
     const TrainParams& p = m.p;
     const TrainActivations& a = m.acts;
     const size_t BTC = (size_t)BT * C;
@@ -203,13 +224,11 @@ float train_forward(TrainModel& m, const int* inputs, const int* targets) {
     }
     norm_forward(m, a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb, BT);
     matmul_forward(a.probs, a.lnf, p.head, nullptr, BT, C, V);
-    m.loss = crossentropy_forward(a.probs, a.probs, targets, BT, V, IGNORE_INDEX);
-    return m.loss;
+    return crossentropy_forward(a.probs, a.probs, targets, BT, V, IGNORE_INDEX);
 }
 
-void train_zero_grad(TrainModel& m) { std::fill(m.grads.begin(), m.grads.end(), 0.0f); }
-
-void train_backward(TrainModel& m) {
+// The scratch's dlogits already holds d(loss)/d(logits); parameter gradients accumulate.
+static void transformer_backward(TrainModel& m) {
     const TrainConfig& c = m.config;
     const int B = m.B, T = m.T, C = c.dim, NH = c.n_heads, NKV = c.n_kv_heads, HS = C / NH, H = c.hidden_dim;
     const int BT = B * T, C3 = HS * (NH + 2 * NKV), FC = is_llama(m) ? 2 * H : H, V = c.vocab_size, L = c.n_layers;
@@ -217,9 +236,7 @@ void train_backward(TrainModel& m) {
     const TrainActivations& a = m.acts;
     const TrainScratch& s = m.scratch;
     const size_t BTC = (size_t)BT * C;
-    std::fill(m.scratch_memory.begin(), m.scratch_memory.end(), 0.0f);
 
-    crossentropy_backward(s.dlogits, a.probs, m.targets.data(), BT, V, IGNORE_INDEX);
     matmul_backward(s.dlnf, g.head, nullptr, s.dlogits, a.lnf, p.head, BT, C, V);
     norm_backward(m, s.dresidual, g.lnfw, g.lnfb, s.dlnf, at(a.residual3, L - 1, BTC), p.lnfw, a.lnf_mean,
                   a.lnf_rstd, BT);
@@ -258,6 +275,53 @@ void train_backward(TrainModel& m) {
     }
     embedding_backward(g.wte, g.wpe, s.dresidual, m.inputs.data(), B, T, C);
 }
+
+// embedding -> tanh RNN -> head with bias -> cross-entropy
+static float rnn_model_forward(TrainModel& m, const int* inputs, const int* targets) {
+    const int B = m.B, T = m.T, C = m.config.dim, H = m.config.hidden_dim, V = m.config.vocab_size;
+    const TrainActivations& a = m.acts;
+    embedding_forward(a.encoded, inputs, m.p.wte, nullptr, B, T, C);
+    rnn_forward(a.rnn_h, a.encoded, m.p.rnnwx, m.p.rnnwh, m.p.rnnb, B, T, C, H);
+    matmul_forward(a.probs, a.rnn_h, m.p.head, m.p.headb, B * T, H, V);
+    return crossentropy_forward(a.probs, a.probs, targets, B * T, V, IGNORE_INDEX);
+}
+
+// The scratch's dlogits already holds d(loss)/d(logits).
+static void rnn_model_backward(TrainModel& m) {
+    const int B = m.B, T = m.T, C = m.config.dim, H = m.config.hidden_dim, V = m.config.vocab_size;
+    const TrainActivations& a = m.acts;
+    const TrainScratch& s = m.scratch;
+    matmul_backward(s.drnn_h, m.g.head, m.g.headb, s.dlogits, a.rnn_h, m.p.head, B * T, H, V);
+    rnn_backward(s.dresidual, m.g.rnnwx, m.g.rnnwh, m.g.rnnb, s.dpre, s.drnn_h, a.rnn_h, a.encoded, m.p.rnnwx,
+                 m.p.rnnwh, B, T, C, H);
+    embedding_backward(m.g.wte, nullptr, s.dresidual, m.inputs.data(), B, T, C);
+}
+
+float train_forward(TrainModel& m, const int* inputs, const int* targets) {
+    const int BT = m.B * m.T, V = m.config.vocab_size;
+    for (int i = 0; i < BT; ++i) {
+        if (inputs[i] < 0 || inputs[i] >= V) fail("train: token id ", inputs[i], " outside vocabulary of ", V);
+        if ((targets[i] < 0 || targets[i] >= V) && targets[i] != IGNORE_INDEX)
+            fail("train: target id ", targets[i], " outside vocabulary of ", V);
+    }
+    std::copy(inputs, inputs + BT, m.inputs.begin());
+    std::copy(targets, targets + BT, m.targets.begin());
+    m.loss = is_rnn(m) ? rnn_model_forward(m, inputs, targets) : transformer_forward(m, inputs, targets);
+    return m.loss;
+}
+
+void train_zero_grad(TrainModel& m) { std::fill(m.grads.begin(), m.grads.end(), 0.0f); }
+
+void train_backward(TrainModel& m, float loss_scale) {
+    const int BT = m.B * m.T, V = m.config.vocab_size;
+    std::fill(m.scratch_memory.begin(), m.scratch_memory.end(), 0.0f);
+    crossentropy_backward(m.scratch.dlogits, m.acts.probs, m.targets.data(), BT, V, IGNORE_INDEX);
+    if (loss_scale != 1.0f)
+        for (size_t i = 0; i < (size_t)BT * V; ++i) m.scratch.dlogits[i] *= loss_scale;
+    if (is_rnn(m)) rnn_model_backward(m);
+    else transformer_backward(m);
+}
+
 
 float train_clip_grad_norm(TrainModel& m, float max_norm) {
     double ss = 0;

@@ -1,9 +1,10 @@
-// A trainable decoder-only Transformer (Llama or GPT-2 flavour) over the layers of layers.h,
+// A trainable language model (Llama- or GPT-2-style Transformer, or an RNN) over layers.h,
 // llm.c-style: parameters, gradients, AdamW moments and activations are flat buffers allocated
 // once for a fixed (B, T); forward, backward and the optimizer step allocate nothing.
 //
 // Llama: RMSNorm, adjacent-pair RoPE, grouped-query attention, SwiGLU, no biases, tied or
 // untied head. GPT-2: learned positions, LayerNorm, GELU (tanh), biases everywhere, tied head.
+// RNN (the Keras example): embedding (C) -> one tanh RNN layer (H) -> linear head with bias.
 // Packed layouts (rows of the weight matrices, so one matmul computes several projections):
 //   qkvw [L, (NH + 2 NKV) HS, C] = rows of wq | wk | wv
 //   fcw  [L, FC, C] with FC = 2H for Llama (rows of w1 (gate) | w3 (up)), H for GPT-2
@@ -14,16 +15,16 @@
 
 namespace lm {
 
-enum class TrainArch { llama, gpt2 };
+enum class TrainArch { llama, gpt2, rnn };
 
 struct TrainConfig {
     TrainArch arch = TrainArch::llama;
     int vocab_size = 0;
     int dim = 0;          // C
-    int n_layers = 0;     // L
+    int n_layers = 0;     // L (RNN: 1)
     int n_heads = 0;      // NH; head size HS = C / NH
     int n_kv_heads = 0;   // NKV (GPT-2: = NH)
-    int hidden_dim = 0;   // H, the MLP width
+    int hidden_dim = 0;   // H, the MLP width (RNN: the state size)
     int max_seq_len = 0;  // rows of wpe (GPT-2); T may not exceed it
     bool tied_head = true;
     float norm_eps = 1e-5f;
@@ -47,7 +48,9 @@ struct TrainParams {
     float *fcw, *fcb;             // [L, FC, C], [L, FC]
     float *fcprojw, *fcprojb;     // [L, C, H], [L, C]
     float *lnfw, *lnfb;           // [C]
-    float* head;                  // [V, C]; = wte when tied
+    float* head;                  // [V, C] (RNN: [V, H]); = wte when tied
+    float *rnnwx, *rnnwh, *rnnb;  // RNN: [H, C], [H, H], [H]
+    float* headb;                 // RNN: [V]
 };
 
 // What forward keeps for backward, per layer where indexed by l.
@@ -67,6 +70,7 @@ struct TrainActivations {
     float* residual3;                  // [L, BT, C] layer output
     float *lnf, *lnf_mean, *lnf_rstd;  // [BT, C], [BT], [BT]
     float* probs;                      // [BT, V] logits, turned into probabilities in place
+    float* rnn_h;                      // RNN: [BT, H] states
 };
 
 // Gradients of activations for one layer at a time (reused down the stack) plus the head.
@@ -74,13 +78,21 @@ struct TrainScratch {
     float* dresidual;                  // [BT, C] gradient of the residual stream
     float *dln1, *dqkv, *dqkvr, *datt, *datty, *dln2, *dfch, *dfch_act;
     float *dlnf, *dlogits;             // [BT, C], [BT, V]
+    float *drnn_h, *dpre;              // RNN: [BT, H] each
 };
 
 struct AdamWConfig {
     float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
 };
 
+// Not copyable: p, g, acts and scratch point into the model's own buffers (moves keep them).
 struct TrainModel {
+    TrainModel() = default;
+    TrainModel(const TrainModel&) = delete;
+    TrainModel& operator=(const TrainModel&) = delete;
+    TrainModel(TrainModel&&) = default;
+    TrainModel& operator=(TrainModel&&) = default;
+
     TrainConfig config;
     int B = 0, T = 0;
     std::vector<ParamTensor> tensors;
@@ -104,8 +116,9 @@ const ParamTensor* find_tensor(const TrainModel& model, const std::string& name)
 // Mean cross-entropy of targets (ignore_index rows skipped) given inputs, both [B*T].
 float train_forward(TrainModel& model, const int* inputs, const int* targets);
 void train_zero_grad(TrainModel& model);
-// Accumulates d(loss of the last forward)/d(params) into model.grads.
-void train_backward(TrainModel& model);
+// Accumulates loss_scale * d(loss of the last forward)/d(params) into model.grads; with
+// gradient accumulation over k micro-batches, loss_scale = 1/k averages them.
+void train_backward(TrainModel& model, float loss_scale = 1.0f);
 // Global gradient L2 norm; when max_norm > 0 and the norm exceeds it, scales grads to max_norm.
 float train_clip_grad_norm(TrainModel& model, float max_norm);
 // One AdamW step with decoupled weight decay (Loshchilov & Hutter, alg. 2) on tensors marked decay.

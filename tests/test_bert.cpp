@@ -7,6 +7,7 @@
 #include "src/bert.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
+#include "weights/error.h"
 
 using namespace lm;
 
@@ -80,11 +81,36 @@ TEST_CASE("padding is masked out: a padded sequence gives the same hidden states
     MESSAGE("bert padded by 5: max diff ", d);
     CHECK(d < 1e-4f);
     // Mean pooling counts only real tokens.
-    bert.encode(ids.data(), types.data(), mask.data(), n + 5, 1);
-    const std::vector<float> padded = bert.embed(Pooling::mean, mask.data(), n + 5);
+    const std::vector<float> padded = bert.embed(Pooling::mean);
     bert.encode(ids.data(), types.data(), nullptr, n, 1);
-    const std::vector<float> plain = bert.embed(Pooling::mean, nullptr, n);
+    const std::vector<float> plain = bert.embed(Pooling::mean);
     CHECK(max_diff(padded.data(), plain.data(), dim) < 1e-6f);
+}
+
+TEST_CASE("a padded batch of texts gives each text's own results") {
+    ModelFile file = load_model(kDir);
+    Bert bert(file, 64);
+    const int len = 9, dim = bert.config().dim;
+    std::vector<int> tokens(3 * len, 0);
+    std::vector<unsigned char> mask(3 * len, 0);
+    for (int t = 0; t < 3; ++t) {
+        const std::vector<int> ids = ref_ints("bert.text" + std::to_string(t) + ".tokens");
+        REQUIRE(static_cast<int>(ids.size()) <= len);
+        std::copy(ids.begin(), ids.end(), tokens.begin() + t * len);
+        std::fill_n(mask.begin() + t * len, ids.size(), 1);
+    }
+    bert.encode(tokens.data(), nullptr, mask.data(), len, 2, 3);
+    float d = 0;
+    for (int t = 0; t < 3; ++t) {
+        const std::string key = "bert.text" + std::to_string(t) + ".";
+        d = std::max(d, max_diff(bert.classify(t).data(), ref_values(key + "probs").data(), 3));
+        d = std::max(d, max_diff(bert.embed(Pooling::mean, t).data(), ref_values(key + "embed_mean").data(), dim));
+        d = std::max(d, max_diff(bert.embed(Pooling::cls, t).data(), ref_values(key + "embed_cls").data(), dim));
+    }
+    MESSAGE("bert batch of 3 padded to ", len, ": max diff ", d);
+    CHECK(d < 1e-4f);
+    CHECK_THROWS_WITH_AS(bert.encode(tokens.data(), nullptr, mask.data(), len, 1, 8), doctest::Contains("rows allocated"),
+                         Error);
 }
 
 TEST_CASE("single texts: WordPiece ids, class probabilities, mean and CLS embeddings") {
@@ -99,10 +125,8 @@ TEST_CASE("single texts: WordPiece ids, class probabilities, mean and CLS embedd
         CHECK(ids == ref_ints(key + "tokens"));
         bert.encode(ids.data(), nullptr, nullptr, static_cast<int>(ids.size()), 1);
         const float d_probs = max_diff(bert.classify().data(), ref_values(key + "probs").data(), 3);
-        const float d_mean = max_diff(bert.embed(Pooling::mean, nullptr, static_cast<int>(ids.size())).data(),
-                                      ref_values(key + "embed_mean").data(), dim);
-        const float d_cls = max_diff(bert.embed(Pooling::cls, nullptr, static_cast<int>(ids.size())).data(),
-                                     ref_values(key + "embed_cls").data(), dim);
+        const float d_mean = max_diff(bert.embed(Pooling::mean).data(), ref_values(key + "embed_mean").data(), dim);
+        const float d_cls = max_diff(bert.embed(Pooling::cls).data(), ref_values(key + "embed_cls").data(), dim);
         MESSAGE("text ", t, ": max diff probs ", d_probs, ", mean embedding ", d_mean, ", cls embedding ", d_cls);
         CHECK(d_probs < 1e-4f);
         CHECK(d_mean < 1e-4f);
@@ -164,6 +188,11 @@ TEST_CASE("lm qa finds the span the head was built to point at, in one window an
                                           " --question 'what is in paris ?' --context 'the eiffel tower is in paris .'");
     CHECK(r.status == 0);
     CHECK(r.out.rfind("eiffel tower\nscore: ", 0) == 0);
+    // The answer is printed as the context spells it, through punctuation and [UNK] pieces.
+    r = testing::run_lm(std::string("qa ") + kQaDir + " --question 'what ?' --context '  The Eiffel TOWER is in Paris.'");
+    CHECK(r.out.rfind("Eiffel TOWER\n", 0) == 0);
+    r = testing::run_lm(std::string("qa ") + kQaDir + " --question 'what ?' --context 'Tower-Eiffel tower!'");
+    CHECK(r.out.rfind("Eiffel tower\n", 0) == 0);
     // 45 context tokens, the answer near the end: the model's 24 positions need windows.
     std::string context;
     for (int i = 0; i < 8; ++i) context += "the big city has a river . ";
@@ -180,6 +209,21 @@ TEST_CASE("lm qa finds the span the head was built to point at, in one window an
     // A maximum answer length of one token rules out the two-token span.
     r = testing::run_lm(std::string("qa ") + kQaDir + " --max-answer 1 --question 'where ?' --context 'the eiffel tower'");
     CHECK((r.out.rfind("eiffel\n", 0) == 0 || r.out.rfind("tower\n", 0) == 0));
+}
+
+TEST_CASE("lm tokenize and lm info work on BERT") {
+    const testing::LmResult t = testing::run_lm(std::string("tokenize ") + kDir + " 'The movie was GREAT'");
+    std::string want;
+    for (int id : ref_ints("bert.text0.tokens")) {
+        if (!want.empty()) want += ' ';
+        want += std::to_string(id);
+    }
+    CHECK(t.out == want + "\n");  // [CLS] ... [SEP], lower-cased
+    const testing::LmResult i = testing::run_lm(std::string("info ") + kDir);
+    CHECK(i.status == 0);
+    CHECK(i.out.find("architecture: bert") != std::string::npos);
+    CHECK(i.out.find("tokenizer: bert, 86 tokens") != std::string::npos);
+    CHECK(i.out.find("norm_eps 1e-12") != std::string::npos);
 }
 
 TEST_CASE("encoder bad input: one line, exit code 1") {

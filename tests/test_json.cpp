@@ -91,6 +91,36 @@ TEST_CASE("depth limit") {
     CHECK(error_of(very_deep).find("nesting") != std::string::npos);
 }
 
+TEST_CASE("mutated documents are parsed or rejected, never crash") {
+    const std::string doc = R"({"model": {"type": "BPE", "vocab": {"a": 0, "\u0120b": 1, "\ud83d\ude00": 2},
+      "merges": [["a", "b"], "c d"]}, "n": [-1.5e3, 0, 12345678901234567890, true, null, "\n\"x"]})";
+    REQUIRE(parse_json(doc, "t").is_object());
+    uint32_t state = 1;
+    auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+    size_t parsed = 0, rejected = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string m = doc;
+        for (uint32_t k = next() % 4 + 1; k > 0; --k) {
+            size_t at = next() % m.size();
+            switch (next() % 4) {
+                case 0: m[at] = static_cast<char>(next()); break;
+                case 1: m.erase(at, 1 + next() % 8); break;
+                case 2: m = m.substr(0, at) + "{}[]\",:0e-\\u"[next() % 13] + m.substr(at); break;
+                default: m.resize(at); break;
+            }
+            if (m.empty()) m.push_back('x');
+        }
+        try {
+            parse_json(m, "t");
+            ++parsed;
+        } catch (const lm::Error&) {
+            ++rejected;
+        }
+    }
+    CHECK(parsed + rejected == 20000);
+    CHECK(rejected > 10000);
+}
+
 TEST_CASE("files") {
     std::string path = lm::testing::temp_path("t.json");
     CHECK_THROWS_AS(lm::read_json_file(path + ".missing"), lm::Error);

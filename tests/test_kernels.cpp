@@ -60,8 +60,8 @@ std::vector<int64_t> lengths(DType type) {
 TEST_SUITE("kernels") {
 
 TEST_CASE("every SIMD kernel matches its scalar reference") {
-    for (int level = 1; level <= static_cast<int>(best_isa()); ++level) {
-        const Isa isa = static_cast<Isa>(level);
+    for (Isa isa : reachable_isas()) {
+        if (isa == Isa::Scalar) continue;
         for (DType type : kTypes) {
             DType act;
             REQUIRE(activation_type(type, &act));
@@ -109,16 +109,16 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
         int64_t m, k;
         int n;
     };
-    for (int level = 1; level <= static_cast<int>(best_isa()); ++level) {
-        const Isa isa = static_cast<Isa>(level);
-        GemmFn gemm = gemm_f32_kernel(isa);
+    for (Isa isa : reachable_isas()) {
+        if (isa == Isa::Scalar) continue;
+        GemmFn gemm = gemm_kernel(isa);
         const bool found = gemm != nullptr;
         REQUIRE(found);
         for (Shape s : {Shape{1, 1, 1}, Shape{13, 7, 33}, Shape{25, 64, 17}, Shape{100, 129, 65}, Shape{7, 300, 2}}) {
             const std::vector<float> w = random_floats(s.m * s.k, 1), x = random_floats(s.n * s.k, 2);
             std::vector<float> y(s.m * s.n), y_ref(s.m * s.n), y2(s.m * s.n);
-            gemm(y.data(), w.data(), x.data(), s.m, s.k, s.n, 1);
-            gemm(y2.data(), w.data(), x.data(), s.m, s.k, s.n, 2);
+            gemm(y.data(), w.data(), DType::F32, x.data(), s.m, s.k, s.n, 1);
+            gemm(y2.data(), w.data(), DType::F32, x.data(), s.m, s.k, s.n, 2);
             scalar_tile(DType::F32)(s.k, w.data(), s.k * 4, static_cast<int>(s.m), x.data(), s.k * 4, s.n, y_ref.data(), s.m);
             double worst = 0;
             for (int t = 0; t < s.n; ++t)
@@ -134,9 +134,62 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
     }
 }
 
-TEST_CASE("forcing an ISA above the CPU's level is clamped") {
-    force_isa(Isa::Avx512);
-    CHECK(static_cast<int>(active_isa()) <= static_cast<int>(best_isa()));
+// The integer GEMM against the scalar block dots: several 16-block groups plus a partial one,
+// row and token tails, and any thread count.
+TEST_CASE("integer GEMM matches the scalar reference") {
+    for (Isa isa : reachable_isas()) {
+        if (isa == Isa::Scalar) continue;
+        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1}) {
+            QGemmFn qgemm = qgemm_kernel(type, isa);
+            if (!qgemm) continue;
+            DType act;
+            REQUIRE(activation_type(type, &act));
+            const int64_t m = 13, k = 32 * 37;
+            const int n = 11;
+            const std::vector<uint8_t> w = random_rows(type, m, k, 7), x = random_rows(act, n, k, 8);
+            const size_t ws = row_bytes(type, k), xs = row_bytes(act, k);
+            std::vector<float> y(m * n), y2(m * n), y_ref(m * n);
+            qgemm(y.data(), w.data(), x.data(), m, k, n, 1);
+            qgemm(y2.data(), w.data(), x.data(), m, k, n, 2);
+            scalar_tile(type)(k, w.data(), ws, static_cast<int>(m), x.data(), xs, n, y_ref.data(), m);
+            double worst = 0;
+            for (int t = 0; t < n; ++t)
+                for (int64_t r = 0; r < m; ++r) {
+                    const double mag = magnitude(type, act, w.data() + r * ws, x.data() + t * xs, k);
+                    worst = std::fmax(worst, std::fabs(y[t * m + r] - y_ref[t * m + r]) / mag);
+                }
+            INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " worst ", worst);
+            CHECK(worst < 2e-6);
+            CHECK(std::memcmp(y.data(), y2.data(), y.size() * 4) == 0);
+        }
+    }
+}
+
+// Vector activation quantizers give the reference's bytes, ties included: blocks whose
+// largest value is 127 have scale 1, so x.5 values are exact ties.
+TEST_CASE("activation quantizers are bit-identical to quantize_row") {
+    std::vector<float> x = random_floats(2048, 3);
+    for (int j = 0; j < 256; ++j) x[j] = j % 32 == 0 ? 127.f : static_cast<float>(j % 7) - 3.5f;
+    x[300] = -1e-3f, x[301] = 0.f;
+    for (int j = 512; j < 768; ++j) x[j] = 0.f;  // an all-zero q8_K block
+    for (Isa isa : reachable_isas()) {
+        for (DType act : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16, DType::BF16}) {
+            std::vector<uint8_t> ref(row_bytes(act, 2048)), got(row_bytes(act, 2048), 0xAA);
+            quantize_row(act, x.data(), ref.data(), 2048);
+            activation_quantizer(act, isa)(x.data(), got.data(), 2048);
+            INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(act)));
+            CHECK(ref == got);
+        }
+    }
+}
+
+TEST_CASE("forcing an unreachable ISA gives the best one") {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Neon}) {
+        force_isa(isa);
+        CHECK(active_isa() == (isa_reachable(isa) ? isa : best_isa()));
+    }
+    CHECK(reachable_isas().front() == Isa::Scalar);
+    CHECK(reachable_isas().back() == best_isa());
     force_isa(Isa::Scalar);
     CHECK(active_isa() == Isa::Scalar);
     force_isa(best_isa());

@@ -345,7 +345,7 @@ TEST_CASE("attention: causal, grouped-query and multi-head, against finite diffe
     struct Shape {
         int B, T, NH, NKV, HS;
     };
-    for (Shape s : {Shape{2, 5, 4, 2, 6}, Shape{1, 7, 3, 3, 5}, Shape{2, 4, 6, 1, 3}}) {
+    for (Shape s : {Shape{2, 5, 4, 2, 6}, Shape{1, 7, 3, 3, 5}, Shape{2, 4, 6, 1, 3}, Shape{2, 1, 2, 1, 4}}) {
         std::mt19937 rng(7 + s.NH);
         const int C3 = (s.NH + 2 * s.NKV) * s.HS, C = s.NH * s.HS;
         fvec qkv = random_vec(rng, (size_t)s.B * s.T * C3, -1.5f, 1.5f), out((size_t)s.B * s.T * C);
@@ -440,6 +440,42 @@ TEST_CASE("residual: forward and backward") {
     auto loss = [&] { return dot_loss(ref(), R); };
     check_grad("residual dinp1", loss, da, delta(ga, ga0));
     check_grad("residual dinp2", loss, db, delta(gb, gb0));
+}
+
+TEST_CASE("rnn: tanh recurrence, backprop through time against finite differences") {
+    std::mt19937 rng(14);
+    for (int T : {6, 1}) {
+        const int B = 3, C = 5, H = 7;
+        fvec inp = random_vec(rng, B * T * C), wx = random_vec(rng, H * C, -0.6f, 0.6f);
+        fvec wh = random_vec(rng, H * H, -0.6f, 0.6f), bias = random_vec(rng, H), out(B * T * H);
+        lm::rnn_forward(out.data(), inp.data(), wx.data(), wh.data(), bias.data(), B, T, C, H);
+        dvec x = to_double(inp), dwx_ = to_double(wx), dwh_ = to_double(wh), db_ = to_double(bias);
+        dvec R = to_double(random_vec(rng, out.size()));
+        auto ref = [&] {
+            dvec h((size_t)B * T * H, 0.0);
+            for (int b = 0; b < B; ++b)
+                for (int t = 0; t < T; ++t)
+                    for (int n = 0; n < H; ++n) {
+                        double pre = db_[n];
+                        for (int c = 0; c < C; ++c) pre += x[(b * T + t) * C + c] * dwx_[n * C + c];
+                        if (t > 0)
+                            for (int k = 0; k < H; ++k) pre += h[(b * T + t - 1) * H + k] * dwh_[n * H + k];
+                        h[(b * T + t) * H + n] = std::tanh(pre);
+                    }
+            return h;
+        };
+        check_forward("rnn", out, ref());
+        const fvec dinp0 = random_vec(rng, inp.size()), dwx0 = random_vec(rng, wx.size());
+        const fvec dwh0 = random_vec(rng, wh.size()), dbias0 = random_vec(rng, H);
+        fvec dinp = dinp0, dwx = dwx0, dwh = dwh0, dbias = dbias0, dpre(out.size()), dout(R.begin(), R.end());
+        lm::rnn_backward(dinp.data(), dwx.data(), dwh.data(), dbias.data(), dpre.data(), dout.data(), out.data(),
+                         inp.data(), wx.data(), wh.data(), B, T, C, H);
+        auto loss = [&] { return dot_loss(ref(), R); };
+        check_grad("rnn dinp", loss, x, delta(dinp, dinp0));
+        check_grad("rnn dwx", loss, dwx_, delta(dwx, dwx0));
+        check_grad("rnn dwh", loss, dwh_, delta(dwh, dwh0));
+        check_grad("rnn dbias", loss, db_, delta(dbias, dbias0));
+    }
 }
 
 TEST_CASE("crossentropy: mean loss with ignore index, fused softmax backward") {

@@ -1,9 +1,11 @@
 // The safetensors reader and Hugging Face directories: zero-copy views in ggml order, f16/bf16,
 // name and config mapping, and every kind of lying header rejected with one line.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "src/model.h"
 #include "tests/lm_process.h"
 #include "weights/error.h"
 #include "weights/safetensors.h"
@@ -133,6 +135,78 @@ TEST_CASE("a BERT directory: names, heads, labels; int64 buffers skipped") {
     CHECK(f.meta.get_string("tokenizer.ggml.model") == "bert");
 }
 
+TEST_CASE("a Llama directory: q/k rows permuted for adjacent-pair RoPE, logits match PyTorch") {
+    ModelFile f = load_model("tests/ref/llama");
+    CHECK(f.meta.get_int("llama.attention.head_count_kv") == 2);
+    CHECK(f.get("blk.0.attn_k.weight").ne[1] == 16);
+    const ModelFile ref = load_model("tests/ref/gpt2_bert_ref.safetensors");
+    const Tensor& tokens = ref.get("llama.tokens");
+    const Tensor& want = ref.get("llama.logits");
+    std::vector<int> ids;
+    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
+    auto model = load_decoder(f, 0, 64);
+    std::vector<float> logits(want.count());
+    model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
+    float diff = 0;
+    for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
+    MESSAGE("llama safetensors: max |logit - torch| ", diff);
+    // Llama's attention rounds q and the weights to f16 as ggml does, on top of the f16 cache.
+    CHECK(diff < 2e-3f);
+
+    // lm convert writes the permuted layout: the GGUF gives the same logits bit for bit.
+    const std::string gguf = testing::temp_path("llama-hf.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/llama " + gguf).status == 0);
+    const ModelFile g = load_model(gguf);  // the decoder's weights are views into it
+    auto converted = load_decoder(g, 0, 64);
+    std::vector<float> again(want.count());
+    converted->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, again.data());
+    CHECK(again == logits);
+}
+
+TEST_CASE("a GPT-2 directory stored in f16 and bf16: transposed 2-byte weights, widened vectors") {
+    const std::vector<SafetensorsEntry> entries = parse_safetensors(MappedFile("tests/ref/gpt2/model.safetensors"));
+    const ModelFile f32 = load_model("tests/ref/gpt2");
+    auto reference = load_decoder(f32, 0, 64);
+    const std::vector<int> ids = {269, 99, 101, 32, 117, 112, 269, 259, 292, 289};
+    std::vector<float> want(ids.size() * reference->vocab_size());
+    reference->forward(ids.data(), static_cast<int>(ids.size()), 0, 1, want.data());
+    for (const char* dtype : {"F16", "BF16"}) {
+        // Rewrite every F32 tensor in `dtype`; the int64/f32 mask buffers go as they are.
+        std::string header = "{", data;
+        for (const SafetensorsEntry& e : entries) {
+            std::string bytes(reinterpret_cast<const char*>(e.data), e.nbytes), type = e.dtype;
+            if (e.dtype == "F32" && e.name.find("attn.bias") == std::string::npos) {
+                type = dtype;
+                bytes.clear();
+                for (size_t i = 0; i < e.nbytes / 4; ++i) {
+                    float v;
+                    std::memcpy(&v, e.data + 4 * i, 4);
+                    const uint16_t h = type == "F16" ? f32_to_f16(v) : f32_to_bf16(v);
+                    bytes.append(reinterpret_cast<const char*>(&h), 2);
+                }
+            }
+            std::string shape;
+            for (int64_t d : e.shape) shape += concat(shape.empty() ? "" : ",", d);
+            header += concat(header.size() > 1 ? "," : "", "\"", e.name, "\":{\"dtype\":\"", type, "\",\"shape\":[", shape,
+                                                          "],\"data_offsets\":[", data.size(), ",", data.size() + bytes.size(), "]}");
+            data += bytes;
+        }
+        const std::string dir = gpt2_dir_with_config(std::string("gpt2-") + dtype, kGpt2Config);
+        fs::remove(fs::path(dir) / "model.safetensors");
+        std::ofstream(fs::path(dir) / "model.safetensors", std::ios::binary) << safetensors_bytes(header + "}", data);
+        const ModelFile half = load_model(dir);
+        CHECK(half.get("blk.0.attn_qkv.weight").type == (std::string(dtype) == "F16" ? DType::F16 : DType::BF16));
+        CHECK(half.get("blk.0.attn_qkv.bias").type == DType::F32);
+        auto model = load_decoder(half, 0, 64);
+        std::vector<float> got(want.size());
+        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 1, got.data());
+        float diff = 0;
+        for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, std::fabs(got[i] - want[i]));
+        MESSAGE(std::string(dtype), " GPT-2 directory: max |logit - f32| ", diff);
+        CHECK(diff < (std::string(dtype) == "F16" ? 5e-3f : 5e-2f));
+    }
+}
+
 TEST_CASE("lying headers and bad directories are errors naming the problem") {
     const std::string data = raw<float>({1, 2, 3, 4});
     auto bad = [&](const std::string& name, const std::string& header, const std::string& needle) {
@@ -149,7 +223,8 @@ TEST_CASE("lying headers and bad directories are errors naming the problem") {
     bad("dtype.safetensors", R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", "unknown dtype 'Q4'");
     bad("int.safetensors", R"({"a":{"dtype":"I32","shape":[4],"data_offsets":[0,16]}})", "lm reads F32, F16 and BF16");
     bad("shape.safetensors", R"({"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", "non-negative");
-    bad("huge.safetensors", R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}})", "overflows");
+    bad("huge.safetensors", R"({"a":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,16]}})", "overflows");
+    bad("dim.safetensors", R"({"a":{"dtype":"F32","shape":[0,1099511627777],"data_offsets":[0,0]}})", "invalid dimension");
     bad("json.safetensors", R"({"a":{"dtype":"F32",,}})", "JSON error");
     bad("entry.safetensors", R"({"a":[1, 2]})", "tensor a is not an object");
     std::string long_header = safetensors_bytes("{}", "");
@@ -164,6 +239,45 @@ TEST_CASE("lying headers and bad directories are errors naming the problem") {
     CHECK(error_of(gpt2_dir_with_config("st-bad", R"({"model_type": "gpt2", "n_embd": "32"})"))
               .find("\"n_embd\" must be a positive integer") != std::string::npos);
     CHECK(error_of(gpt2_dir_with_config("st-ok", kGpt2Config)).empty());
+}
+
+TEST_CASE("mutated headers never crash: each load succeeds or throws lm::Error") {
+    const std::string good = testing::read_file_bytes("tests/ref/bert-qa/model.safetensors");
+    uint64_t header_size;
+    std::memcpy(&header_size, good.data(), 8);
+    uint64_t state = 12345;
+    auto next = [&] { return state = state * 6364136223846793005ull + 1442695040888963407ull, state >> 33; };
+    int errors = 0;
+    for (int i = 0; i < 300; ++i) {
+        std::string bad = good;
+        for (int k = 0; k < 1 + i % 3; ++k) {
+            const char digits[] = "0123456789,:[]{}\"-e.";
+            const size_t at = 8 + next() % header_size;  // into the JSON text
+            bad[at] = next() % 2 ? digits[next() % (sizeof digits - 1)] : static_cast<char>(next());
+        }
+        try {
+            load_model(write_file("mutated.safetensors", bad));
+        } catch (const Error&) {
+            ++errors;
+        }
+    }
+    MESSAGE(errors, " of 300 mutated headers rejected with lm::Error, none crashed");
+    CHECK(errors > 0);
+}
+
+TEST_CASE("sentence-transformers pooling config picks CLS pooling") {
+    const fs::path dir = testing::temp_path("bert-cls");
+    fs::remove_all(dir);
+    fs::create_directories(dir / "1_Pooling");
+    for (const char* f : {"model.safetensors", "vocab.txt", "config.json"}) fs::copy_file(fs::path("tests/ref/bert") / f, dir / f);
+    std::ofstream(dir / "1_Pooling" / "config.json") << R"({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false})";
+    CHECK(load_model(dir.string()).meta.get_int("bert.pooling_type") == 2);
+    const std::string text = " 'the movie was great'";
+    const testing::LmResult by_model = testing::run_lm("embed " + dir.string() + text);
+    const testing::LmResult by_flag = testing::run_lm("embed tests/ref/bert" + text + " --pooling cls");
+    CHECK(by_model.status == 0);
+    CHECK(by_model.out == by_flag.out);
+    CHECK(by_model.out != testing::run_lm("embed tests/ref/bert" + text).out);  // mean by default
 }
 
 TEST_CASE("bad input through the CLI: one line, exit code 1") {

@@ -191,6 +191,56 @@ TEST_CASE("hostile tokenizer.bin") {
     CHECK_THROWS_AS(lm::read_llama2c_tokenizer(path + ".missing", 1, meta), lm::Error);
 }
 
+TEST_CASE("mutated tokenizer.bin: a tokenizer or lm::Error, never a crash") {
+    std::string tok_path = shared_file("models/stories260K/tok512.bin");
+    if (tok_path.empty()) return;
+    const std::string good = read_file(tok_path);
+    const std::string path = temp_path("mutated_tok.bin");
+    uint32_t state = 3;
+    auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+    size_t loaded = 0, rejected = 0;
+    for (int i = 0; i < 300; ++i) {
+        std::string m = good;
+        for (int k = 0; k < 4; ++k) m[next() % m.size()] = static_cast<char>(next());
+        if (i % 3 == 0) m.resize(next() % m.size() + 1);
+        write_file(path, m);
+        try {
+            lm::Metadata meta;
+            lm::read_llama2c_tokenizer(path, 512, meta);
+            Tokenizer tok(meta);
+            std::vector<int32_t> ids = tok.encode("Once upon a time \xE2\x82\xAC", true);
+            tok.decode(ids);
+            ++loaded;
+        } catch (const lm::Error&) {
+            ++rejected;
+        }
+    }
+    CHECK(loaded + rejected == 300);
+    CHECK(rejected >= 100);  // the truncated ones at least
+}
+
+TEST_CASE("decoding arbitrary id sequences") {
+    std::string path = shared_file("models/gguf-vocab/ggml-vocab-llama-spm.gguf");
+    if (path.empty()) return;
+    Tokenizer tok(lm::load_model(path).meta);
+    uint32_t state = 11;
+    lm::Utf8Stream stream;
+    std::string streamed, whole;
+    std::vector<int32_t> ids;
+    int32_t prev = -1;
+    for (int i = 0; i < 5000; ++i) {
+        int32_t id = static_cast<int32_t>(((state = state * 1664525u + 1013904223u) >> 8) % 32000);
+        ids.push_back(id);
+        streamed += stream.push(tok.decode_token(prev, id));
+        prev = id;
+    }
+    streamed += stream.flush();
+    whole = tok.decode(ids);
+    CHECK(streamed.size() >= whole.size());  // decode() also drops the SPM space prefix
+    CHECK_THROWS_AS(tok.decode({1, -1}), lm::Error);
+    CHECK_THROWS_AS(tok.decode({32000}), lm::Error);
+}
+
 TEST_CASE("bad tokenizer metadata") {
     lm::Metadata meta;
     meta.source = "bad.gguf";

@@ -127,3 +127,84 @@ TEST_CASE("hostile Hugging Face files") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("tokenizer") {
+
+TEST_CASE("SentencePiece tokenizer.model gives the llama-spm GGUF vocabulary") {
+    std::string model = shared_file("models/llama2c-tokenizer/tokenizer.model");
+    std::string gguf = shared_file("models/gguf-vocab/ggml-vocab-llama-spm.gguf");
+    if (model.empty() || gguf.empty()) return;
+    lm::Metadata from_model;
+    lm::read_sentencepiece_model(model, from_model);
+    lm::Metadata from_gguf = lm::load_model(gguf).meta;
+    for (const char* key : {"tokenizer.ggml.tokens"})
+        CHECK(*from_model.get_strings(key) == *from_gguf.get_strings(key));
+    CHECK(*from_model.get_floats("tokenizer.ggml.scores") == *from_gguf.get_floats("tokenizer.ggml.scores"));
+    CHECK(*from_model.get_ints("tokenizer.ggml.token_type") == *from_gguf.get_ints("tokenizer.ggml.token_type"));
+    for (const char* key : {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id"})
+        CHECK(from_model.get_int(key) == from_gguf.get_int(key));
+    Tokenizer tok = Tokenizer::from_files(model);
+    check_vectors(tok, gguf, "ggml-vocab-llama-spm.gguf (from tokenizer.model)");
+    CHECK(tok.encode("Hello", true) == std::vector<int32_t>{1, 15043});
+}
+
+TEST_CASE("hostile tokenizer.model") {
+    std::string model = shared_file("models/llama2c-tokenizer/tokenizer.model");
+    if (model.empty()) return;
+    const std::string good = read_file(model);
+    const std::string path = temp_path("mutated.model");
+    uint32_t state = 17;
+    auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+    size_t rejected = 0;
+    for (int i = 0; i < 200; ++i) {
+        std::string m = good;
+        for (int k = 0; k < 3; ++k) m[next() % m.size()] = static_cast<char>(next());
+        if (i % 2) m.resize(next() % m.size() + 1);
+        write_file(path, m);
+        try {
+            lm::Metadata meta;
+            lm::read_sentencepiece_model(path, meta);
+            Tokenizer(meta).encode("Hello world", true);
+        } catch (const lm::Error&) {
+            ++rejected;
+        }
+    }
+    CHECK(rejected >= 50);
+    write_file(path, std::string("\x0a\xff\xff\xff\xff\x0f", 6));  // a piece claiming 4 GB
+    lm::Metadata meta;
+    CHECK_THROWS_AS(lm::read_sentencepiece_model(path, meta), lm::Error);
+    write_file(path, "\x0a\x03\x0a\x01" "a");  // one piece, no trainer spec: Unigram
+    CHECK_THROWS_AS(lm::read_sentencepiece_model(path, meta), lm::Error);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("tokenizer") {
+
+TEST_CASE("GPT-2 decoding agrees with llm.c's decode table") {
+    std::string dir = shared_file("models/gpt2-vocab");
+    std::string table_path = shared_file("models/gpt2-vocab/gpt2_tokenizer.bin");
+    if (dir.empty() || table_path.empty()) return;
+    // llm.c: 256 int32 header (magic 20240328, version, vocab size, eot), then per token
+    // a uint8 length and the token's bytes.
+    const std::string table = read_file(table_path);
+    REQUIRE(table.size() >= 1024);
+    int32_t header[4];
+    std::memcpy(header, table.data(), sizeof header);
+    REQUIRE(header[0] == 20240328);
+    Tokenizer tok = Tokenizer::from_files(dir);
+    REQUIRE(header[2] == tok.n_vocab());
+    size_t pos = 1024, same = 0;
+    for (int32_t id = 0; id < header[2]; ++id) {
+        REQUIRE(pos < table.size());
+        size_t len = static_cast<uint8_t>(table[pos]);
+        REQUIRE(pos + 1 + len <= table.size());
+        std::string bytes = table.substr(pos + 1, len);
+        pos += 1 + len;
+        if (id == header[3]) continue;  // llm.c spells out <|endoftext|>; we print nothing
+        same += tok.decode_token(-1, id) == bytes;
+    }
+    CHECK(same == static_cast<size_t>(header[2] - 1));
+}
+
+}  // TEST_SUITE

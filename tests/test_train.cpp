@@ -4,6 +4,7 @@
 // Errors are normwise per tensor: max |lm - ref| / max |ref|. LM_VERBOSE=1 prints them.
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <omp.h>
 #include <cstdio>
 #include <cstdlib>
@@ -67,7 +68,7 @@ TrainRef load_ref(const std::string& path) {
     TrainRef ref;
     lm::TrainConfig& c = ref.config;
     const auto h = r.get<int>(12);
-    c.arch = h[0] == 0 ? lm::TrainArch::llama : lm::TrainArch::gpt2;
+    c.arch = h[0] == 0 ? lm::TrainArch::llama : h[0] == 1 ? lm::TrainArch::gpt2 : lm::TrainArch::rnn;
     c.vocab_size = h[1], c.dim = h[2], c.n_layers = h[3], c.n_heads = h[4], c.n_kv_heads = h[5];
     c.hidden_dim = h[6], c.max_seq_len = h[7], c.tied_head = h[8] != 0;
     ref.B = h[9], ref.T = h[10], ref.steps = h[11];
@@ -186,8 +187,16 @@ TEST_CASE("tiny Llama (GQA, RoPE, SwiGLU, untied head) matches PyTorch: loss, gr
     check_against_reference("train_llama.bin");
 }
 
+TEST_CASE("one-layer Llama (multi-query attention, tied head, RoPE base 5e5) matches PyTorch") {
+    check_against_reference("train_llama_mqa.bin");
+}
+
 TEST_CASE("tiny GPT-2 (learned positions, LayerNorm, GELU, biases, tied head) matches PyTorch") {
     check_against_reference("train_gpt2.bin");
+}
+
+TEST_CASE("tanh RNN (embedding, backprop through time, head with bias) matches PyTorch") {
+    check_against_reference("train_rnn.bin");
 }
 
 TEST_CASE("train model rejects inconsistent configs") {
@@ -241,6 +250,25 @@ TEST_CASE("training steps are bit-identical across thread counts") {
     CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
 }
 
+TEST_CASE("gradient accumulation: two half-scaled backward passes equal one") {
+    const TrainRef ref = load_ref("tests/ref/train_llama.bin");
+    lm::TrainModel model;
+    lm::train_model_init(model, ref.config, ref.B, ref.T);
+    lm::train_model_init_weights(model, 3);
+    lm::train_zero_grad(model);
+    lm::train_forward(model, ref.inputs.data(), ref.targets.data());
+    lm::train_backward(model);
+    const std::vector<float> once = model.grads;
+    lm::train_zero_grad(model);
+    for (int micro = 0; micro < 2; ++micro) {
+        lm::train_forward(model, ref.inputs.data(), ref.targets.data());
+        lm::train_backward(model, 0.5f);
+    }
+    const double err = rel_error(model.grads.data(), once);
+    INFO("relative error ", err);
+    CHECK(err < 1e-6);
+}
+
 // Timing, not correctness: build/test_lm -ts=train -tc='*speed*' --no-skip
 TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::skip()) {
     struct Shape {
@@ -261,6 +289,8 @@ TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::
         for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = (int)(i * 7919 % s.V);
         lm::AdamWConfig adam;
         double fwd = 0, bwd = 0, opt = 0;
+        timespec cpu0, cpu1;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
         for (int step = 0; step <= s.steps; ++step) {  // step 0 warms up
             auto t0 = std::chrono::steady_clock::now();
             lm::train_forward(model, tokens.data(), tokens.data() + 1);
@@ -275,7 +305,9 @@ TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::
             bwd += std::chrono::duration<double, std::milli>(t2 - t1).count();
             opt += std::chrono::duration<double, std::milli>(t3 - t2).count();
         }
-        std::printf("%-20s forward %8.1f ms  backward %8.1f ms  adamw %6.1f ms  step %8.1f ms  (loss %.3f)\n",
-                    s.name, fwd / s.steps, bwd / s.steps, opt / s.steps, (fwd + bwd + opt) / s.steps, model.loss);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+        const double cpu_ms = ((cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-6) / (s.steps + 1);
+        std::printf("%-20s forward %8.1f ms  backward %8.1f ms  adamw %6.1f ms  step %8.1f ms  cpu/step %8.1f ms\n",
+                    s.name, fwd / s.steps, bwd / s.steps, opt / s.steps, (fwd + bwd + opt) / s.steps, cpu_ms);
     }
 }

@@ -117,53 +117,80 @@ BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges, co
     return bpe;
 }
 
-void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text, std::vector<int32_t>& out) {
+namespace {
+
+// Merges one pre-tokenized piece and appends its ids; symbol i starts as the piece's byte i,
+// so a final symbol covers the piece's bytes up to the next surviving symbol.
+void encode_piece(const Vocab& vocab, const BpeModel& bpe, std::string_view piece, uint32_t offset,
+                  std::vector<int32_t>& out, std::vector<ByteSpan>* spans) {
     std::string spelled, key;
     std::vector<MergeSymbol> symbols;
+    for (char c : piece) {
+        const std::string& ch = bpe.byte_chars[static_cast<uint8_t>(c)];
+        int32_t i = static_cast<int32_t>(symbols.size());
+        symbols.push_back({static_cast<uint32_t>(spelled.size()), static_cast<uint32_t>(ch.size()), i - 1, i + 1});
+        spelled += ch;
+    }
+    symbols.back().next = -1;
+    merge_pairs(spelled, symbols, [&](std::string_view a, std::string_view b) -> std::optional<double> {
+        key.assign(a);
+        key += ' ';
+        key += b;
+        auto it = bpe.ranks.find(key);
+        if (it == bpe.ranks.end()) return std::nullopt;
+        return -static_cast<double>(it->second);
+    });
+    for (int32_t i = 0; i >= 0; i = symbols[i].next) {
+        std::string_view sym = std::string_view(spelled).substr(symbols[i].start, symbols[i].len);
+        const uint32_t begin = offset + static_cast<uint32_t>(i);
+        int32_t id = vocab.find(sym);
+        if (id >= 0) {
+            out.push_back(id);
+            uint32_t end = offset + static_cast<uint32_t>(symbols[i].next >= 0 ? symbols[i].next : piece.size());
+            if (spans) spans->push_back({begin, end});
+            continue;
+        }
+        // A merge result missing from the vocabulary: fall back to its bytes' tokens.
+        uint32_t k = 0;
+        for (size_t pos = 0; pos < sym.size(); ++k) {
+            Decoded d = decode_utf8(sym, pos);
+            int b = char_to_byte(d.cp);
+            if (b >= 0 && bpe.byte_ids[b] >= 0) {
+                out.push_back(bpe.byte_ids[b]);
+                if (spans) spans->push_back({begin + k, begin + k + 1});
+            }
+            pos += d.len;
+        }
+    }
+}
+
+}  // namespace
+
+void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text, std::vector<int32_t>& out,
+                std::vector<ByteSpan>* spans) {
     // Words repeat: each distinct piece is merged once per call, later copies reuse its ids.
-    std::unordered_map<std::string_view, std::pair<size_t, size_t>> seen;
+    struct Seen {
+        size_t first, count;
+        uint32_t offset;
+    };
+    std::unordered_map<std::string_view, Seen> seen;
     for (std::string_view piece : gpt2_pretokenize(text)) {
+        const auto offset = static_cast<uint32_t>(piece.data() - text.data());
         if (auto it = seen.find(piece); it != seen.end()) {
-            for (size_t k = 0; k < it->second.second; ++k) {
-                int32_t id = out[it->second.first + k];
+            const Seen& s = it->second;
+            for (size_t k = 0; k < s.count; ++k) {
+                int32_t id = out[s.first + k];
                 out.push_back(id);
+                if (spans) {
+                    ByteSpan span = (*spans)[s.first + k];
+                    spans->push_back({span.begin - s.offset + offset, span.end - s.offset + offset});
+                }
             }
             continue;
         }
         const size_t first = out.size();
-        spelled.clear();
-        symbols.clear();
-        for (char c : piece) {
-            const std::string& ch = bpe.byte_chars[static_cast<uint8_t>(c)];
-            int32_t i = static_cast<int32_t>(symbols.size());
-            symbols.push_back({static_cast<uint32_t>(spelled.size()), static_cast<uint32_t>(ch.size()), i - 1, i + 1});
-            spelled += ch;
-        }
-        symbols.back().next = -1;
-        merge_pairs(spelled, symbols, [&](std::string_view a, std::string_view b) -> std::optional<double> {
-            key.assign(a);
-            key += ' ';
-            key += b;
-            auto it = bpe.ranks.find(key);
-            if (it == bpe.ranks.end()) return std::nullopt;
-            return -static_cast<double>(it->second);
-        });
-        for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-            std::string_view sym = std::string_view(spelled).substr(symbols[i].start, symbols[i].len);
-            int32_t id = vocab.find(sym);
-            if (id >= 0) {
-                out.push_back(id);
-                continue;
-            }
-            // A merge result missing from the vocabulary: fall back to its bytes' tokens.
-            for (size_t pos = 0; pos < sym.size();) {
-                Decoded d = decode_utf8(sym, pos);
-                int b = char_to_byte(d.cp);
-                if (b >= 0 && bpe.byte_ids[b] >= 0) out.push_back(bpe.byte_ids[b]);
-                pos += d.len;
-            }
-        }
-        seen.emplace(piece, std::make_pair(first, out.size() - first));
+        encode_piece(vocab, bpe, piece, offset, out, spans);
+        seen.emplace(piece, Seen{first, out.size() - first, offset});
     }
 }
 

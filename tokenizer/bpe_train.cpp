@@ -32,27 +32,15 @@ struct Candidate {
 class Trainer {
 public:
     explicit Trainer(std::string_view corpus) {
-        StringMap<int64_t> counts;
-        for (std::string_view piece : gpt2_pretokenize(corpus)) ++counts[std::string(piece)];
-        // The 256 byte tokens in the order of their stand-in characters, as GPT-2's vocabulary.
-        std::vector<std::pair<std::string, int>> chars;
-        for (int b = 0; b < 256; ++b) {
-            std::string c;
-            append_utf8(c, gpt2_byte_char(static_cast<uint8_t>(b)));
-            chars.emplace_back(c, b);
-        }
-        std::sort(chars.begin(), chars.end(), [](const auto& x, const auto& y) {
-            return decode_utf8(x.first, 0).cp < decode_utf8(y.first, 0).cp;
-        });
-        for (const auto& [c, b] : chars) {
-            byte_id_[b] = static_cast<int32_t>(tokens.size());
-            tokens.push_back(c);
-        }
-        for (auto& [text, count] : counts) {
+        add_byte_tokens();
+        std::unordered_map<std::string_view, int64_t> counts;  // views into the corpus
+        for (std::string_view piece : gpt2_pretokenize(corpus)) ++counts[piece];
+        for (const auto& [text, count] : counts) {
             Word w{{}, count};
             for (char c : text) w.symbols.push_back(byte_id_[static_cast<uint8_t>(c)]);
             words_.push_back(std::move(w));
         }
+        // A fixed word order makes the result independent of the hash map's.
         std::sort(words_.begin(), words_.end(), [](const Word& a, const Word& b) { return a.symbols < b.symbols; });
         for (size_t i = 0; i < words_.size(); ++i) add_pairs(i, +1);
         for (const auto& [pair, count] : pair_counts_) queue_.push({count, pair});
@@ -80,6 +68,18 @@ public:
     std::vector<std::string> merges;
 
 private:
+    // The 256 byte tokens in the order of their stand-in characters, as GPT-2's vocabulary.
+    void add_byte_tokens() {
+        std::vector<std::pair<uint32_t, int>> chars;
+        for (int b = 0; b < 256; ++b) chars.emplace_back(gpt2_byte_char(static_cast<uint8_t>(b)), b);
+        std::sort(chars.begin(), chars.end());
+        for (const auto& [cp, b] : chars) {
+            byte_id_[b] = static_cast<int32_t>(tokens.size());
+            tokens.emplace_back();
+            append_utf8(tokens.back(), cp);
+        }
+    }
+
     void add_pairs(size_t w, int sign) {
         const Word& word = words_[w];
         for (size_t i = 1; i < word.symbols.size(); ++i) {

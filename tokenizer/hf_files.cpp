@@ -216,6 +216,7 @@ void read_hf_tokenizer(const std::string& path, Metadata& meta) {
         return set_bert(meta, tokens, std::vector<bool>(tokens.size(), false));
     }
     if (name == "tokenizer.json") return read_tokenizer_json(path, meta);
+    if (ext == ".model") return read_sentencepiece_model(path, meta);
     std::string vocab = ext == ".json" ? path : first_existing(dir, {"vocab.json", "encoder.json"});
     std::string merges = (name == "merges.txt" || ext == ".bpe") ? path
                                                                  : first_existing(dir, {"merges.txt", "vocab.bpe"});
@@ -224,9 +225,12 @@ void read_hf_tokenizer(const std::string& path, Metadata& meta) {
         std::vector<int> kind(tokens.size(), 0);
         return set_gpt2(meta, std::move(tokens), kind, merges_txt(merges));
     }
+    std::string sentencepiece = is_dir ? first_existing(dir, {"tokenizer.model"}) : "";
+    if (!sentencepiece.empty()) return read_sentencepiece_model(sentencepiece, meta);
     std::string json = is_dir ? first_existing(dir, {"tokenizer.json"}) : "";
     if (!json.empty()) return read_tokenizer_json(json, meta);
-    fail(path, ": found no vocab.txt, vocab.json/encoder.json with merges.txt/vocab.bpe, or tokenizer.json");
+    fail(path, ": found no vocab.txt, vocab.json/encoder.json with merges.txt/vocab.bpe, tokenizer.model "
+               "or tokenizer.json");
 }
 
 Tokenizer Tokenizer::from_files(const std::string& path) {

@@ -18,9 +18,10 @@ struct SpmModel {
     bool split_at_spaces = false;  // merges never cross a word start, so words go one by one
 };
 SpmModel make_spm(const Vocab& vocab, int32_t unk_id);
-// `text` is raw; spaces become U+2581 and, when add_prefix, one is put in front.
+// `text` is raw; spaces become U+2581 and, when add_prefix, one is put in front. With `spans`,
+// each id's bytes of `text` are appended there too (all the encode functions do this).
 void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view text, bool add_prefix,
-                std::vector<int32_t>& out);
+                std::vector<int32_t>& out, std::vector<ByteSpan>* spans = nullptr);
 std::string spm_decode(const Vocab& vocab, int32_t id);
 
 // --- GPT-2 byte-level BPE (tokenizer/bpe.cpp), llama.cpp's "gpt2" model ----------------------
@@ -35,14 +36,20 @@ BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges,
 // Splits with the GPT-2 pre-tokenizer regex; pieces are byte ranges of `text`.
 std::vector<std::string_view> gpt2_pretokenize(std::string_view text);
 void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text,
-                std::vector<int32_t>& out);
+                std::vector<int32_t>& out, std::vector<ByteSpan>* spans = nullptr);
 std::string bpe_decode(const Vocab& vocab, int32_t id);
 
 // --- BERT WordPiece (tokenizer/wordpiece.cpp), llama.cpp's "bert" model ------------------------
-// BertNormalizer (clean, CJK split, strip accents, lowercase) + BertPreTokenizer words.
-std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase);
+// BertNormalizer (clean, CJK split, strip accents, lowercase) + BertPreTokenizer words,
+// with the bytes of `text` each byte of a word came from.
+struct BertWord {
+    std::string text;
+    std::vector<ByteSpan> source;  // per byte of text
+};
+std::vector<BertWord> bert_words(std::string_view text, bool lowercase);
+std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase);  // the texts
 void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
-                      std::vector<int32_t>& out);
+                      std::vector<int32_t>& out, std::vector<ByteSpan>* spans = nullptr);
 // "##x" continues the previous word; other words get a space before them unless first.
 std::string wordpiece_decode(const Vocab& vocab, int32_t id, bool first);
 

@@ -35,9 +35,13 @@ SpmModel make_spm(const Vocab& vocab, int32_t unk_id) {
 
 namespace {
 
+// Where each byte of the escaped text came from in the raw text (and one entry for the end).
+using SourceMap = std::vector<uint32_t>;
+
 // Merges one run of symbols (positions in `text`) and appends their ids.
 void encode_symbols(const Vocab& vocab, const SpmModel& spm, std::string_view text,
-                    std::vector<MergeSymbol>& symbols, std::string& pair, std::vector<int32_t>& out) {
+                    std::vector<MergeSymbol>& symbols, std::string& pair, std::vector<int32_t>& out,
+                    const SourceMap& source, std::vector<ByteSpan>* spans) {
     merge_pairs(text, symbols, [&](std::string_view a, std::string_view b) -> std::optional<double> {
         pair.assign(a);
         pair += b;
@@ -46,16 +50,19 @@ void encode_symbols(const Vocab& vocab, const SpmModel& spm, std::string_view te
         return vocab.scores[id];
     });
     for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-        std::string_view piece = text.substr(symbols[i].start, symbols[i].len);
-        int32_t id = vocab.find(piece);
+        const uint32_t start = symbols[i].start, len = symbols[i].len;
+        int32_t id = vocab.find(text.substr(start, len));
         if (id >= 0) {
             out.push_back(id);
+            if (spans) spans->push_back({source[start], source[start + len]});
             continue;
         }
-        for (char c : piece) {  // byte fallback
-            int32_t b = spm.byte_ids[static_cast<uint8_t>(c)];
-            if (b >= 0) out.push_back(b);
-            else if (spm.unk_id >= 0) out.push_back(spm.unk_id);
+        for (uint32_t k = start; k < start + len; ++k) {  // byte fallback
+            int32_t b = spm.byte_ids[static_cast<uint8_t>(text[k])];
+            if (b < 0) b = spm.unk_id;
+            if (b < 0) continue;
+            out.push_back(b);
+            if (spans) spans->push_back({source[k], std::max(source[k + 1], source[k])});
         }
     }
 }
@@ -63,14 +70,17 @@ void encode_symbols(const Vocab& vocab, const SpmModel& spm, std::string_view te
 }  // namespace
 
 void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view raw, bool add_prefix,
-                std::vector<int32_t>& out) {
+                std::vector<int32_t>& out, std::vector<ByteSpan>* spans) {
     std::string text;
+    SourceMap source;  // the prefix maps to raw byte 0, an escaped space's 3 bytes to its byte
     text.reserve(raw.size() + 8);
-    if (add_prefix) text += kSpace;
-    for (char c : raw) {
-        if (c == ' ') text += kSpace;
-        else text += c;
-    }
+    auto add = [&](std::string_view bytes, uint32_t from) {
+        text += bytes;
+        if (spans) source.insert(source.end(), bytes.size(), from);
+    };
+    if (add_prefix) add(kSpace, 0);
+    for (size_t i = 0; i < raw.size(); ++i) add(raw[i] == ' ' ? kSpace : raw.substr(i, 1), static_cast<uint32_t>(i));
+    if (spans) source.push_back(static_cast<uint32_t>(raw.size()));
     // Symbols are UTF-8 characters judged by their first byte alone, as llama.cpp splits.
     std::vector<MergeSymbol> chars;
     for (size_t pos = 0; pos < text.size();) {
@@ -90,7 +100,7 @@ void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view raw, b
             symbols[i].prev = static_cast<int32_t>(i) - 1;
             symbols[i].next = i + 1 < symbols.size() ? static_cast<int32_t>(i) + 1 : -1;
         }
-        encode_symbols(vocab, spm, text, symbols, pair, out);
+        encode_symbols(vocab, spm, text, symbols, pair, out, source, spans);
         first = k;
     }
 }

@@ -34,6 +34,7 @@ Vocab read_vocab(const Metadata& meta) {
             v.types[i] = (t >= 1 && t <= 6) ? static_cast<TokenType>(t) : TokenType::undefined;
         }
         if (!v.tokens[i].empty()) v.ids[v.tokens[i]] = static_cast<int32_t>(i);
+        v.max_len = std::max(v.max_len, v.tokens[i].size());
     }
     return v;
 }
@@ -51,7 +52,6 @@ bool looks_like_eot(const std::string& text) {
 
 Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
     model_ = meta.get_string("tokenizer.ggml.model");
-    int32_t cls = -1;
     // Defaults are llama.cpp's (llama_vocab::impl::load) for each tokenizer model.
     if (model_ == "llama") {
         kind_ = Kind::spm;
@@ -62,12 +62,23 @@ Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
         bos_ = 11, eos_ = 11;
     } else if (model_ == "bert") {
         kind_ = Kind::wordpiece;
-        cls = 101, unk_ = 100, sep_ = 102;
+        bos_ = 101, unk_ = 100, sep_ = 102;  // bos is [CLS]
         add_bos_ = true, add_eos_ = true;
     } else {
         fail(meta.source, ": unsupported tokenizer model '", model_, "'");
     }
     vocab_ = read_vocab(meta);
+    read_special_ids(meta);
+    if (kind_ == Kind::spm) spm_ = make_spm(vocab_, unk_);
+    if (kind_ == Kind::bpe) {
+        const std::vector<std::string>* merges = meta.get_strings("tokenizer.ggml.merges");
+        if (!merges) fail(meta.source, ": missing tokenizer.ggml.merges for a gpt2 tokenizer");
+        bpe_ = make_bpe(vocab_, *merges, meta.source);
+    }
+    find_special_tokens();
+}
+
+void Tokenizer::read_special_ids(const Metadata& meta) {
     const int32_t n = vocab_.size();
     auto read_id = [&](const char* key, int32_t fallback) {
         int64_t id = meta.get_int(key, fallback);
@@ -83,24 +94,22 @@ Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
     add_space_prefix_ = meta.get_bool("tokenizer.ggml.add_space_prefix", add_space_prefix_);
     if (kind_ == Kind::wordpiece) {
         // BERT wraps a sequence as [CLS] ... [SEP]: those are its begin and end tokens.
-        bos_ = read_id("tokenizer.ggml.cls_token_id", cls >= 0 ? cls : bos_);
+        bos_ = read_id("tokenizer.ggml.cls_token_id", bos_);
         eos_ = sep_;
         add_eos_ = meta.get_bool("tokenizer.ggml.add_sep_token", true);
+    } else if (eos_ >= 0) {
+        eog_ids_.push_back(eos_);
     }
-
-    if (kind_ == Kind::spm) spm_ = make_spm(vocab_, unk_);
-    if (kind_ == Kind::bpe) {
-        const std::vector<std::string>* merges = meta.get_strings("tokenizer.ggml.merges");
-        if (!merges) fail(meta.source, ": missing tokenizer.ggml.merges for a gpt2 tokenizer");
-        bpe_ = make_bpe(vocab_, *merges, meta.source);
-    }
-
     for (const char* key : {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
         int32_t id = read_id(key, -1);
         if (id >= 0) eog_ids_.push_back(id);
     }
-    if (eos_ >= 0 && kind_ != Kind::wordpiece) eog_ids_.push_back(eos_);
-    for (int32_t id = 0; id < n; ++id) {
+}
+
+// Control and user-defined tokens, longest text first, for split_special; and the
+// end-of-generation tokens known by their text.
+void Tokenizer::find_special_tokens() {
+    for (int32_t id = 0; id < vocab_.size(); ++id) {
         TokenType t = vocab_.types[id];
         if ((t == TokenType::control || t == TokenType::user_defined) && !vocab_.tokens[id].empty())
             specials_.push_back(id);
@@ -150,7 +159,7 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_special(std::string_view text,
             size_t pos = 0;
             for (size_t hit; (hit = f.text.find(special, pos)) != std::string_view::npos;) {
                 if (hit > pos) next.push_back({f.text.substr(pos, hit - pos), -1});
-                next.push_back({{}, id});
+                next.push_back({f.text.substr(hit, special.size()), id});
                 pos = hit + special.size();
             }
             if (pos < f.text.size()) next.push_back({f.text.substr(pos), -1});
@@ -160,17 +169,17 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_special(std::string_view text,
     return fragments;
 }
 
-void Tokenizer::encode_fragment(std::string_view text, bool after_special,
-                                std::vector<int32_t>& out) const {
+void Tokenizer::encode_fragment(std::string_view text, bool after_special, std::vector<int32_t>& out,
+                                std::vector<ByteSpan>* spans) const {
     switch (kind_) {
         case Kind::spm:
-            spm_encode(vocab_, spm_, text, add_space_prefix_ && after_special, out);
+            spm_encode(vocab_, spm_, text, add_space_prefix_ && after_special, out, spans);
             break;
         case Kind::bpe:
-            bpe_encode(vocab_, bpe_, text, out);
+            bpe_encode(vocab_, bpe_, text, out, spans);
             break;
         case Kind::wordpiece:
-            wordpiece_encode(vocab_, unk_, text, out);
+            wordpiece_encode(vocab_, unk_, text, out, spans);
             break;
     }
 }
@@ -185,11 +194,32 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
             out.push_back(f.token);
             after_special = true;
         } else {
-            encode_fragment(f.text, after_special, out);
+            encode_fragment(f.text, after_special, out, nullptr);
             after_special = false;
         }
     }
     if (add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
+    return out;
+}
+
+std::vector<int32_t> Tokenizer::encode_with_spans(std::string_view text, std::vector<ByteSpan>& spans,
+                                                  bool parse_special) const {
+    std::vector<int32_t> out;
+    spans.clear();
+    bool after_special = true;
+    for (const Fragment& f : split_special(text, parse_special)) {
+        const auto offset = static_cast<uint32_t>(f.text.data() - text.data());
+        if (f.token >= 0) {
+            out.push_back(f.token);
+            spans.push_back({offset, offset + static_cast<uint32_t>(f.text.size())});
+            after_special = true;
+            continue;
+        }
+        const size_t first = spans.size();
+        encode_fragment(f.text, after_special, out, &spans);
+        for (size_t i = first; i < spans.size(); ++i) spans[i].begin += offset, spans[i].end += offset;
+        after_special = false;
+    }
     return out;
 }
 

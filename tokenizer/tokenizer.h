@@ -19,9 +19,11 @@ public:
     // Reads the tokenizer.ggml.* keys; throws lm::Error naming meta.source on bad/missing data.
     explicit Tokenizer(const Metadata& meta);
 
-    // Hugging Face vocabulary files: `path` is a directory holding vocab.json or encoder.json
-    // plus merges.txt or vocab.bpe (GPT-2 byte-level BPE), or vocab.txt (BERT WordPiece); or
-    // the path of one of those files, its partner looked up beside it. See read_hf_tokenizer.
+    // Hugging Face vocabulary files: `path` is a directory holding vocab.txt (BERT WordPiece),
+    // or vocab.json/encoder.json plus merges.txt/vocab.bpe (GPT-2 byte-level BPE), or
+    // tokenizer.model (SentencePiece BPE, Llama), or tokenizer.json (a byte-level BPE or
+    // WordPiece model), searched in that order; or the path of one of those files, a BPE
+    // vocabulary's partner looked up beside it.
     static Tokenizer from_files(const std::string& path);
 
     // add_special: BOS/EOS (CLS ... SEP for bert) as the metadata and llama.cpp's defaults
@@ -30,8 +32,15 @@ public:
     std::vector<int32_t> encode(std::string_view text, bool add_special,
                                 bool parse_special = false) const;
 
+    // encode(text, false, parse_special), and for every token the bytes [begin, end) of `text`
+    // it came from (a special token found in the text covers its text). Maps a span of
+    // tokens back to the original text, e.g. a BERT answer to the un-normalized context.
+    std::vector<int32_t> encode_with_spans(std::string_view text, std::vector<ByteSpan>& spans,
+                                           bool parse_special = false) const;
+
     // The bytes `id` stands for: U+2581 -> space, <0xNN> -> that byte, GPT-2's byte stand-ins
-    // -> their bytes, BERT's "▁word" -> " word"; control and unknown tokens -> "".
+    // -> their bytes, BERT's "▁word" -> " word" (no space first or before . , ! ?); control
+    // and unknown tokens -> "". Bytes may be part of a UTF-8 character: see Utf8Stream.
     // After BOS, a model that adds a space prefix drops the leading space (llama2.c, llama.cpp).
     // prev is the token before id, or -1. Throws lm::Error for an id outside the vocabulary.
     std::string decode_token(int32_t prev, int32_t id) const;
@@ -52,11 +61,14 @@ public:
 
 private:
     struct Fragment {
-        std::string_view text;  // raw text when token < 0
+        std::string_view text;  // where in the input it lies
         int32_t token;
     };
+    void read_special_ids(const Metadata& meta);
+    void find_special_tokens();
     std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
-    void encode_fragment(std::string_view text, bool after_special, std::vector<int32_t>& out) const;
+    void encode_fragment(std::string_view text, bool after_special, std::vector<int32_t>& out,
+                         std::vector<ByteSpan>* spans) const;
     void check_id(int32_t id) const;
 
     enum class Kind { spm, bpe, wordpiece };
@@ -91,9 +103,14 @@ void read_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Metadata& 
 // The same from bytes already in memory (a mapping, or a buffer for tests and fuzzers).
 void read_llama2c_tokenizer(const MappedFile& file, int32_t n_vocab, Metadata& meta);
 
+// Fills the tokenizer.ggml.* keys of a "llama" tokenizer from SentencePiece's tokenizer.model
+// (pieces, scores, types, unk/bos/eos/pad ids, add_dummy_prefix), as llama.cpp's converter
+// does. Only BPE models; a Unigram model is an lm::Error.
+void read_sentencepiece_model(const std::string& path, Metadata& meta);
+
 // Fills the tokenizer.ggml.* keys from Hugging Face vocabulary files (see
 // Tokenizer::from_files): model "gpt2" (tokens, token_type, merges, bos/eos) or "bert"
-// (tokens, token_type, unknown/seperator/padding/cls/mask ids).
+// (tokens, token_type, unknown/seperator/padding/cls/mask ids) or "llama" (tokenizer.model).
 void read_hf_tokenizer(const std::string& path, Metadata& meta);
 
 }  // namespace lm

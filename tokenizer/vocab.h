@@ -28,12 +28,18 @@ struct Vocab {
     std::vector<float> scores;
     std::vector<TokenType> types;
     StringMap<int32_t> ids;  // text -> id; a later duplicate wins, as in llama.cpp
+    size_t max_len = 0;      // bytes in the longest token (0: not computed, no limit)
 
     int32_t size() const { return static_cast<int32_t>(tokens.size()); }
     int32_t find(std::string_view text) const {
         auto it = ids.find(text);
         return it == ids.end() ? -1 : it->second;
     }
+};
+
+// Bytes [begin, end) of the input text a token came from.
+struct ByteSpan {
+    uint32_t begin, end;
 };
 
 // A piece of the text being merged: bytes [start, start+len), in a doubly linked list.

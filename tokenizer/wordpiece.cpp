@@ -24,34 +24,33 @@ bool is_bert_punctuation(uint32_t cp) {
 
 }  // namespace
 
-std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase) {
-    std::vector<std::string> words(1);
+std::vector<BertWord> bert_words(std::string_view text, bool lowercase) {
+    std::vector<BertWord> words(1);
     auto end_word = [&] {
-        if (!words.back().empty()) words.emplace_back();
+        if (!words.back().text.empty()) words.emplace_back();
     };
-    auto add_char = [&](uint32_t cp) {
-        if (is_bert_punctuation(cp)) {  // punctuation is a word of its own
-            end_word();
-            append_utf8(words.back(), cp);
-            end_word();
-        } else {
-            append_utf8(words.back(), cp);
-        }
+    auto append = [&](uint32_t cp, ByteSpan from) {
+        BertWord& w = words.back();
+        append_utf8(w.text, cp);
+        w.source.resize(w.text.size(), from);
+    };
+    auto add_char = [&](uint32_t cp, ByteSpan from) {
+        bool alone = is_bert_punctuation(cp) || is_cjk_ideograph(cp);  // a word of its own
+        if (alone) end_word();
+        append(cp, from);
+        if (alone) end_word();
     };
     std::string stripped;
     for (size_t pos = 0; pos < text.size();) {
         Decoded d = decode_utf8(text, pos);
+        const ByteSpan from{static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + d.len)};
         pos += d.len;
         uint32_t cp = d.cp;
         if (cp == 0 || cp == 0xFFFD || cp >= invalid_codepoint || is_bert_control(cp)) continue;
         if (is_white_space(cp)) {
             end_word();
-        } else if (is_cjk_ideograph(cp)) {
-            end_word();
-            append_utf8(words.back(), cp);
-            end_word();
-        } else if (!lowercase) {
-            add_char(cp);
+        } else if (!lowercase || is_cjk_ideograph(cp)) {
+            add_char(cp, from);
         } else {
             // strip_accents follows lowercase in BertNormalizer: NFD minus Mn, then lowercase.
             stripped.clear();
@@ -59,18 +58,25 @@ std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase)
             for (size_t i = 0; i < stripped.size();) {
                 Decoded s = decode_utf8(stripped, i);
                 i += s.len;
-                add_char(to_lower(s.cp));
+                add_char(to_lower(s.cp), from);
             }
         }
     }
-    if (words.back().empty()) words.pop_back();
+    if (words.back().text.empty()) words.pop_back();
     return words;
 }
 
-void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
-                      std::vector<int32_t>& out) {
+std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase) {
+    std::vector<std::string> texts;
+    for (BertWord& w : bert_words(text, lowercase)) texts.push_back(std::move(w.text));
+    return texts;
+}
+
+void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text, std::vector<int32_t>& out,
+                      std::vector<ByteSpan>* spans) {
     std::string candidate;
-    for (const std::string& word : bert_pretokenize(text, true)) {
+    for (const BertWord& w : bert_words(text, true)) {
+        const std::string& word = w.text;
         std::vector<size_t> bounds;  // byte offsets of character starts, then the end
         for (size_t pos = 0; pos < word.size(); pos += decode_utf8(word, pos).len) bounds.push_back(pos);
         const size_t n_chars = bounds.size();
@@ -78,8 +84,10 @@ void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
         const size_t first_token = out.size();
         bool ok = n_chars <= kMaxWordChars;
         for (size_t start = 0; ok && start < n_chars;) {
-            // Longest vocabulary entry starting at this character.
+            // Longest vocabulary entry starting at this character (none is longer than max_len).
+            const size_t prefix = start == 0 ? kSpace.size() : 0;
             size_t end = n_chars;
+            while (vocab.max_len && end > start + 1 && prefix + bounds[end] - bounds[start] > vocab.max_len) --end;
             int32_t id = -1;
             for (; end > start; --end) {
                 candidate.assign(start == 0 ? kSpace : std::string_view());
@@ -88,11 +96,14 @@ void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
             }
             if (id < 0) ok = false;
             else out.push_back(id);
+            if (id >= 0 && spans) spans->push_back({w.source[bounds[start]].begin, w.source[bounds[end] - 1].end});
             start = end;
         }
         if (!ok) {  // the whole word is unknown
             out.resize(first_token);
+            if (spans) spans->resize(first_token);
             if (unk_id >= 0) out.push_back(unk_id);
+            if (unk_id >= 0 && spans) spans->push_back({w.source.front().begin, w.source.back().end});
         }
     }
 }

@@ -8,6 +8,10 @@
 #include "weights/error.h"
 #include "weights/quant.h"
 
+// Quantized bytes must not depend on the target: no fused multiply-add (GCC contracts
+// a * b + c by default in C++ wherever the ISA has FMA, e.g. on aarch64).
+#pragma GCC optimize("fp-contract=off")
+
 namespace lm {
 
 namespace {

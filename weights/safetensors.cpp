@@ -65,6 +65,7 @@ SafetensorsEntry read_entry(const std::string& path, const std::string& name, co
     for (const Json& d : shape->items) {
         if (!d.is_number() || !d.integral || d.integer < 0)
             fail(path, ": tensor ", name, ": shape entries must be non-negative integers");
+        if (d.integer > (1ll << 40)) fail(path, ": tensor ", name, " has invalid dimension ", d.integer);
         e.shape.push_back(d.integer);
         count = checked_mul(count, static_cast<uint64_t>(d.integer), "tensor element count");
     }
@@ -336,6 +337,8 @@ int64_t bert_pooling(const std::string& dir) {
 void bert_config(const HfConfig& c, Metadata& m, const std::string& dir) {
     const std::string act = c.string("hidden_act", "gelu");
     if (act != "gelu") fail(c.path, ": hidden_act \"", act, "\" is not supported (BERT uses gelu)");
+    const std::string positions = c.string("position_embedding_type", "absolute");
+    if (positions != "absolute") fail(c.path, ": position_embedding_type \"", positions, "\" is not supported (absolute)");
     m.set("bert.context_length", u32(c.integer("max_position_embeddings")));
     m.set("bert.embedding_length", u32(c.integer("hidden_size")));
     m.set("bert.feed_forward_length", u32(c.integer("intermediate_size")));

@@ -28,7 +28,7 @@ struct SafetensorsEntry {
 std::vector<SafetensorsEntry> parse_safetensors(const MappedFile& file);
 
 // A single .safetensors file: its F32/F16/BF16 tensors under their own names, in ggml
-// order; other dtypes are an error. No metadata besides the file's "__metadata__" strings.
+// order (vectors widened to f32); other dtypes are an error. The metadata stays empty.
 ModelFile read_safetensors(std::shared_ptr<const MappedFile> mapping);
 
 // A Hugging Face model directory (config.json, model.safetensors, tokenizer files) for

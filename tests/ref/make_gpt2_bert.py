@@ -8,6 +8,7 @@ Writes (all small, committed so tests never need Python):
   tests/ref/gpt2/      config.json, model.safetensors (HF GPT-2 names, Conv1D layout), vocab.json, merges.txt
   tests/ref/bert/      config.json, model.safetensors (BERT + pooler + classifier + QA head), vocab.txt
   tests/ref/bert-qa/   a BERT whose span head points at the words "eiffel" (start) and "tower" (end)
+  tests/ref/llama/     a Llama in Hugging Face layout (rotate-half RoPE, GQA), GPT-2's vocabulary
   tests/ref/gpt2_bert_ref.safetensors   reference inputs and outputs (token ids stored as F32)
 """
 import json
@@ -359,13 +360,101 @@ def make_bert_qa():
     save_safetensors(os.path.join(out, "model.safetensors"), model.hf_tensors())
 
 
+# ---------------------------------------------------------------------------------------
+# Llama as Hugging Face stores it: rotate-half RoPE (the loader must permute q/k rows for
+# lm's adjacent-pair RoPE), grouped-query attention, SwiGLU, separate lm_head. Its vocabulary
+# is the GPT-2 one above (byte-level BPE, as Llama 3 uses).
+
+def rms_norm(x, w, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def rotate_half(x):
+    a, b = x.chunk(2, -1)
+    return torch.cat([-b, a], -1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, d, heads, kv_heads, ff):
+        super().__init__()
+        hd = d // heads
+        self.heads, self.kv_heads, self.hd = heads, kv_heads, hd
+        self.q, self.k = nn.Linear(d, d, bias=False), nn.Linear(d, kv_heads * hd, bias=False)
+        self.v, self.o = nn.Linear(d, kv_heads * hd, bias=False), nn.Linear(d, d, bias=False)
+        self.gate, self.up, self.down = nn.Linear(d, ff, bias=False), nn.Linear(d, ff, bias=False), nn.Linear(ff, d, bias=False)
+        self.attn_norm, self.ffn_norm = nn.Parameter(torch.ones(d)), nn.Parameter(torch.ones(d))
+
+    def forward(self, x, cos, sin, eps):
+        n = x.shape[0]
+        h = rms_norm(x, self.attn_norm, eps)
+        q = self.q(h).view(n, self.heads, self.hd).transpose(0, 1)
+        k = self.k(h).view(n, self.kv_heads, self.hd).transpose(0, 1)
+        v = self.v(h).view(n, self.kv_heads, self.hd).transpose(0, 1)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        group = self.heads // self.kv_heads
+        k, v = k.repeat_interleave(group, 0), v.repeat_interleave(group, 0)
+        scores = q @ k.transpose(1, 2) / math.sqrt(self.hd)
+        scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), -math.inf)
+        att = (torch.softmax(scores, -1) @ v).transpose(0, 1).reshape(n, -1)
+        x = x + self.o(att)
+        h = rms_norm(x, self.ffn_norm, eps)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+def make_llama(ref):
+    out = os.path.join(HERE, "llama")
+    os.makedirs(out, exist_ok=True)
+    for f in ["vocab.json", "merges.txt"]:
+        with open(os.path.join(HERE, "gpt2", f)) as src, open(os.path.join(out, f), "w") as dst:
+            dst.write(src.read())
+    vocab = len(json.load(open(os.path.join(out, "vocab.json"))))
+    d, heads, kv_heads, ff, layers, positions, eps, theta = 32, 4, 2, 64, 2, 64, 1e-5, 10000.0
+    embed = nn.Embedding(vocab, d)
+    blocks = nn.ModuleList([LlamaBlock(d, heads, kv_heads, ff) for _ in range(layers)])
+    norm, head = nn.Parameter(torch.ones(d)), nn.Linear(d, vocab, bias=False)
+    with torch.no_grad():
+        for m in [embed, blocks, head]:
+            for name, p in m.named_parameters():
+                p.copy_(1 + 0.1 * torch.randn_like(p) if "norm" in name else 0.1 * torch.randn_like(p))
+        norm.copy_(1 + 0.1 * torch.randn(d))
+    hd = d // heads
+    inv_freq = 1.0 / theta ** (torch.arange(0, hd, 2).float() / hd)
+    ids = [(7 * i + 3) % vocab for i in range(20)]
+    angles = torch.outer(torch.arange(len(ids)).float(), inv_freq)
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    with torch.no_grad():
+        x = embed(torch.tensor(ids))
+        for b in blocks:
+            x = b(x, cos, sin, eps)
+        logits = head(rms_norm(x, norm, eps))
+    ref["llama.tokens"] = torch.tensor(ids, dtype=torch.float32)
+    ref["llama.logits"] = logits
+    t = {"model.embed_tokens.weight": embed.weight, "model.norm.weight": norm, "lm_head.weight": head.weight}
+    for i, b in enumerate(blocks):
+        p = f"model.layers.{i}."
+        for name, lin in [("self_attn.q_proj", b.q), ("self_attn.k_proj", b.k), ("self_attn.v_proj", b.v),
+                          ("self_attn.o_proj", b.o), ("mlp.gate_proj", b.gate), ("mlp.up_proj", b.up),
+                          ("mlp.down_proj", b.down)]:
+            t[p + name + ".weight"] = lin.weight
+        t[p + "input_layernorm.weight"], t[p + "post_attention_layernorm.weight"] = b.attn_norm, b.ffn_norm
+    save_safetensors(os.path.join(out, "model.safetensors"), t)
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": vocab, "hidden_size": d,
+              "intermediate_size": ff, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "num_key_value_heads": kv_heads, "max_position_embeddings": positions, "rms_norm_eps": eps,
+              "rope_theta": theta, "hidden_act": "silu", "tie_word_embeddings": False}
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    print(f"llama: |logits| max {logits.abs().max():.3f}")
+
+
 def main():
     ref = {}
     make_gpt2(ref)
     make_bert(ref)
     make_bert_qa()
+    make_llama(ref)
     save_safetensors(os.path.join(HERE, "gpt2_bert_ref.safetensors"), ref)
-    total = sum(os.path.getsize(os.path.join(r, f)) for sub in ["gpt2", "bert", "bert-qa"]
+    total = sum(os.path.getsize(os.path.join(r, f)) for sub in ["gpt2", "bert", "bert-qa", "llama"]
                 for r, _, fs in os.walk(os.path.join(HERE, sub)) for f in fs)
     print(f"model directories: {total} bytes")
 

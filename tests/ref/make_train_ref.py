@@ -2,10 +2,11 @@
 """Whole-model training reference for tests/test_train.cpp (run with Debian's python3-torch:
 /usr/bin/python3 tests/ref/make_train_ref.py from the project root).
 
-Builds a tiny Llama (RMSNorm, adjacent-pair RoPE, grouped-query attention, SwiGLU, untied head)
-and a tiny GPT-2 (learned positions, LayerNorm, GELU tanh, fused qkv with bias, tied head) in
-float64 with fixed float32-representable weights and one fixed batch, then records the loss,
-every parameter gradient and the parameters after 3 AdamW steps (decoupled weight decay on
+Builds a tiny Llama (RMSNorm, adjacent-pair RoPE, grouped-query attention, SwiGLU, untied
+head), a one-layer Llama with multi-query attention and a tied head, a tiny GPT-2 (learned
+positions, LayerNorm, GELU tanh, fused qkv with bias, tied head) and a tanh RNN (embedding ->
+RNN -> linear head with bias, the Keras example) in float64 with fixed float32-representable
+weights and one fixed batch, then records the loss, every parameter gradient and the parameters after 3 AdamW steps (decoupled weight decay on
 matrices and embeddings only, none on norms and biases).
 
 Parameters use lm's packed layouts (src/train_model.h), one tensor per name with a leading
@@ -14,7 +15,7 @@ for Llama (FC = 2H) or c_fc for GPT-2 (FC = H), fcprojw [L, C, H], attprojw [L, 
 
 File format (little-endian), tests/ref/train_<name>.bin:
   char[8]   magic "LMTRAIN1"
-  int32[12] arch (0 llama, 1 gpt2), vocab, dim, layers, heads, kv_heads, hidden, max_seq_len,
+  int32[12] arch (0 llama, 1 gpt2, 2 rnn), vocab, dim, layers, heads, kv_heads, hidden, max_seq_len,
             tied_head, B, T, steps
   float32[7] norm_eps, rope_base, lr, beta1, beta2, adam_eps, weight_decay
   int32[B*T] inputs;  int32[B*T] targets (-100 = ignored)
@@ -36,6 +37,9 @@ IGNORE = -100
 
 def param_shapes(cfg):
     V, C, L, H, NH, NKV = cfg["vocab"], cfg["dim"], cfg["layers"], cfg["hidden"], cfg["heads"], cfg["kv_heads"]
+    if cfg["arch"] == 2:  # RNN
+        return [("wte", (V, C), True), ("rnnwx", (H, C), True), ("rnnwh", (H, H), True), ("rnnb", (H,), False),
+                ("head", (V, H), True), ("headb", (V,), False)]
     C3 = C // NH * (NH + 2 * NKV)
     gpt2 = cfg["arch"] == 1
     FC = H if gpt2 else 2 * H
@@ -84,7 +88,21 @@ def rope(x, base):  # x [B, T, heads, HS]; rotate adjacent pairs (x[2i], x[2i+1]
     return torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim=-1).flatten(-2)
 
 
+def rnn_forward(cfg, P, inputs, targets):
+    B, T = inputs.shape
+    x = P["wte"][inputs]
+    h = torch.zeros(B, cfg["hidden"])
+    states = []
+    for t in range(T):  # h_t = tanh(x_t Wx^T + h_{t-1} Wh^T + b)
+        h = torch.tanh(F.linear(x[:, t], P["rnnwx"], P["rnnb"]) + F.linear(h, P["rnnwh"]))
+        states.append(h)
+    logits = F.linear(torch.stack(states, dim=1), P["head"], P["headb"])
+    return F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1), ignore_index=IGNORE)
+
+
 def forward(cfg, P, inputs, targets):
+    if cfg["arch"] == 2:
+        return rnn_forward(cfg, P, inputs, targets)
     B, T = inputs.shape
     C, NH, NKV, H = cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["hidden"]
     HS, eps, gpt2 = C // NH, cfg["norm_eps"], cfg["arch"] == 1
@@ -177,3 +195,7 @@ if __name__ == "__main__":
     torch.set_default_dtype(torch.float64)
     make("llama", dict(COMMON, arch=0, kv_heads=2, hidden=40, max_seq_len=9, tied=0), seed=1)
     make("gpt2", dict(COMMON, arch=1, kv_heads=4, hidden=64, max_seq_len=12, tied=1), seed=2)
+    # multi-query attention (one kv head), tied head, another RoPE base, one layer
+    make("rnn", dict(COMMON, arch=2, layers=1, heads=0, kv_heads=0, hidden=20, max_seq_len=9, tied=0), seed=4)
+    make("llama_mqa", dict(COMMON, arch=0, kv_heads=1, hidden=36, max_seq_len=9, tied=1, layers=1,
+                           rope_base=500000.0), seed=3)

@@ -1,0 +1,132 @@
+// TrainModel <-> GGUF tensor names, shapes and metadata (see train_export.h).
+#include "src/train_export.h"
+
+#include <cstring>
+#include <string>
+
+#include "weights/error.h"
+#include "weights/quant.h"
+
+namespace lm {
+namespace {
+
+bool is_gpt2(const TrainModel& m) { return m.config.arch == TrainArch::gpt2; }
+
+// A view of `rows` x `cols` floats (ggml ne = {cols, rows}; rows = 1 for a vector).
+Tensor view(const std::string& name, const float* data, int64_t cols, int64_t rows) {
+    Tensor t;
+    t.name = name;
+    t.type = DType::F32;
+    t.n_dims = rows == 1 ? 1 : 2;
+    t.ne[0] = cols;
+    t.ne[1] = rows;
+    t.data = data;
+    t.nbytes = sizeof(float) * cols * rows;
+    return t;
+}
+
+}  // namespace
+
+std::vector<Tensor> train_tensor_views(const TrainModel& m) {
+    const TrainConfig& c = m.config;
+    if (c.arch == TrainArch::rnn) fail("export: the rnn architecture has no GGUF tensor layout");
+    const int64_t V = c.vocab_size, C = c.dim, H = c.hidden_dim, HS = c.dim / c.n_heads;
+    const int64_t Q = c.n_heads * HS, KV = c.n_kv_heads * HS, C3 = Q + 2 * KV, FC = is_gpt2(m) ? H : 2 * H;
+    const TrainParams& p = m.p;
+    std::vector<Tensor> out;
+    out.push_back(view("token_embd.weight", p.wte, C, V));
+    if (p.wpe) out.push_back(view("position_embd.weight", p.wpe, C, c.max_seq_len));
+    for (int l = 0; l < c.n_layers; ++l) {
+        const std::string b = "blk." + std::to_string(l) + ".";
+        const float *qkvw = p.qkvw + l * C3 * C, *fcw = p.fcw + l * FC * C;
+        out.push_back(view(b + "attn_norm.weight", p.ln1w + l * C, C, 1));
+        if (is_gpt2(m)) {
+            out.push_back(view(b + "attn_norm.bias", p.ln1b + l * C, C, 1));
+            out.push_back(view(b + "attn_qkv.weight", qkvw, C, C3));
+            out.push_back(view(b + "attn_qkv.bias", p.qkvb + l * C3, C3, 1));
+        } else {
+            out.push_back(view(b + "attn_q.weight", qkvw, C, Q));
+            out.push_back(view(b + "attn_k.weight", qkvw + Q * C, C, KV));
+            out.push_back(view(b + "attn_v.weight", qkvw + (Q + KV) * C, C, KV));
+        }
+        out.push_back(view(b + "attn_output.weight", p.attprojw + l * C * C, C, C));
+        if (is_gpt2(m)) out.push_back(view(b + "attn_output.bias", p.attprojb + l * C, C, 1));
+        out.push_back(view(b + "ffn_norm.weight", p.ln2w + l * C, C, 1));
+        if (is_gpt2(m)) {
+            out.push_back(view(b + "ffn_norm.bias", p.ln2b + l * C, C, 1));
+            out.push_back(view(b + "ffn_up.weight", fcw, C, H));
+            out.push_back(view(b + "ffn_up.bias", p.fcb + l * H, H, 1));
+        } else {
+            out.push_back(view(b + "ffn_gate.weight", fcw, C, H));
+            out.push_back(view(b + "ffn_up.weight", fcw + H * C, C, H));
+        }
+        out.push_back(view(b + "ffn_down.weight", p.fcprojw + l * C * H, H, C));
+        if (is_gpt2(m)) out.push_back(view(b + "ffn_down.bias", p.fcprojb + l * C, C, 1));
+    }
+    out.push_back(view("output_norm.weight", p.lnfw, C, 1));
+    if (p.lnfb) out.push_back(view("output_norm.bias", p.lnfb, C, 1));
+    if (!c.tied_head) out.push_back(view("output.weight", p.head, C, V));
+    return out;
+}
+
+void train_architecture_metadata(const TrainModel& m, Metadata& meta) {
+    const TrainConfig& c = m.config;
+    if (c.arch == TrainArch::rnn) fail("export: the rnn architecture has no GGUF metadata");
+    const std::string a = is_gpt2(m) ? "gpt2" : "llama";
+    auto u32 = [](int64_t v) { return Value::of_int(ValueType::U32, v); };
+    auto f32 = [](double v) { return Value::of_float(ValueType::F32, v); };
+    meta.set("general.architecture", Value::of_string(a));
+    meta.set(a + ".context_length", u32(c.max_seq_len));
+    meta.set(a + ".embedding_length", u32(c.dim));
+    meta.set(a + ".feed_forward_length", u32(c.hidden_dim));
+    meta.set(a + ".block_count", u32(c.n_layers));
+    meta.set(a + ".attention.head_count", u32(c.n_heads));
+    meta.set(a + ".attention.head_count_kv", u32(c.n_kv_heads));
+    meta.set(a + ".vocab_size", u32(c.vocab_size));
+    if (is_gpt2(m)) {
+        meta.set(a + ".attention.layer_norm_epsilon", f32(c.norm_eps));
+    } else {
+        meta.set(a + ".attention.layer_norm_rms_epsilon", f32(c.norm_eps));
+        meta.set(a + ".rope.freq_base", f32(c.rope_base));
+        meta.set(a + ".rope.dimension_count", u32(c.dim / c.n_heads));
+    }
+}
+
+TrainConfig train_config_from(const ModelFile& file) {
+    const Config config = read_config(file);
+    TrainConfig c;
+    if (config.arch == "llama") c.arch = TrainArch::llama;
+    else if (config.arch == "gpt2") c.arch = TrainArch::gpt2;
+    else fail(file.path, ": cannot train architecture '", config.arch, "' (lm trains llama and gpt2)");
+    if (config.rope_neox) fail(file.path, ": cannot train NeoX-style RoPE (lm trains adjacent-pair RoPE)");
+    c.vocab_size = config.vocab_size;
+    c.dim = config.dim;
+    c.n_layers = config.n_layers;
+    c.n_heads = config.n_heads;
+    c.n_kv_heads = config.n_kv_heads;
+    c.hidden_dim = config.hidden_dim;
+    c.max_seq_len = config.context_length;
+    c.norm_eps = config.norm_eps;
+    c.rope_base = config.rope_freq_base;
+    c.tied_head = !file.find("output.weight");
+    return c;
+}
+
+void train_load_weights(TrainModel& m, const ModelFile& file) {
+    if (m.config.tied_head && file.find("output.weight"))
+        fail(file.path, ": has its own output.weight but the model being trained ties it to token_embd");
+    for (const Tensor& want : train_tensor_views(m)) {
+        const Tensor* have = file.find(want.name);
+        if (!have) fail(file.path, ": missing tensor ", want.name);
+        if (have->ne[0] != want.ne[0] || have->rows() != want.rows())
+            fail(file.path, ": tensor ", want.name, " has shape ", shape_string(*have), ", the model needs ",
+                 shape_string(want));
+        float* dst = const_cast<float*>(static_cast<const float*>(want.data));  // views point into m.params
+        for (int64_t r = 0; r < want.rows(); ++r) {
+            if (have->type == DType::F32) std::memcpy(dst + r * want.ne[0], have->row(r), sizeof(float) * want.ne[0]);
+            else dequantize_row(have->type, have->row(r), dst + r * want.ne[0], want.ne[0]);
+        }
+    }
+}
+
+}  // namespace lm

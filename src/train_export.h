@@ -1,0 +1,30 @@
+// Between a TrainModel and model files: the trained parameters as tensor views under the
+// names and shapes llama.cpp (and lm's own src/llama, src/gpt2) read, the architecture
+// metadata that goes with them, and loading such a file's weights back for fine-tuning.
+// The packed layouts of train_model.h split without copying: wq | wk | wv are consecutive
+// row blocks of qkvw, w1 (ffn_gate) | w3 (ffn_up) of fcw.
+#pragma once
+#include <vector>
+
+#include "src/config.h"
+#include "src/train_model.h"
+#include "weights/metadata.h"
+#include "weights/model_file.h"
+
+namespace lm {
+
+// F32 views into model.params, in file order. Throws for the RNN, which no GGUF reader runs.
+std::vector<Tensor> train_tensor_views(const TrainModel& model);
+
+// general.architecture and the ARCH.* hyperparameter keys (not the tokenizer's).
+void train_architecture_metadata(const TrainModel& model, Metadata& meta);
+
+// The training config of a llama or gpt2 file (read_config; tied when it has no
+// output.weight), for fine-tuning it.
+TrainConfig train_config_from(const ModelFile& file);
+
+// Copies (dequantizing as needed) every tensor of train_tensor_views from the file into
+// model.params. Throws naming the file and tensor when one is missing or has another shape.
+void train_load_weights(TrainModel& model, const ModelFile& file);
+
+}  // namespace lm
