@@ -54,6 +54,40 @@ test-asan:
 		build-asan/lm build-asan/test_lm
 	LM_BIN=build-asan/lm ASAN_OPTIONS=detect_leaks=1 build-asan/test_lm
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.cpp), built with clang into build-fuzz/ over the
+# library as an archive; each runs FUZZ_SECONDS on a corpus seeded by tests/fuzz/seeds.cpp.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++
+FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_FLAGS    = -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1
+
+fuzz: fuzz-build
+	@mkdir -p build-fuzz/crashes
+	build-fuzz/seeds build-fuzz/corpus
+	@for f in $(FUZZ_NAMES); do \
+		echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		build-fuzz/$$f build-fuzz/corpus/$$f $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build-fuzz/crashes/$$f- 2>build-fuzz/$$f.log || \
+			{ tail -n 60 build-fuzz/$$f.log; exit 1; }; \
+		grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build-fuzz/$$f.log; \
+	done
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CXX=$(FUZZ_CXX) OPT="-O1" \
+		EXTRA_CXXFLAGS="$(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -Wno-error" EXTRA_LDFLAGS="$(FUZZ_SANITIZE)" \
+		build-fuzz/seeds $(FUZZ_NAMES:%=build-fuzz/%)
+
+$(BUILD)/liblm.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/seeds: tests/fuzz/seeds.cpp $(BUILD)/liblm.a
+	$(CXX) $(CXXFLAGS) -o $@ $< $(BUILD)/liblm.a $(LDFLAGS)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzz.h $(BUILD)/liblm.a
+	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/liblm.a $(LDFLAGS)
+
 # aarch64: cross-built with Debian's g++-aarch64-linux-gnu and run under qemu-aarch64-static,
 # so the NEON kernels are tested on this x86 machine (the kernel, model and CLI suites).
 ARM_CXX  = aarch64-linux-gnu-g++
@@ -71,5 +105,5 @@ bench: lm
 clean:
 	rm -rf $(BUILD) build-* lm
 
-.PHONY: all test test-asan test-arm bench clean
+.PHONY: all test test-asan test-arm fuzz fuzz-build bench clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

@@ -2,6 +2,10 @@
 // This file is built for the baseline ISA; *_avx2.cpp / *_avx512.cpp hold the wide x86
 // kernels, *_neon.cpp the aarch64 ones (NEON is part of the aarch64 baseline).
 #include <atomic>
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "simd/kernels.h"
 #include "weights/quant.h"
@@ -21,7 +25,7 @@ Isa detect() {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return Isa::Avx2;
 #elif defined(__aarch64__)
-    return Isa::Neon;
+    return getauxval(AT_HWCAP) & HWCAP_ASIMDDP ? Isa::NeonDot : Isa::Neon;
 #endif
     return Isa::Scalar;
 }
@@ -35,6 +39,7 @@ const char* isa_name(Isa isa) {
         case Isa::Avx512: return "avx512";
         case Isa::Avx2: return "avx2";
         case Isa::Neon: return "neon";
+        case Isa::NeonDot: return "neon-dotprod";
         default: return "scalar";
     }
 }
@@ -52,12 +57,13 @@ Isa active_isa() {
 bool isa_reachable(Isa isa) {
     const Isa best = best_isa();
     if (isa == Isa::Scalar || isa == best) return true;
-    return best != Isa::Neon && isa != Isa::Neon && static_cast<int>(isa) < static_cast<int>(best);
+    if (best == Isa::NeonDot) return isa == Isa::Neon;
+    return (best == Isa::Avx512 || best == Isa::Avx2) && isa == Isa::Avx2;
 }
 
 std::vector<Isa> reachable_isas() {
     std::vector<Isa> out;
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot})
         if (isa_reachable(isa)) out.push_back(isa);
     return out;
 }
@@ -81,9 +87,10 @@ TileFn tile_kernel(DType weight, Isa isa) {
     TileFn fn = nullptr;
 #if defined(__x86_64__)
     if (isa == Isa::Avx512) fn = avx512_tile(weight);
-    if (!fn && isa >= Isa::Avx2 && isa != Isa::Neon) fn = avx2_tile(weight);
+    if (!fn && (isa == Isa::Avx2 || isa == Isa::Avx512)) fn = avx2_tile(weight);
 #elif defined(__aarch64__)
-    if (isa == Isa::Neon) fn = neon_tile(weight);
+    if (isa == Isa::NeonDot) fn = neon_dot_tile(weight);
+    if (!fn && (isa == Isa::Neon || isa == Isa::NeonDot)) fn = neon_tile(weight);
 #else
     (void)isa;
 #endif
@@ -95,7 +102,7 @@ GemmFn gemm_kernel(Isa isa) {
     if (isa == Isa::Avx512) return gemm_avx512;
     if (isa == Isa::Avx2) return gemm_avx2;
 #elif defined(__aarch64__)
-    if (isa == Isa::Neon) return gemm_neon;
+    if (isa == Isa::Neon || isa == Isa::NeonDot) return gemm_neon;
 #else
     (void)isa;
 #endif

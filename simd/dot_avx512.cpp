@@ -4,6 +4,8 @@
 // as unsigned) is removed with the activation block sums: sum (q - o) y = sum q y - o sum y.
 // Scalar references: simd/dot_scalar.cpp. The k-quants are in dot_k_avx512.cpp.
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
+#include <algorithm>
+
 #include <xsimd/xsimd.hpp>
 
 #include "simd/kernels.h"
@@ -48,7 +50,6 @@ inline __m512i unpack_nibbles(const uint8_t* a, const uint8_t* b) {
 struct Q8Pair {
     __m512i q;       // codes
     __m512i offset;  // o * (sums of 4 codes), matching vpdpbusd's lanes
-    __m512 scale;
 };
 
 template <int kOffset>
@@ -56,26 +57,43 @@ inline Q8Pair q8_pair(const block_q8_0& a, const block_q8_0& b) {
     Q8Pair p;
     p.q = load_pair(a.qs, b.qs);
     p.offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(kOffset)), p.q);
-    p.scale = pair_scale(a.d, b.d);
     return p;
 }
 
+// fp16 scales (each block's first field) of `count` <= 16 blocks, kStride bytes apart, as f32.
+template <int kStride>
+inline __m512 gather_scales(const void* first, int count) {
+    const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32(kStride));
+    const __mmask16 valid = static_cast<__mmask16>((1u << count) - 1);
+    const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, first, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+// Lane indices [2p x 8, 2p+1 x 8]: the scales of pair p of a 16-block group.
+alignas(64) constexpr int32_t kPairIndex[8][16] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},         {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},         {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},         {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13}, {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
+
 // Shared loop of q8_0, q4_0 and q5_0 weights (all against q8_0 activations): Codes gives the
-// unsigned codes of a pair of weight blocks; kOffset is subtracted from each code.
+// unsigned codes of a pair of weight blocks; kOffset is subtracted from each code. Blocks go
+// in groups of 16 whose scale products are formed once (gathered), then spread per pair.
 template <class Block, int kOffset, class Codes>
 struct PairKernel {
-    // One pair of blocks: weight blocks wa[r], wb[r] against activation blocks xa[c], xb[c].
+    // Pair p of the group: weight blocks wa[r], wb[r] against activation blocks xa[c], xb[c].
     template <int R, int C>
-    static void step(__m512 (*acc)[C], const Block* const* wa, const Block* const* wb, const block_q8_0* const* xa,
-                     const block_q8_0* const* xb) {
+    static void step(__m512 (*acc)[C], const __m512 (*scale)[C], int p, const Block* const* wa,
+                     const Block* const* wb, const block_q8_0* const* xa, const block_q8_0* const* xb) {
+        const __m512i spread = _mm512_load_si512(kPairIndex[p]);
         Q8Pair xp[C];
         for (int c = 0; c < C; ++c) xp[c] = q8_pair<kOffset>(*xa[c], *xb[c]);
         for (int r = 0; r < R; ++r) {
             const __m512i q = Codes::get(*wa[r], *wb[r]);
-            const __m512 sw = pair_scale(wa[r]->d, wb[r]->d);
             for (int c = 0; c < C; ++c) {
                 const __m512i d = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, xp[c].q), xp[c].offset);
-                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(sw, xp[c].scale), acc[r][c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(spread, scale[r][c]), acc[r][c]);
             }
         }
     }
@@ -83,25 +101,30 @@ struct PairKernel {
     template <int R, int C>
     static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
         const int64_t nb = k / QK;
-        __m512 acc[R][C];
+        __m512 acc[R][C], scale[R][C];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
         const Block* wa[R];
         const Block* wb[R];
         const block_q8_0* xa[C];
         const block_q8_0* xb[C];
-        int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            for (int r = 0; r < R; ++r) wa[r] = blocks<Block>(w[r]) + b, wb[r] = wa[r] + 1;
-            for (int c = 0; c < C; ++c) xa[c] = blocks<block_q8_0>(x[c]) + b, xb[c] = xa[c] + 1;
-            step<R, C>(acc, wa, wb, xa, xb);
-        }
-        if (b < nb) {  // odd block count: pair the last block with an all-zero one
-            static const Block zero_w{};
-            static const block_q8_0 zero_x{};
-            for (int r = 0; r < R; ++r) wa[r] = blocks<Block>(w[r]) + b, wb[r] = &zero_w;
-            for (int c = 0; c < C; ++c) xa[c] = blocks<block_q8_0>(x[c]) + b, xb[c] = &zero_x;
-            step<R, C>(acc, wa, wb, xa, xb);
+        static const Block zero_w{};
+        static const block_q8_0 zero_x{};
+        for (int64_t g = 0; g < nb; g += 16) {
+            const int count = static_cast<int>(std::min<int64_t>(16, nb - g));
+            __m512 dx[C];
+            for (int c = 0; c < C; ++c) dx[c] = gather_scales<sizeof(block_q8_0)>(blocks<block_q8_0>(x[c]) + g, count);
+            for (int r = 0; r < R; ++r) {
+                const __m512 dw = gather_scales<sizeof(Block)>(blocks<Block>(w[r]) + g, count);
+                for (int c = 0; c < C; ++c) scale[r][c] = _mm512_mul_ps(dw, dx[c]);
+            }
+            for (int j = 0; j < count; j += 2) {  // odd count: the last block pairs with zeros
+                const bool single = j + 1 == count;
+                for (int r = 0; r < R; ++r) wa[r] = blocks<Block>(w[r]) + g + j, wb[r] = single ? &zero_w : wa[r] + 1;
+                for (int c = 0; c < C; ++c)
+                    xa[c] = blocks<block_q8_0>(x[c]) + g + j, xb[c] = single ? &zero_x : xa[c] + 1;
+                step<R, C>(acc, scale, j / 2, wa, wb, xa, xb);
+            }
         }
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) out[r][c] = hsum512(acc[r][c]);

@@ -99,7 +99,7 @@ struct Q4_KKernel {
                 for (int c = 0; c < C; ++c) {
                     __m512i sum = _mm512_setzero_si512();
                     for (int g = 0; g < 4; ++g)
-                        sum = _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(q[g], y[c][g]), s[g]));
+                        sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[g], y[c][g]), s[g]);
                     const float dy = blocks<block_q8_K>(x[c])[i].d;
                     acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * dy), acc[r][c]);
                     const __m256i mins = _mm256_madd_epi16(bsums[c], m_pairs);
@@ -154,7 +154,7 @@ struct Q6_KKernel {
                     const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums[c], sc16), 5);
                     __m512i sum = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(offset));
                     for (int g = 0; g < 4; ++g)
-                        sum = _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(q[g], y[c][g]), s[g]));
+                        sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[g], y[c][g]), s[g]);
                     const float dy = blocks<block_q8_K>(x[c])[i].d;
                     acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * dy), acc[r][c]);
                 }

@@ -10,7 +10,7 @@
 namespace lm::simd {
 
 // Instruction-set levels with their own kernels. On x86 each level includes the ones below.
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3, NeonDot = 4 };  // NeonDot: + sdot
 const char* isa_name(Isa isa);
 Isa best_isa();                         // the best level this CPU (and build) reaches
 bool isa_reachable(Isa isa);            // can kernels of this level run here?
@@ -45,6 +45,7 @@ TileFn scalar_tile(DType weight);
 TileFn avx2_tile(DType weight);
 TileFn avx512_tile(DType weight);
 TileFn neon_tile(DType weight);
+TileFn neon_dot_tile(DType weight);
 
 // Packed, cache-blocked float GEMM (simd/gemm.h): y[t * m + r] = sum_c W[r, c] x[t * k + c]
 // for W m x k of type f32, f16 or bf16 and x n x k (f32; for f16/bf16 weights the caller has

@@ -9,7 +9,6 @@
 #include <set>
 #include <thread>
 
-#include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 
 namespace lm {
@@ -110,23 +109,6 @@ int default_threads() {
         cores.insert({read_id("physical_package_id"), core < 0 ? cpu : core});
     }
     return std::max<int>(1, static_cast<int>(cores.size()));
-}
-
-ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {
-    ModelFile file = load_model(path);
-    if (file.format == "llama2c") {
-        std::string tok = tokenizer_path;
-        if (tok.empty()) {
-            std::filesystem::path beside = std::filesystem::path(path).parent_path() / "tokenizer.bin";
-            if (!std::filesystem::exists(beside))
-                fail(path, ": a llama2.c checkpoint has no vocabulary: pass --tokenizer PATH (a llama2.c tokenizer.bin)");
-            tok = beside.string();
-        }
-        read_llama2c_tokenizer(tok, static_cast<int32_t>(file.meta.get_int("llama.vocab_size")), file.meta);
-    } else if (!tokenizer_path.empty()) {
-        fail("--tokenizer: only llama2.c checkpoints take a separate tokenizer; ", path, " is a GGUF file");
-    }
-    return file;
 }
 
 }  // namespace lm

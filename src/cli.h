@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "src/model.h"
 #include "weights/model_file.h"
 
 namespace lm {
@@ -34,9 +35,6 @@ private:
     std::string command_;
 };
 
-// Opens MODEL; a llama2.c checkpoint takes its vocabulary from `tokenizer_path`, or from a
-// tokenizer.bin beside it.
-ModelFile open_model(const std::string& path, const std::string& tokenizer_path);
 
 // Threads to use when -t is not given.
 int default_threads();

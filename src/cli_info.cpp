@@ -13,8 +13,8 @@ int cmd_info(Args& args) {
     ModelFile file = open_model(pos[0], tokenizer_path);
     std::printf("file: %s (%s, %zu bytes)\n", file.path.c_str(), file.format.c_str(), file.mapping->size());
     const std::string arch = file.meta.get_string("general.architecture", "");
-    std::printf("architecture: %s\n", arch.empty() ? "(none: vocabulary only)" : arch.c_str());
-    if (!file.tensors.empty()) {
+    std::printf("architecture: %s\n", arch.empty() ? "(none)" : arch.c_str());
+    if (!arch.empty() && !file.tensors.empty()) {
         const Config c = read_config(file);
         std::printf("hyperparameters: dim %d, hidden %d, layers %d, heads %d, kv_heads %d, head_dim %d, vocab %d, "
                     "context %d, norm_eps %g, rope_freq_base %g\n",

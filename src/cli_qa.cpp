@@ -4,7 +4,6 @@
 // question-answering pipeline does, and the best span over all windows wins. The answer is
 // printed as it stands in the context.
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -44,53 +43,6 @@ Span best_span(const std::vector<float>& start, const std::vector<float>& end, i
     return best;
 }
 
-// The context's tokens with the byte range of the original text each came from, so the
-// answer is printed as written (case, accents, spacing). WordPiece never joins text across
-// whitespace, so tokenizing chunk by chunk gives the same tokens as the whole context.
-struct ContextTokens {
-    std::vector<int32_t> ids;
-    std::vector<size_t> begin, end;
-};
-
-ContextTokens tokenize_context(const Tokenizer& tok, const std::string& text) {
-    ContextTokens c;
-    auto space = [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; };
-    for (size_t at = 0; at < text.size();) {
-        if (space(text[at])) {
-            ++at;
-            continue;
-        }
-        size_t stop = at;
-        while (stop < text.size() && !space(text[stop])) ++stop;
-        std::string lower = text.substr(at, stop - at);
-        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        // A piece found in the chunk gets its exact range; one changed by normalization
-        // (accents, [UNK]) reaches up to the next piece found, or the chunk's end.
-        size_t cursor = 0;
-        std::vector<size_t> pending;
-        for (int32_t id : tok.encode(text.substr(at, stop - at), false)) {
-            std::string piece = tok.token_text(id);
-            if (piece.rfind("\xE2\x96\x81", 0) == 0) piece = piece.substr(3);  // word-start mark
-            const size_t found = piece.empty() ? std::string::npos : lower.find(piece, cursor);
-            c.ids.push_back(id);
-            if (found == std::string::npos) {
-                pending.push_back(c.ids.size() - 1);
-                c.begin.push_back(at + cursor);
-                c.end.push_back(at + cursor);
-                continue;
-            }
-            for (size_t i : pending) c.end[i] = at + found;
-            pending.clear();
-            c.begin.push_back(at + found);
-            cursor = found + piece.size();
-            c.end.push_back(at + cursor);
-        }
-        for (size_t i : pending) c.end[i] = stop;
-        at = stop;
-    }
-    return c;
-}
-
 }  // namespace
 
 int cmd_qa(Args& args) {
@@ -108,8 +60,8 @@ int cmd_qa(Args& args) {
     Bert bert(file);
     if (!bert.has_span_head()) fail(pos[0], ": has no span head (qa_outputs): not a question-answering model");
     const std::vector<int32_t> q = tok.encode(question, false);
-    const ContextTokens context_tokens = tokenize_context(tok, context);
-    const std::vector<int32_t>& c = context_tokens.ids;
+    std::vector<ByteSpan> spans;  // the bytes of `context` each token came from
+    const std::vector<int32_t> c = tok.encode_with_spans(context, spans);
     if (c.empty()) fail("qa: the context has no tokens");
     const int window = bert.max_tokens(), n_q = static_cast<int>(q.size()), n_c = static_cast<int>(c.size());
     const int room = window - n_q - 3;  // [CLS] q [SEP] ... [SEP]
@@ -141,7 +93,7 @@ int cmd_qa(Args& args) {
         if (s.score > best.score) best = s;
         if (offset + len >= n_c) break;
     }
-    const size_t from = context_tokens.begin[best.start], to = context_tokens.end[best.end];
+    const size_t from = spans[best.start].begin, to = spans[best.end].end;
     const std::string answer = context.substr(from, std::max(from, to) - from);
     std::printf("%s\nscore: %.6f (context tokens %d..%d)\n", answer.c_str(), best.score, best.start, best.end);
     return 0;

@@ -48,6 +48,10 @@ int cmd_run(Args& args) {
 
     std::vector<int> tokens;
     for (int32_t id : tok.encode(pos.size() > 1 ? pos[1] : "", true)) tokens.push_back(id);
+    if (tokens.empty()) {  // models that add no BOS (GPT-2) start an empty prompt from it
+        if (tok.bos() < 0) fail("the prompt is empty and the model has no BOS token to start from");
+        tokens.push_back(tok.bos());
+    }
     const int context = model->context();
     if (static_cast<int>(tokens.size()) > context)
         fail("prompt is ", tokens.size(), " tokens, longer than the context of ", context, " (see -c)");

@@ -16,35 +16,25 @@ namespace lm {
 
 namespace {
 
-// Looks up a tensor and checks its shape (ne0 = input columns, ne1 = output rows).
-const Tensor* take(const ModelFile& f, const std::string& name, int64_t ne0, int64_t ne1) {
-    const Tensor& t = f.get(name);
-    if (t.ne[0] != ne0 || t.rows() != ne1)
-        fail(f.path, ": tensor ", name, " has shape ", shape_string(t), ", expected [", ne0, ", ", ne1, "]");
-    if (!info(t.type).supported) fail(f.path, ": tensor ", name, " has type ", dtype_name(t.type), ", which lm cannot compute with");
-    if (ne1 == 1 && t.type != DType::F32) fail(f.path, ": norm tensor ", name, " must be f32, not ", dtype_name(t.type));
-    return &t;
-}
-
 LlamaWeights map_weights(const ModelFile& f, const Config& c) {
     LlamaWeights w;
-    w.token_embd = take(f, "token_embd.weight", c.dim, c.vocab_size);
+    w.token_embd = checked_tensor(f, "token_embd.weight", c.dim, c.vocab_size);
     for (int l = 0; l < c.n_layers; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         LlamaLayer L;
-        L.attn_norm = take(f, p + "attn_norm.weight", c.dim, 1);
-        L.wq = take(f, p + "attn_q.weight", c.dim, c.dim);
-        L.wk = take(f, p + "attn_k.weight", c.dim, c.kv_dim());
-        L.wv = take(f, p + "attn_v.weight", c.dim, c.kv_dim());
-        L.wo = take(f, p + "attn_output.weight", c.dim, c.dim);
-        L.ffn_norm = take(f, p + "ffn_norm.weight", c.dim, 1);
-        L.w_gate = take(f, p + "ffn_gate.weight", c.dim, c.hidden_dim);
-        L.w_up = take(f, p + "ffn_up.weight", c.dim, c.hidden_dim);
-        L.w_down = take(f, p + "ffn_down.weight", c.hidden_dim, c.dim);
+        L.attn_norm = checked_tensor(f, p + "attn_norm.weight", c.dim, 1);
+        L.wq = checked_tensor(f, p + "attn_q.weight", c.dim, c.dim);
+        L.wk = checked_tensor(f, p + "attn_k.weight", c.dim, c.kv_dim());
+        L.wv = checked_tensor(f, p + "attn_v.weight", c.dim, c.kv_dim());
+        L.wo = checked_tensor(f, p + "attn_output.weight", c.dim, c.dim);
+        L.ffn_norm = checked_tensor(f, p + "ffn_norm.weight", c.dim, 1);
+        L.w_gate = checked_tensor(f, p + "ffn_gate.weight", c.dim, c.hidden_dim);
+        L.w_up = checked_tensor(f, p + "ffn_up.weight", c.dim, c.hidden_dim);
+        L.w_down = checked_tensor(f, p + "ffn_down.weight", c.hidden_dim, c.dim);
         w.layers.push_back(L);
     }
-    w.output_norm = take(f, "output_norm.weight", c.dim, 1);
-    w.output = f.find("output.weight") ? take(f, "output.weight", c.dim, c.vocab_size) : w.token_embd;
+    w.output_norm = checked_tensor(f, "output_norm.weight", c.dim, 1);
+    w.output = f.find("output.weight") ? checked_tensor(f, "output.weight", c.dim, c.vocab_size) : w.token_embd;
     return w;
 }
 

@@ -1,7 +1,10 @@
 #include "src/model.h"
 
+#include <filesystem>
+
 #include "src/gpt2.h"
 #include "src/llama.h"
+#include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 
 namespace lm {
@@ -23,6 +26,33 @@ constexpr Architecture kArchitectures[] = {
     {"gpt2", make<Gpt2>},
 };
 }  // namespace
+
+ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {
+    namespace fs = std::filesystem;
+    ModelFile file = load_model(path);
+    if (file.format == "llama2c") {
+        std::string tok = tokenizer_path;
+        if (tok.empty()) {
+            const fs::path beside = fs::path(path).parent_path() / "tokenizer.bin";
+            if (!fs::exists(beside))
+                fail(path, ": a llama2.c checkpoint has no vocabulary: pass --tokenizer PATH (a llama2.c tokenizer.bin)");
+            tok = beside.string();
+        }
+        read_llama2c_tokenizer(tok, static_cast<int32_t>(file.meta.get_int("llama.vocab_size")), file.meta);
+        return file;
+    }
+    if (!tokenizer_path.empty())
+        fail("--tokenizer: only llama2.c checkpoints take a separate tokenizer; ", path, " is a ", file.format, " file");
+    // A Hugging Face directory: the vocabulary files sit beside the weights; without them
+    // the model still loads (lm info, lm logits on ids).
+    if (file.format == "safetensors" && fs::is_directory(path))
+        for (const char* f : {"vocab.txt", "vocab.json", "encoder.json", "tokenizer.json"})
+            if (fs::exists(fs::path(path) / f)) {
+                read_hf_tokenizer(path, file.meta);
+                break;
+            }
+    return file;
+}
 
 std::unique_ptr<Decoder> load_decoder(const ModelFile& file, int context, int max_batch) {
     const std::string arch = file.meta.get_string("general.architecture");

@@ -1,6 +1,7 @@
 // What the CLI runs: a decoder chosen by general.architecture from one table (model.cpp).
 #pragma once
 #include <memory>
+#include <string>
 
 #include "weights/model_file.h"
 
@@ -16,6 +17,11 @@ public:
     virtual int vocab_size() const = 0;
     virtual int context() const = 0;  // positions the KV cache holds
 };
+
+// Opens a model with its vocabulary: load_model, plus the tokenizer files that travel beside
+// the weights — a llama2.c checkpoint's tokenizer.bin (`tokenizer_path`, or one beside it),
+// a Hugging Face directory's vocab.json/merges.txt, vocab.txt or tokenizer.json.
+ModelFile open_model(const std::string& path, const std::string& tokenizer_path = "");
 
 // Throws "unknown architecture 'X' (lm runs: ...)" for names not in the table.
 // context <= 0 means the model's own context length.

@@ -109,7 +109,7 @@ struct TrainModel {
 // Validates the config and allocates every buffer for batches of B sequences of T tokens.
 void train_model_init(TrainModel& model, const TrainConfig& config, int B, int T);
 // GPT-2-style initial weights: N(0, 0.02), residual projections scaled by 1/sqrt(2L), norm
-// weights 1, biases 0; deterministic in seed.
+// weights 1, biases 0 (RNN: N(0, 1/fan_in) for wx and wh); deterministic in seed.
 void train_model_init_weights(TrainModel& model, unsigned long seed);
 const ParamTensor* find_tensor(const TrainModel& model, const std::string& name);
 

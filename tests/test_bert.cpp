@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "src/bert.h"
+#include "src/model.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
@@ -114,7 +115,7 @@ TEST_CASE("a padded batch of texts gives each text's own results") {
 }
 
 TEST_CASE("single texts: WordPiece ids, class probabilities, mean and CLS embeddings") {
-    ModelFile file = load_model(kDir);
+    ModelFile file = open_model(kDir);
     Tokenizer tok(file.meta);
     Bert bert(file);
     const int dim = bert.config().dim;

@@ -1,53 +1,14 @@
 // The lm binary end to end: byte-exact generation, conversion round trip, and the table of
 // bad inputs (each one line on stderr, exit code 1).
-#include <sys/wait.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
-#include "tests/testing.h"
+#include "tests/lm_process.h"
 #include "weights/gguf.h"
 
 using namespace lm;
 
 namespace {
-
-struct Result {
-    int status = -1;
-    std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// Runs ./lm with the given arguments (shell-quoted by the caller where needed).
-Result lm_run(const std::string& args) {
-    const std::string out = testing::temp_path("cli.out"), err = testing::temp_path("cli.err");
-    const char* bin = std::getenv("LM_BIN");  // the sanitizer build runs its own binary
-    const std::string cmd = std::string(bin ? bin : "./lm") + " " + args + " >" + out + " 2>" + err + " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-}
-
-// A bad input: exit code 1 and exactly one line "lm: error: ..." containing `needle`.
-void expect_error(const std::string& args, const std::string& needle) {
-    const Result r = lm_run(args);
-    INFO("lm ", args, "\nstderr: ", r.err);
-    CHECK(r.status == 1);
-    CHECK(r.err.rfind("lm: error: ", 0) == 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(r.err.find(needle) != std::string::npos);
-}
 
 std::string write_bytes(const std::string& name, const std::string& bytes) {
     const std::string path = testing::temp_path(name);
@@ -77,14 +38,14 @@ TEST_CASE("greedy generation is byte-identical to llama2.c's run.c") {
     const std::string expected_path = testing::shared_file(std::string(kStories) + "greedy-200.txt");
     const std::string tok = testing::shared_file(std::string(kStories) + "tok512.bin");
     if (expected_path.empty() || tok.empty()) return;
-    const std::string expected = slurp(expected_path);
+    const std::string expected = testing::read_file_bytes(expected_path);
     // run.c's 200 steps print 200 sampled tokens (the last is sampled at position 199 and
     // printed without being fed back), which is -n 200 in llama.cpp's counting.
     for (const char* model : {"stories260K.bin", "stories260K_v1.bin", "stories260K-F32.gguf"}) {
         const std::string path = testing::shared_file(std::string(kStories) + model);
         if (path.empty()) return;
         const std::string tok_flag = std::string(model).find(".bin") != std::string::npos ? " --tokenizer " + tok : "";
-        const Result r = lm_run("run " + path + tok_flag + " --temp 0 -n 200 -t 1");
+        const testing::LmResult r = testing::run_lm("run " + path + tok_flag + " --temp 0 -n 200 -t 1");
         INFO(model, " stderr: ", r.err);
         CHECK(r.status == 0);
         CHECK(r.out == expected);
@@ -96,10 +57,10 @@ TEST_CASE("convert llama2.c -> GGUF -> run gives the same text; q8_0 and f16 loa
     const std::string tok = testing::shared_file(std::string(kStories) + "tok512.bin");
     if (bin.empty() || tok.empty()) return;
     const std::string out = testing::temp_path("converted.gguf");
-    Result c = lm_run("convert " + bin + " " + out + " --tokenizer " + tok);
+    testing::LmResult c = testing::run_lm("convert " + bin + " " + out + " --tokenizer " + tok);
     REQUIRE(c.status == 0);
-    const Result a = lm_run("run " + bin + " --tokenizer " + tok + " --temp 0 -n 100 -t 1");
-    const Result b = lm_run("run " + out + " --temp 0 -n 100 -t 1");
+    const testing::LmResult a = testing::run_lm("run " + bin + " --tokenizer " + tok + " --temp 0 -n 100 -t 1");
+    const testing::LmResult b = testing::run_lm("run " + out + " --temp 0 -n 100 -t 1");
     CHECK(a.status == 0);
     CHECK(a.out.size() > 100);
     CHECK(a.out == b.out);
@@ -108,8 +69,8 @@ TEST_CASE("convert llama2.c -> GGUF -> run gives the same text; q8_0 and f16 loa
     CHECK(f.find("blk.4.ffn_down.weight"));
     for (const char* type : {"q8_0", "f16"}) {
         const std::string q = testing::temp_path(std::string("converted-") + type + ".gguf");
-        REQUIRE(lm_run("convert " + bin + " " + q + " --tokenizer " + tok + " --type " + type).status == 0);
-        const Result r = lm_run("run " + q + " --temp 0 -n 30 -t 1");
+        REQUIRE(testing::run_lm("convert " + bin + " " + q + " --tokenizer " + tok + " --type " + type).status == 0);
+        const testing::LmResult r = testing::run_lm("run " + q + " --temp 0 -n 30 -t 1");
         CHECK(r.status == 0);
         CHECK(r.out.substr(0, 20) == a.out.substr(0, 20));  // same opening words
     }
@@ -119,31 +80,31 @@ TEST_CASE("tokenize, info and logits") {
     const std::string gguf = testing::shared_file(std::string(kStories) + "stories260K-F32.gguf");
     const std::string vocab = testing::shared_file("models/gguf-vocab/ggml-vocab-llama-spm.gguf");
     if (gguf.empty() || vocab.empty()) return;
-    Result r = lm_run("tokenize " + gguf + " 'Once upon a time, there was a little girl named Lily.'");
+    testing::LmResult r = testing::run_lm("tokenize " + gguf + " 'Once upon a time, there was a little girl named Lily.'");
     CHECK(r.out == "1 403 407 261 378 432 383 286 261 376 298 315 421 395 317 426\n");
-    r = lm_run("tokenize " + vocab + " 'Hello world' --no-bos");
+    r = testing::run_lm("tokenize " + vocab + " 'Hello world' --no-bos");
     CHECK(r.out == "15043 3186\n");
-    r = lm_run("info " + gguf);
+    r = testing::run_lm("info " + gguf);
     CHECK(r.status == 0);
     CHECK(r.out.find("dim 64, hidden 172, layers 5, heads 8, kv_heads 4") != std::string::npos);
     CHECK(r.out.find("blk.0.attn_k.weight") != std::string::npos);
     const std::string out = testing::temp_path("prompt.logits");
-    r = lm_run("logits " + gguf + " 'Once upon a time, there was a little girl named Lily.' -o " + out);
+    r = testing::run_lm("logits " + gguf + " 'Once upon a time, there was a little girl named Lily.' -o " + out);
     CHECK(r.status == 0);
-    const std::string bytes = slurp(out), ref = slurp(testing::shared_file(std::string(kStories) + "stories260K-F32.logits"));
+    const std::string bytes = testing::read_file_bytes(out), ref = testing::read_file_bytes(testing::shared_file(std::string(kStories) + "stories260K-F32.logits"));
     REQUIRE(bytes.size() == ref.size());
     CHECK(bytes.substr(0, 8 + 16 * 4) == ref.substr(0, 8 + 16 * 4));  // header and token ids
 }
 
 TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; bench prints its table") {
     const std::string q8 = testing::temp_path("init-q8_0.gguf"), mix = testing::temp_path("init-q4km.gguf");
-    REQUIRE(lm_run("init --shape 64,172,2,8,4,512,64 --type q8_0 " + q8).status == 0);
+    REQUIRE(testing::run_lm("init --shape 64,172,2,8,4,512,64 --type q8_0 " + q8).status == 0);
     ModelFile a = load_model(q8);
     CHECK(a.get("blk.0.attn_q.weight").type == DType::Q8_0);
     CHECK(a.get("blk.0.ffn_down.weight").type == DType::F16);  // 172 is not a multiple of 32
     CHECK(a.get("blk.1.ffn_norm.weight").type == DType::F32);
     CHECK(a.find("output.weight"));  // custom shapes keep a separate classifier
-    REQUIRE(lm_run("init --shape 256,512,2,4,2,512,64 --type q4_K_M " + mix).status == 0);
+    REQUIRE(testing::run_lm("init --shape 256,512,2,4,2,512,64 --type q4_K_M " + mix).status == 0);
     ModelFile b = load_model(mix);
     CHECK(b.get("output.weight").type == DType::Q6_K);
     CHECK(b.get("token_embd.weight").type == DType::Q4_K);
@@ -151,42 +112,42 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     CHECK(b.get("blk.1.attn_v.weight").type == DType::Q6_K);  // last eighth of the layers
     CHECK(b.get("blk.1.ffn_down.weight").type == DType::Q6_K);
     CHECK(b.get("blk.1.ffn_up.weight").type == DType::Q4_K);
-    const Result r = lm_run("bench " + q8 + " " + mix + " -p 8 -n 4 -t 1 -r 1");
+    const testing::LmResult r = testing::run_lm("bench " + q8 + " " + mix + " -p 8 -n 4 -t 1 -r 1");
     CHECK(r.status == 0);
     CHECK(r.out.find("| init-q8_0.gguf | f16+q8_0 |") != std::string::npos);
     CHECK(r.out.find("| 1 | pp8 |") != std::string::npos);
     CHECK(r.out.find("| 1 | tg4 |") != std::string::npos);
-    expect_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
-    expect_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
+    testing::expect_lm_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
+    testing::expect_lm_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
 }
 
 TEST_CASE("bad input: one line, exit code 1") {
     const std::string gguf = testing::shared_file(std::string(kStories) + "stories260K-F32.gguf");
     if (gguf.empty()) return;
-    const std::string good = slurp(gguf);
-    expect_error("run build/tmp/no-such-model.gguf", "cannot open");
-    expect_error("run " + write_bytes("empty.gguf", ""), "file is empty");
-    expect_error("run " + write_bytes("magic.gguf", "GGUX" + good.substr(4)), "not a GGUF file");
-    expect_error("run " + write_bytes("header.gguf", good.substr(0, 30)), "truncated");
-    expect_error("run " + write_bytes("data.gguf", good.substr(0, good.size() - 1000)), "runs past the end");
+    const std::string good = testing::read_file_bytes(gguf);
+    testing::expect_lm_error("run build/tmp/no-such-model.gguf", "cannot open");
+    testing::expect_lm_error("run " + write_bytes("empty.gguf", ""), "file is empty");
+    testing::expect_lm_error("run " + write_bytes("magic.gguf", "GGUX" + good.substr(4)), "not a GGUF file");
+    testing::expect_lm_error("run " + write_bytes("header.gguf", good.substr(0, 30)), "truncated");
+    testing::expect_lm_error("run " + write_bytes("data.gguf", good.substr(0, good.size() - 1000)), "runs past the end");
     std::string big_count = good;
     big_count[8 + 7] = 0x10;  // tensor count's high byte
-    expect_error("run " + write_bytes("count.gguf", big_count), "tensor count");
+    testing::expect_lm_error("run " + write_bytes("count.gguf", big_count), "tensor count");
     std::string big_kv = good;
     big_kv[16 + 7] = 0x10;  // metadata count's high byte
-    expect_error("run " + write_bytes("kv.gguf", big_kv), "metadata count");
+    testing::expect_lm_error("run " + write_bytes("kv.gguf", big_kv), "metadata count");
     std::string big_string = good;
     big_string[24 + 6] = 0x10;  // first key's length
-    expect_error("run " + write_bytes("string.gguf", big_string), "exceeds");
+    testing::expect_lm_error("run " + write_bytes("string.gguf", big_string), "exceeds");
     const Value mamba = Value::of_string("mamba9");
-    expect_error("run " + edited_gguf(gguf, "arch.gguf", "general.architecture", &mamba), "unknown architecture 'mamba9'");
-    expect_error("run " + edited_gguf(gguf, "hparam.gguf", "llama.block_count", nullptr), "missing metadata key llama.block_count");
-    expect_error("run " + gguf + " 'Once upon a time there was a little girl' -c 4", "longer than the context");
-    expect_error("run " + gguf + " -n -5", "-n: -5 is out of range");
-    expect_error("run " + gguf + " -t 0", "-t: 0 is out of range");
-    expect_error("run " + gguf + " -t many", "is not an integer");
-    expect_error("run " + gguf + " --bogus 3", "unknown option --bogus");
-    expect_error("frobnicate", "unknown command");
+    testing::expect_lm_error("run " + edited_gguf(gguf, "arch.gguf", "general.architecture", &mamba), "unknown architecture 'mamba9'");
+    testing::expect_lm_error("run " + edited_gguf(gguf, "hparam.gguf", "llama.block_count", nullptr), "missing metadata key llama.block_count");
+    testing::expect_lm_error("run " + gguf + " 'Once upon a time there was a little girl' -c 4", "longer than the context");
+    testing::expect_lm_error("run " + gguf + " -n -5", "-n: -5 is out of range");
+    testing::expect_lm_error("run " + gguf + " -t 0", "-t: 0 is out of range");
+    testing::expect_lm_error("run " + gguf + " -t many", "is not an integer");
+    testing::expect_lm_error("run " + gguf + " --bogus 3", "unknown option --bogus");
+    testing::expect_lm_error("frobnicate", "unknown command");
 }
 
 TEST_CASE("bad input: unknown tensor type, offset past the end, llama2.c without tokenizer") {
@@ -195,17 +156,17 @@ TEST_CASE("bad input: unknown tensor type, offset past the end, llama2.c without
     if (gguf.empty() || bin.empty()) return;
     ModelFile f = load_model(gguf);
     // Find the first tensor info's type field: it follows the name and dims in the header.
-    const std::string good = slurp(gguf);
+    const std::string good = testing::read_file_bytes(gguf);
     const std::string& name = f.tensors[0].name;
     const size_t at = good.find(name) + name.size() + 4 + 8 * f.tensors[0].n_dims;
     std::string bad_type = good;
     bad_type[at] = 77;
-    expect_error("run " + write_bytes("type.gguf", bad_type), "unknown type 77");
+    testing::expect_lm_error("run " + write_bytes("type.gguf", bad_type), "unknown type 77");
     std::string bad_offset = good;
     bad_offset[at + 4 + 5] = 0x7f;  // offset high byte
-    expect_error("run " + write_bytes("offset.gguf", bad_offset), "runs past the end");
-    expect_error("run " + bin, "pass --tokenizer");
-    expect_error("run " + write_bytes("short.bin", slurp(bin).substr(0, 5000)), "truncated llama2.c checkpoint");
+    testing::expect_lm_error("run " + write_bytes("offset.gguf", bad_offset), "runs past the end");
+    testing::expect_lm_error("run " + bin, "pass --tokenizer");
+    testing::expect_lm_error("run " + write_bytes("short.bin", testing::read_file_bytes(bin).substr(0, 5000)), "truncated llama2.c checkpoint");
 }
 
 }

@@ -47,7 +47,7 @@ std::vector<float> prompt_logits(const ModelFile& file, int max_batch) {
 TEST_SUITE("gpt2") {
 
 TEST_CASE("vocab.json + merges.txt tokenize the prompt as the reference BPE did") {
-    ModelFile file = load_model(kDir);
+    ModelFile file = open_model(kDir);
     Tokenizer tok(file.meta);
     const std::vector<int32_t> ids = tok.encode(kPrompt, true);  // GPT-2 adds no BOS
     const std::vector<int> want = ref_tokens();

@@ -27,7 +27,7 @@ TEST_CASE("values") {
     Json v = parse_json(R"( {"a": [1, -2.5, 3e2, true, false, null], "b": {"c": "d"}, "": 0} )", "t.json");
     REQUIRE(v.is_object());
     REQUIRE(v.members.size() == 3);
-    CHECK(v.members[0].first == "a");  // file order kept
+    CHECK(v.members[0].key == "a");  // file order kept
     const Json& a = *v.find("a");
     REQUIRE(a.items.size() == 6);
     CHECK(a.items[0].integral);

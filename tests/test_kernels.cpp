@@ -134,17 +134,17 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
     }
 }
 
-// The integer GEMM against the scalar block dots: several 16-block groups plus a partial one,
+// The integer GEMM against the scalar block dots: several 16-sub-block groups plus a partial one,
 // row and token tails, and any thread count.
 TEST_CASE("integer GEMM matches the scalar reference") {
     for (Isa isa : reachable_isas()) {
         if (isa == Isa::Scalar) continue;
-        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1}) {
+        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q4_K, DType::Q6_K}) {
             QGemmFn qgemm = qgemm_kernel(type, isa);
             if (!qgemm) continue;
             DType act;
             REQUIRE(activation_type(type, &act));
-            const int64_t m = 13, k = 32 * 37;
+            const int64_t m = 13, k = info(type).block_size == 256 ? 256 * 5 : 32 * 37;
             const int n = 11;
             const std::vector<uint8_t> w = random_rows(type, m, k, 7), x = random_rows(act, n, k, 8);
             const size_t ws = row_bytes(type, k), xs = row_bytes(act, k);
@@ -184,7 +184,7 @@ TEST_CASE("activation quantizers are bit-identical to quantize_row") {
 }
 
 TEST_CASE("forcing an unreachable ISA gives the best one") {
-    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Neon}) {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot}) {
         force_isa(isa);
         CHECK(active_isa() == (isa_reachable(isa) ? isa : best_isa()));
     }

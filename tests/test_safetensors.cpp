@@ -105,7 +105,7 @@ TEST_CASE("misaligned f32 data is copied, not read unaligned") {
 }
 
 TEST_CASE("a GPT-2 directory reads as llama.cpp would convert it") {
-    ModelFile f = load_model("tests/ref/gpt2");
+    ModelFile f = open_model("tests/ref/gpt2");
     CHECK(f.architecture() == "gpt2");
     CHECK(f.meta.get_int("gpt2.embedding_length") == 32);
     CHECK(f.meta.get_int("gpt2.feed_forward_length") == 128);
@@ -121,7 +121,7 @@ TEST_CASE("a GPT-2 directory reads as llama.cpp would convert it") {
 }
 
 TEST_CASE("a BERT directory: names, heads, labels; int64 buffers skipped") {
-    ModelFile f = load_model("tests/ref/bert");
+    ModelFile f = open_model("tests/ref/bert");
     CHECK(f.architecture() == "bert");
     CHECK(f.meta.get_int("bert.pooling_type") == 1);
     const auto* labels = f.meta.get_strings("bert.classifier.output_labels");

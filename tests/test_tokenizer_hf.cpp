@@ -208,3 +208,16 @@ TEST_CASE("GPT-2 decoding agrees with llm.c's decode table") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("tokenizer") {
+
+TEST_CASE("looking tokens up by text") {
+    std::string dir = shared_file("models/bert-vocab");
+    if (dir.empty()) return;
+    Tokenizer tok = Tokenizer::from_files(dir);
+    CHECK(tok.find("[SEP]") == 102);
+    CHECK(tok.find("\xE2\x96\x81hello") == 7592);  // GGUF spelling of a word start
+    CHECK(tok.find("no such token") == -1);
+}
+
+}  // TEST_SUITE

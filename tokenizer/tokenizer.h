@@ -14,6 +14,7 @@
 
 namespace lm {
 
+// Immutable once built: encode and decode are const and safe to call from several threads.
 class Tokenizer {
 public:
     // Reads the tokenizer.ggml.* keys; throws lm::Error naming meta.source on bad/missing data.
@@ -57,6 +58,7 @@ public:
     bool add_eos() const { return add_eos_; }
     const std::string& model() const { return model_; }  // "llama", "gpt2", "bert"
     const std::string& token_text(int32_t id) const;      // the raw vocabulary entry
+    int32_t find(std::string_view token_text) const { return vocab_.find(token_text); }  // -1 if absent
     TokenType token_type(int32_t id) const;
 
 private:

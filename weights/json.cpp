@@ -142,7 +142,7 @@ private:
             skip_space();
             expect(':');
             skip_space();
-            v.members.emplace_back(std::move(key), value(depth + 1));
+            v.members.push_back({std::move(key), value(depth + 1)});
             skip_space();
             if (at_end()) error("unterminated object");
             if (peek() == ',') {
@@ -160,7 +160,7 @@ private:
     void check_unique_keys(const Json& v) {
         std::vector<std::string_view> keys;
         keys.reserve(v.members.size());
-        for (const auto& m : v.members) keys.push_back(m.first);
+        for (const auto& m : v.members) keys.push_back(m.key);
         std::sort(keys.begin(), keys.end());
         auto dup = std::adjacent_find(keys.begin(), keys.end());
         if (dup != keys.end()) error(concat("duplicate key \"", *dup, "\" in the object ending here"));

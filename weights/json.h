@@ -4,10 +4,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace lm {
+
+struct JsonMember;
 
 struct Json {
     enum class Type { null, boolean, number, string, array, object };
@@ -19,7 +20,7 @@ struct Json {
     bool integral = false;  // a number written without fraction or exponent that fits int64
     std::string str;
     std::vector<Json> items;                            // array elements
-    std::vector<std::pair<std::string, Json>> members;  // object members, in file order
+    std::vector<JsonMember> members;  // object members, in file order
 
     bool is_null() const { return type == Type::null; }
     bool is_bool() const { return type == Type::boolean; }
@@ -29,6 +30,13 @@ struct Json {
     bool is_object() const { return type == Type::object; }
 
     const Json* find(std::string_view key) const;  // object member or nullptr
+};
+
+// A struct rather than std::pair: a pair holding the still-incomplete Json does not compile
+// with every standard library. Works with structured bindings: auto& [key, value].
+struct JsonMember {
+    std::string key;
+    Json value;
 };
 
 const char* json_type_name(Json::Type t);

@@ -14,7 +14,7 @@ namespace lm {
 
 struct ModelFile {
     std::string path;
-    std::string format;  // "gguf" or "llama2c"
+    std::string format;  // "gguf", "llama2c" or "safetensors"
     std::shared_ptr<const MappedFile> mapping;
     std::vector<std::vector<uint8_t>> owned;  // rare synthesized data (none for GGUF)
     Metadata meta;

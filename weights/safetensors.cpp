@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 #include "weights/json.h"
 
@@ -416,12 +415,6 @@ ModelFile read_hf_directory(const std::string& dir) {
         file.tensors.push_back(relayout(file, t, layout, layout == Layout::permute_k ? kv_heads : heads));
     }
     if (file.tensors.empty()) fail(weights_path, ": no tensor has a name lm knows for ", names->arch);
-    // The vocabulary files sit beside the weights; without them the model still loads.
-    for (const char* f : {"vocab.txt", "vocab.json", "encoder.json", "tokenizer.json"})
-        if (fs::exists(root / f)) {
-            read_hf_tokenizer(dir, m);
-            break;
-        }
     return file;
 }
 

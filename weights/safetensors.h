@@ -31,9 +31,9 @@ std::vector<SafetensorsEntry> parse_safetensors(const MappedFile& file);
 // order (vectors widened to f32); other dtypes are an error. The metadata stays empty.
 ModelFile read_safetensors(std::shared_ptr<const MappedFile> mapping);
 
-// A Hugging Face model directory (config.json, model.safetensors, tokenizer files) for
-// GPT-2, BERT or Llama, described as llama.cpp's converter would write it as GGUF: the
-// ARCH.* keys, tokenizer.ggml.* keys and llama.cpp's tensor names. Tensors stay views into
+// A Hugging Face model directory (config.json, model.safetensors) for GPT-2, BERT or
+// Llama, described as llama.cpp's converter would write it as GGUF: the ARCH.* keys and
+// llama.cpp's tensor names (the tokenizer files are read a level up, by open_model). Tensors stay views into
 // the mapping except where the layout must change (GPT-2's Conv1D matrices are transposed,
 // Llama's q/k rows permuted for adjacent-pair RoPE), which are copied once.
 ModelFile read_hf_directory(const std::string& dir);

@@ -1,0 +1,145 @@
+// The integer GEMM engine for block-quantized weights on AVX-512 VNNI (prompt processing).
+// Block scales differ per block, so a plain kernel must convert and scale every 32 products;
+// here 16 sub-blocks are interleaved so that dword lane j of a register holds 4 codes of
+// sub-block j: kSteps vpdpbusd leave the 16 whole sub-block sums in one register, and the
+// float work (convert, scale, accumulate) is done once per 16 sub-blocks instead of per block.
+// A Format (qgemm_avx512.cpp: the 32-element types, qgemm_k_avx512.cpp: the k-quants) says
+// how its weight rows and activation rows are unpacked into these groups. Weights are
+// repacked on the fly, 4 rows at a time (the cost is shared by all tokens); activations,
+// already quantized to the weight's ggml activation type, are repacked once per call.
+// Interleaved layout: code byte 4i + b of sub-block j sits at q[i][4j + b].
+// Internal linkage: included by the AVX-512 files only.
+#pragma once
+#include "simd/x86.h"  // first: it sets up <immintrin.h>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace lm::simd {
+namespace {
+
+constexpr int kGroup = 16;  // sub-blocks per group
+constexpr int kRows = 4, kCols = 4;
+
+struct alignas(64) Group {
+    uint8_t q[8][64];        // codes, interleaved (steps beyond the format's kSteps unused)
+    float d[kGroup];         // scales, 0 for padding sub-blocks
+    float extra[kGroup];     // weights x activations added per sub-block (q4_1: m x s; q4_K: -dmin m x d sum)
+    int32_t offset[kGroup];  // activations: code offset o x sum(codes), removed from the dot
+};
+static_assert(sizeof(Group) == 704);
+
+inline __m512i lane_index() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+
+// Dword i (i < steps) of `count` sub-blocks whose codes start at base + byte offsets[j] ->
+// q[i][lane j]; lanes past count are zero.
+inline void interleave(const void* base, __m512i offsets, int count, int steps, Group* g) {
+    const __mmask16 valid = static_cast<__mmask16>((1u << count) - 1);
+    for (int i = 0; i < steps; ++i) {
+        const __m512i idx = _mm512_add_epi32(offsets, _mm512_set1_epi32(4 * i));
+        _mm512_store_si512(g->q[i], _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, idx, base, 1));
+    }
+}
+
+// R weight rows x C activation rows over all groups.
+template <int R, int C, class F>
+void micro(int64_t groups, const Group* const* w, const Group* const* x, float* y, int64_t ldy) {
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+        __m512i sum[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) sum[r][c] = _mm512_setzero_si512();
+        for (int i = 0; i < F::kSteps; ++i) {
+            __m512i yv[C];
+            for (int c = 0; c < C; ++c) yv[c] = _mm512_load_si512(x[c][g].q[i]);
+            for (int r = 0; r < R; ++r) {
+                const __m512i wv = _mm512_load_si512(w[r][g].q[i]);
+                for (int c = 0; c < C; ++c) sum[r][c] = _mm512_dpbusd_epi32(sum[r][c], wv, yv[c]);
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            const __m512 dw = _mm512_load_ps(w[r][g].d);
+            for (int c = 0; c < C; ++c) {
+                __m512i s = sum[r][c];
+                if constexpr (F::kOffset) s = _mm512_sub_epi32(s, _mm512_load_si512(x[c][g].offset));
+                const __m512 scale = _mm512_mul_ps(dw, _mm512_load_ps(x[c][g].d));
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][c]);
+                if constexpr (F::kExtra)
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_load_ps(w[r][g].extra), _mm512_load_ps(x[c][g].extra), acc[r][c]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) y[c * ldy + r] = hsum512(acc[r][c]);
+}
+
+template <int R, class F>
+void micro_cols(int nc, int64_t groups, const Group* const* w, const Group* const* x, float* y, int64_t ldy) {
+    switch (nc) {
+        case 4: return micro<R, 4, F>(groups, w, x, y, ldy);
+        case 3: return micro<R, 3, F>(groups, w, x, y, ldy);
+        case 2: return micro<R, 2, F>(groups, w, x, y, ldy);
+        default: return micro<R, 1, F>(groups, w, x, y, ldy);
+    }
+}
+
+// F: W, X (block types) of kWeightBlock / kActivationBlock elements, kSteps (8 for 32-element
+// sub-blocks, 4 for 16), kOffset, kExtra, groups(k), pack_weights(row, k, groups) and
+// pack_activations(row, k, groups).
+template <class F>
+void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n, int threads) {
+    using W = typename F::W;
+    using X = typename F::X;
+    const int64_t groups = F::groups(k);
+    const int64_t w_blocks = k / F::kWeightBlock, x_blocks = k / F::kActivationBlock;  // per row
+    thread_local std::vector<Group> x_packed;
+    if (x_packed.size() < static_cast<size_t>(groups * n)) x_packed.resize(groups * n);
+    Group* xp = x_packed.data();
+    const W* w = static_cast<const W*>(wv);
+    const X* x = static_cast<const X*>(xv);
+    auto pack = [&](int id, int count) {
+        for (int t = id; t < n; t += count) F::pack_activations(x + t * x_blocks, k, xp + t * groups);
+    };
+    auto compute = [&](int id, int count) {
+        thread_local std::vector<Group> w_packed;
+        if (w_packed.size() < static_cast<size_t>(groups * kRows)) w_packed.resize(groups * kRows);
+        const int64_t row_blocks = (m + kRows - 1) / kRows;
+        for (int64_t b = row_blocks * id / count; b < row_blocks * (id + 1) / count; ++b) {
+            const int64_t r0 = b * kRows;
+            const int nr = static_cast<int>(std::min<int64_t>(kRows, m - r0));
+            const Group* wr[kRows];
+            for (int r = 0; r < nr; ++r) {
+                F::pack_weights(w + (r0 + r) * w_blocks, k, w_packed.data() + r * groups);
+                wr[r] = w_packed.data() + r * groups;
+            }
+            for (int c0 = 0; c0 < n; c0 += kCols) {
+                const int nc = std::min(kCols, n - c0);
+                const Group* xc[kCols];
+                for (int c = 0; c < nc; ++c) xc[c] = xp + (c0 + c) * groups;
+                float* out = y + c0 * m + r0;
+                if (nr == kRows) micro_cols<kRows, F>(nc, groups, wr, xc, out, m);
+                else
+                    for (int r = 0; r < nr; ++r) micro_cols<1, F>(nc, groups, wr + r, xc, out + r, m);
+            }
+        }
+    };
+    if (threads <= 1) {
+        pack(0, 1);
+        compute(0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        pack(omp_get_thread_num(), omp_get_num_threads());
+#pragma omp barrier
+        compute(omp_get_thread_num(), omp_get_num_threads());
+    }
+}
+
+}  // namespace
+}  // namespace lm::simd
