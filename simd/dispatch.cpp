@@ -7,6 +7,9 @@
 #include <sys/auxv.h>
 #endif
 
+#if defined(__x86_64__)
+#include "simd/cpu_x86.h"
+#endif
 #include "simd/kernels.h"
 #include "weights/quant.h"
 
@@ -20,9 +23,9 @@ Isa detect() {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") &&
-        __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        __builtin_cpu_supports("fma") && cpu_has_f16c())
         return Isa::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
         return Isa::Avx2;
 #elif defined(__aarch64__)
     return getauxval(AT_HWCAP) & HWCAP_ASIMDDP ? Isa::NeonDot : Isa::Neon;

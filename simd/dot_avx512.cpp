@@ -6,8 +6,6 @@
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 #include <algorithm>
 
-#include <xsimd/xsimd.hpp>
-
 #include "simd/kernels.h"
 #include "simd/tile.h"
 #include "weights/quant.h"
@@ -17,8 +15,6 @@ namespace lm::simd {
 TileFn avx512_k_tile(DType weight);
 
 namespace {
-
-using fbatch = xsimd::batch<float, xsimd::avx512bw>;
 
 template <class Block>
 const Block* blocks(const uint8_t* p) {
@@ -209,45 +205,52 @@ struct Q4_1Kernel {
     }
 };
 
-// Float rows: 32 elements per step in two accumulators per output; Load converts to f32.
+// Float rows: 32 elements per step in two accumulators per output; the tail is one more
+// step with masked (zero-filled) loads. Load widens 16 elements to f32.
 template <class Load>
 struct FloatKernel {
     template <int R, int C>
-    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
-        fbatch acc[R][C][2];
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = fbatch(0.f);
-        int64_t i = 0;
-        for (; i + 32 <= k; i += 32) {
-            fbatch xv[C][2];
-            for (int c = 0; c < C; ++c) xv[c][0] = Load::get(x[c], i), xv[c][1] = Load::get(x[c], i + 16);
-            for (int r = 0; r < R; ++r) {
-                const fbatch w0 = Load::get(w[r], i), w1 = Load::get(w[r], i + 16);
-                for (int c = 0; c < C; ++c) {
-                    acc[r][c][0] = xsimd::fma(w0, xv[c][0], acc[r][c][0]);
-                    acc[r][c][1] = xsimd::fma(w1, xv[c][1], acc[r][c][1]);
-                }
+    static void step(__m512 (*acc)[C][2], const uint8_t* const* w, const uint8_t* const* x, int64_t i, __mmask16 m0,
+                     __mmask16 m1) {
+        __m512 xv[C][2];
+        for (int c = 0; c < C; ++c) xv[c][0] = Load::get(x[c], i, m0), xv[c][1] = Load::get(x[c], i + 16, m1);
+        for (int r = 0; r < R; ++r) {
+            const __m512 w0 = Load::get(w[r], i, m0), w1 = Load::get(w[r], i + 16, m1);
+            for (int c = 0; c < C; ++c) {
+                acc[r][c][0] = _mm512_fmadd_ps(w0, xv[c][0], acc[r][c][0]);
+                acc[r][c][1] = _mm512_fmadd_ps(w1, xv[c][1], acc[r][c][1]);
             }
         }
+    }
+
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        __m512 acc[R][C][2];
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) {
-                float sum = xsimd::hadd(acc[r][c][0] + acc[r][c][1]);
-                for (int64_t j = i; j < k; ++j) sum += Load::scalar(w[r], j) * Load::scalar(x[c], j);
-                out[r][c] = sum;
-            }
+            for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm512_setzero_ps();
+        int64_t i = 0;
+        for (; i + 32 <= k; i += 32) step<R, C>(acc, w, x, i, 0xFFFF, 0xFFFF);
+        if (i < k) {
+            const int64_t rem = k - i;
+            const __mmask16 m0 = rem >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << rem) - 1);
+            const __mmask16 m1 = rem > 16 ? static_cast<__mmask16>((1u << (rem - 16)) - 1) : 0;
+            step<R, C>(acc, w, x, i, m0, m1);
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r][c] = hsum512(_mm512_add_ps(acc[r][c][0], acc[r][c][1]));
     }
 };
 
 struct LoadF32 {
-    static fbatch get(const uint8_t* p, int64_t i) { return fbatch::load_unaligned(reinterpret_cast<const float*>(p) + i); }
-    static float scalar(const uint8_t* p, int64_t i) { return reinterpret_cast<const float*>(p)[i]; }
+    static __m512 get(const uint8_t* p, int64_t i, __mmask16 m) {
+        return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + i);
+    }
 };
 
 struct LoadF16 {
-    static fbatch get(const uint8_t* p, int64_t i) {
-        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * i)));
+    static __m512 get(const uint8_t* p, int64_t i, __mmask16 m) {
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + 2 * i));
     }
-    static float scalar(const uint8_t* p, int64_t i) { return f16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
 };
 
 // bf16 x bf16 with vdpbf16ps: 32 products per instruction, pairs summed into 16 f32 lanes.

@@ -54,28 +54,15 @@ Gpt2::Gpt2(const ModelFile& file, int context, int max_batch) : config_(read_con
     w_ = map_weights(file, config_);
     const Config& c = config_;
     Gpt2State& s = state_;
-    s.context = context > 0 ? std::min(context, c.context_length) : c.context_length;
-    s.max_batch = std::max(1, std::min(max_batch, s.context));
-    const size_t B = s.max_batch;
+    set_limits(context, c.context_length, max_batch);
+    const size_t B = this->max_batch();
     s.x.resize(B * c.dim);
     s.xb.resize(B * c.dim);
     s.xb2.resize(B * c.dim);
     s.qkv.resize(B * 3 * c.dim);
     s.hb.resize(B * c.hidden_dim);
     s.logits.resize(c.vocab_size);
-    const size_t cache = static_cast<size_t>(c.n_layers) * s.context * c.dim;
-    s.key_cache.resize(cache);
-    s.value_cache.resize(cache);
-}
-
-void Gpt2::forward(const int* tokens, int n, int pos, int threads, float* all_logits) {
-    if (pos < 0 || n < 1 || n > state_.context - pos)
-        fail("forward: positions ", pos, "..", pos + n, " exceed the context of ", state_.context);
-    for (int i = 0; i < n; i += state_.max_batch) {
-        const int chunk = std::min(state_.max_batch, n - i);
-        forward_chunk(tokens + i, chunk, pos + i, threads,
-                      all_logits ? all_logits + static_cast<size_t>(i) * config_.vocab_size : nullptr);
-    }
+    cache_ = KvCache(c.n_layers, this->context(), c.dim);
 }
 
 void Gpt2::forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) {
@@ -96,13 +83,8 @@ void Gpt2::forward_chunk(const int* tokens, int n, int pos, int threads, float* 
             layernorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), L.attn_norm_b->f32(), dim, eps);
         matmul(s.qkv.data(), *L.wqkv, s.xb.data(), n, threads);
         add_bias(s.qkv.data(), *L.bqkv, n);
-        const size_t layer_off = static_cast<size_t>(l) * s.context * dim;
-        for (int i = 0; i < n; ++i) {
-            const size_t at = layer_off + static_cast<size_t>(pos + i) * dim;
-            quantize_row(DType::F16, &s.qkv[i * 3 * dim + dim], &s.key_cache[at], dim);
-            quantize_row(DType::F16, &s.qkv[i * 3 * dim + 2 * dim], &s.value_cache[at], dim);
-        }
-        attention(l, n, pos, threads);
+        cache_.store(l, pos, n, &s.qkv[dim], &s.qkv[2 * dim], 3 * dim);
+        cache_.attend(s.xb.data(), dim, s.qkv.data(), 3 * dim, l, n, pos, c.n_heads, c.head_dim, threads);
         matmul(s.xb2.data(), *L.wo, s.xb.data(), n, threads);
         add_bias(s.xb2.data(), *L.bo, n);
         add(s.x.data(), s.xb2.data(), n * dim);
@@ -122,41 +104,6 @@ void Gpt2::forward_chunk(const int* tokens, int n, int pos, int threads, float* 
         layernorm(&s.xb[i * dim], &s.x[i * dim], w_.output_norm->f32(), w_.output_norm_b->f32(), dim, eps);
     if (all_logits) matmul(all_logits, *w_.output, s.xb.data(), n, threads);
     matmul(s.logits.data(), *w_.output, &s.xb[(n - 1) * dim], 1, threads);
-}
-
-// Causal multi-head attention of the n new tokens over the f16 cache; output in s.xb.
-void Gpt2::attention(int layer, int n, int pos, int threads) {
-    const Config& c = config_;
-    Gpt2State& s = state_;
-    const int dim = c.dim, hd = c.head_dim;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const uint16_t* keys = &s.key_cache[static_cast<size_t>(layer) * s.context * dim];
-    const uint16_t* values = &s.value_cache[static_cast<size_t>(layer) * s.context * dim];
-    threads = std::max(1, threads);
-    if (s.att.size() < static_cast<size_t>(threads) * s.context) s.att.resize(static_cast<size_t>(threads) * s.context);
-    const int64_t work = static_cast<int64_t>(n) * c.n_heads * (pos + n) * hd;
-    const int team = work > (1 << 15) ? threads : 1;
-#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
-    for (int i = 0; i < n; ++i) {
-        for (int h = 0; h < c.n_heads; ++h) {
-            float* att = &s.att[static_cast<size_t>(omp_get_thread_num()) * s.context];
-            const float* q = &s.qkv[static_cast<size_t>(i) * 3 * dim + h * hd];
-            const int len = pos + i + 1;
-            for (int t = 0; t < len; ++t) {
-                const uint16_t* k = keys + static_cast<size_t>(t) * dim + h * hd;
-                float sum = 0;
-                for (int d = 0; d < hd; ++d) sum += q[d] * f16_to_f32(k[d]);
-                att[t] = sum * scale;
-            }
-            softmax(att, len);
-            float* out = &s.xb[i * dim + h * hd];
-            std::fill(out, out + hd, 0.0f);
-            for (int t = 0; t < len; ++t) {
-                const uint16_t* v = values + static_cast<size_t>(t) * dim + h * hd;
-                for (int d = 0; d < hd; ++d) out[d] += att[t] * f16_to_f32(v[d]);
-            }
-        }
-    }
 }
 
 }  // namespace lm

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "src/config.h"
+#include "src/kv_cache.h"
 #include "src/model.h"
 
 namespace lm {
@@ -23,34 +24,29 @@ struct Gpt2Weights {
     const Tensor* output;  // token_embd unless the file has its own output.weight
 };
 
-// Activations for up to `max_batch` tokens at once, and the KV cache for `context` positions.
+// Activations for up to max_batch tokens at once.
 struct Gpt2State {
-    int max_batch = 0, context = 0;
     std::vector<float> x, xb, xb2;  // residual stream, normed input, attention output [batch][dim]
     std::vector<float> qkv;         // [batch][3 dim]
     std::vector<float> hb;          // feed-forward hidden [batch][hidden]
-    std::vector<float> att;         // per-thread attention scores
     std::vector<float> logits;      // last position [vocab]
-    std::vector<uint16_t> key_cache, value_cache;  // f16 [layer][context][dim]
 };
 
 class Gpt2 : public Decoder {
 public:
     Gpt2(const ModelFile& file, int context, int max_batch);
 
-    void forward(const int* tokens, int n, int pos, int threads, float* all_logits = nullptr) override;
     const float* logits() const override { return state_.logits.data(); }
     int vocab_size() const override { return config_.vocab_size; }
-    int context() const override { return state_.context; }
     const Config& config() const { return config_; }
 
 private:
-    void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits);
-    void attention(int layer, int n, int pos, int threads);
+    void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) override;
 
     Config config_;
     Gpt2Weights w_;
     Gpt2State state_;
+    KvCache cache_;
 };
 
 // y[r][c] += bias[c] for n rows of `cols` (the bias of a Linear layer over a batch).

@@ -2,11 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
-#include <omp.h>
-
-#include "simd/attention.h"
 #include "simd/matmul.h"
 #include "simd/ops.h"
 #include "weights/error.h"
@@ -45,9 +41,8 @@ Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_c
     w_ = map_weights(file, config_);
     const Config& c = config_;
     LlamaState& s = state_;
-    s.context = context > 0 ? std::min(context, c.context_length) : c.context_length;
-    s.max_batch = std::max(1, std::min(max_batch, s.context));
-    const size_t B = s.max_batch;
+    set_limits(context, c.context_length, max_batch);
+    const size_t B = this->max_batch();
     s.x.resize(B * c.dim);
     s.xb.resize(B * c.dim);
     s.xb2.resize(B * c.dim);
@@ -57,19 +52,7 @@ Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_c
     s.hb.resize(B * c.hidden_dim);
     s.hb2.resize(B * c.hidden_dim);
     s.logits.resize(c.vocab_size);
-    const size_t cache = static_cast<size_t>(c.n_layers) * s.context * c.kv_dim();
-    s.key_cache.resize(cache);
-    s.value_cache.resize(cache);
-}
-
-void Llama::forward(const int* tokens, int n, int pos, int threads, float* all_logits) {
-    if (pos < 0 || n < 1 || n > state_.context - pos)
-        fail("forward: positions ", pos, "..", pos + n, " exceed the context of ", state_.context);
-    for (int i = 0; i < n; i += state_.max_batch) {
-        const int chunk = std::min(state_.max_batch, n - i);
-        forward_chunk(tokens + i, chunk, pos + i, threads,
-                      all_logits ? all_logits + static_cast<size_t>(i) * config_.vocab_size : nullptr);
-    }
+    cache_ = KvCache(c.n_layers, this->context(), c.kv_dim());
 }
 
 void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) {
@@ -86,15 +69,12 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
         matmul(s.q.data(), *L.wq, s.xb.data(), n, threads);
         matmul(s.k.data(), *L.wk, s.xb.data(), n, threads);
         matmul(s.v.data(), *L.wv, s.xb.data(), n, threads);
-        const size_t layer_off = static_cast<size_t>(l) * s.context * kv_dim;
         for (int i = 0; i < n; ++i) {
             rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox);
             rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox);
-            const size_t at = layer_off + static_cast<size_t>(pos + i) * kv_dim;
-            quantize_row(DType::F16, &s.k[i * kv_dim], &s.key_cache[at], kv_dim);
-            quantize_row(DType::F16, &s.v[i * kv_dim], &s.value_cache[at], kv_dim);
         }
-        attention(l, n, pos, threads);
+        cache_.store(l, pos, n, s.k.data(), s.v.data(), kv_dim);
+        cache_.attend(s.xb.data(), dim, s.q.data(), dim, l, n, pos, c.n_heads, c.head_dim, threads);
         matmul(s.xb2.data(), *L.wo, s.xb.data(), n, threads);
         add(s.x.data(), s.xb2.data(), n * dim);
 
@@ -110,29 +90,6 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
     for (int i = first; i < n; ++i) rmsnorm(&s.xb[i * dim], &s.x[i * dim], w_.output_norm->f32(), dim, c.norm_eps);
     if (all_logits) matmul(all_logits, *w_.output, s.xb.data(), n, threads);
     matmul(s.logits.data(), *w_.output, &s.xb[(n - 1) * dim], 1, threads);
-}
-
-// Causal grouped-query attention of the n new tokens over the f16 cache; output in s.xb.
-void Llama::attention(int layer, int n, int pos, int threads) {
-    const Config& c = config_;
-    LlamaState& s = state_;
-    const int dim = c.dim, kv_dim = c.kv_dim(), hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const uint16_t* keys = &s.key_cache[static_cast<size_t>(layer) * s.context * kv_dim];
-    const uint16_t* values = &s.value_cache[static_cast<size_t>(layer) * s.context * kv_dim];
-    threads = std::max(1, threads);
-    const size_t scratch = s.context + hd;
-    if (s.att.size() < threads * scratch) s.att.resize(threads * scratch);
-    const int64_t work = static_cast<int64_t>(n) * c.n_heads * (pos + n) * hd;
-    const int team = work > (1 << 15) ? threads : 1;
-#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
-    for (int i = 0; i < n; ++i) {
-        for (int h = 0; h < c.n_heads; ++h) {
-            const int kv_off = (h / group) * hd;
-            attend(&s.xb[i * dim + h * hd], &s.q[i * dim + h * hd], keys + kv_off, values + kv_off, kv_dim, pos + i + 1, hd,
-                   scale, &s.att[omp_get_thread_num() * scratch]);
-        }
-    }
 }
 
 }  // namespace lm

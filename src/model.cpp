@@ -1,5 +1,6 @@
 #include "src/model.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "src/gpt2.h"
@@ -26,6 +27,21 @@ constexpr Architecture kArchitectures[] = {
     {"gpt2", make<Gpt2>},
 };
 }  // namespace
+
+void Decoder::set_limits(int requested_context, int model_context, int max_batch) {
+    context_ = requested_context > 0 ? std::min(requested_context, model_context) : model_context;
+    max_batch_ = std::max(1, std::min(max_batch, context_));
+}
+
+void Decoder::forward(const int* tokens, int n, int pos, int threads, float* all_logits) {
+    if (pos < 0 || n < 1 || n > context_ - pos)
+        fail("forward: positions ", pos, "..", pos + n, " exceed the context of ", context_);
+    for (int i = 0; i < n; i += max_batch_) {
+        const int chunk = std::min(max_batch_, n - i);
+        forward_chunk(tokens + i, chunk, pos + i, threads,
+                      all_logits ? all_logits + static_cast<size_t>(i) * vocab_size() : nullptr);
+    }
+}
 
 ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {
     namespace fs = std::filesystem;

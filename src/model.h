@@ -10,12 +10,22 @@ namespace lm {
 class Decoder {
 public:
     virtual ~Decoder() = default;
-    // Runs tokens[0..n) at positions pos..pos+n; the last position's logits are then in
-    // logits(), and with all_logits (n x vocab) every position's are written there.
-    virtual void forward(const int* tokens, int n, int pos, int threads, float* all_logits = nullptr) = 0;
+    // Runs tokens[0..n) at positions pos..pos+n (in chunks of at most max_batch); the last
+    // position's logits are then in logits(), and with all_logits (n x vocab) every
+    // position's are written there.
+    void forward(const int* tokens, int n, int pos, int threads, float* all_logits = nullptr);
     virtual const float* logits() const = 0;
     virtual int vocab_size() const = 0;
-    virtual int context() const = 0;  // positions the KV cache holds
+    int context() const { return context_; }  // positions the KV cache holds
+    int max_batch() const { return max_batch_; }
+
+protected:
+    // The context is the one asked for (<= 0: the model's own), never more than the model's.
+    void set_limits(int requested_context, int model_context, int max_batch);
+    virtual void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) = 0;
+
+private:
+    int context_ = 0, max_batch_ = 1;
 };
 
 // Opens a model with its vocabulary: load_model, plus the tokenizer files that travel beside

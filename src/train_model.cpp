@@ -116,6 +116,14 @@ void norm_backward(const TrainModel& m, float* dinp, float* dweight, float* dbia
     else layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, m.config.dim);
 }
 
+// Zeroes large buffers on every thread (memory bandwidth per core is the limit).
+void zero(std::vector<float>& v) {
+    const long n = (long)v.size(), chunk = 1L << 16;
+    float* d = v.data();
+#pragma omp parallel for schedule(static) if (n > (1L << 20))
+    for (long i = 0; i < n; i += chunk) std::memset(d + i, 0, sizeof(float) * std::min(chunk, n - i));
+}
+
 // Per-layer slice of a [L, ...] buffer (null stays null).
 inline float* at(float* base, int l, size_t stride) { return base ? base + l * stride : nullptr; }
 
@@ -137,6 +145,7 @@ void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
     m.grads.assign(offset, 0.0f);
     m.adam_m.assign(offset, 0.0f);
     m.adam_v.assign(offset, 0.0f);
+    m.norm_parts.assign((offset + NORM_CHUNK - 1) / NORM_CHUNK, 0.0);
     point_params(m.p, m.params.data(), config);
     point_params(m.g, m.grads.data(), config);
 
@@ -310,11 +319,11 @@ float train_forward(TrainModel& m, const int* inputs, const int* targets) {
     return m.loss;
 }
 
-void train_zero_grad(TrainModel& m) { std::fill(m.grads.begin(), m.grads.end(), 0.0f); }
+void train_zero_grad(TrainModel& m) { zero(m.grads); }
 
 void train_backward(TrainModel& m, float loss_scale) {
     const int BT = m.B * m.T, V = m.config.vocab_size;
-    std::fill(m.scratch_memory.begin(), m.scratch_memory.end(), 0.0f);
+    zero(m.scratch_memory);
     crossentropy_backward(m.scratch.dlogits, m.acts.probs, m.targets.data(), BT, V, IGNORE_INDEX);
     if (loss_scale != 1.0f)
         for (size_t i = 0; i < (size_t)BT * V; ++i) m.scratch.dlogits[i] *= loss_scale;
@@ -323,13 +332,24 @@ void train_backward(TrainModel& m, float loss_scale) {
 }
 
 
+// Summed in fixed chunks and then in chunk order, so the norm does not depend on the thread count.
 float train_clip_grad_norm(TrainModel& m, float max_norm) {
+    const long n = (long)m.grads.size(), chunks = (long)m.norm_parts.size();
+    const float* g = m.grads.data();
+#pragma omp parallel for schedule(static) if (n > (1L << 18))
+    for (long c = 0; c < chunks; ++c) {
+        double ss = 0;
+        for (long i = c * NORM_CHUNK; i < std::min(n, (c + 1) * NORM_CHUNK); ++i) ss += (double)g[i] * g[i];
+        m.norm_parts[c] = ss;
+    }
     double ss = 0;
-    for (float x : m.grads) ss += (double)x * x;
+    for (double part : m.norm_parts) ss += part;
     const float norm = static_cast<float>(std::sqrt(ss));
     if (max_norm > 0 && norm > max_norm) {
         const float scale = max_norm / norm;
-        for (float& x : m.grads) x *= scale;
+        float* gw = m.grads.data();
+#pragma omp parallel for schedule(static) if (n > (1L << 18))
+        for (long i = 0; i < n; ++i) gw[i] *= scale;
     }
     return norm;
 }

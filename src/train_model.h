@@ -17,6 +17,9 @@ namespace lm {
 
 enum class TrainArch { llama, gpt2, rnn };
 
+constexpr int IGNORE_INDEX = -100;     // targets with this value do not count in the loss
+constexpr long NORM_CHUNK = 1L << 16;  // gradient values per partial sum of the norm
+
 struct TrainConfig {
     TrainArch arch = TrainArch::llama;
     int vocab_size = 0;
@@ -102,6 +105,7 @@ struct TrainModel {
     TrainActivations acts{};
     TrainScratch scratch{};
     std::vector<int> inputs, targets;  // [BT] of the last forward
+    std::vector<double> norm_parts;    // partial sums of the gradient norm, one per NORM_CHUNK
     float loss = 0.0f;
     int adam_steps = 0;  // completed optimizer steps (bias correction uses adam_steps + 1)
 };
@@ -123,7 +127,5 @@ void train_backward(TrainModel& model, float loss_scale = 1.0f);
 float train_clip_grad_norm(TrainModel& model, float max_norm);
 // One AdamW step with decoupled weight decay (Loshchilov & Hutter, alg. 2) on tensors marked decay.
 void train_adamw_step(TrainModel& model, const AdamWConfig& adam, float lr);
-
-constexpr int IGNORE_INDEX = -100;  // targets with this value do not count in the loss
 
 }  // namespace lm

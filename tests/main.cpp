@@ -2,6 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <filesystem>
+
+#include "tests/testing.h"
 
 namespace {
 unsigned g_passed = 0, g_failed = 0;
@@ -31,6 +34,8 @@ DOCTEST_REGISTER_LISTENER("totals", 1, Totals);
 int main(int argc, char** argv) {
     doctest::Context context(argc, argv);
     const int status = context.run();
+    std::error_code ec;
+    std::filesystem::remove_all(lm::testing::temp_dir(), ec);
     if (!context.shouldExit()) std::printf("%u passed, %u failed\n", g_passed, g_failed);
     return status;
 }

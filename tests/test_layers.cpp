@@ -193,7 +193,8 @@ TEST_CASE("embedding: token and learned position, repeated tokens") {
         auto ref = [&] {
             dvec o(B * T * C);
             for (int n = 0; n < B * T; ++n)
-                for (int i = 0; i < C; ++i) o[n * C + i] = dwte[tokens[n] * C + i] + (with_pos ? dwpe[n % T * C + i] : 0);
+                for (int i = 0; i < C; ++i)
+                    o[n * C + i] = dwte[tokens[n] * C + i] + (with_pos ? dwpe[n % T * C + i] : 0);
             return o;
         };
         check_forward("embedding", out, ref());
@@ -254,7 +255,8 @@ TEST_CASE("matmul: with and without bias against finite differences") {
     for (bool with_bias : {true, false}) {
         fvec inp = random_vec(rng, N * C), weight = random_vec(rng, OC * C), bias = random_vec(rng, OC), out(N * OC);
         lm::matmul_forward(out.data(), inp.data(), weight.data(), with_bias ? bias.data() : nullptr, N, C, OC);
-        dvec x = to_double(inp), w = to_double(weight), bi = to_double(bias), R = to_double(random_vec(rng, out.size()));
+        dvec x = to_double(inp), w = to_double(weight), bi = to_double(bias);
+        dvec R = to_double(random_vec(rng, out.size()));
         check_forward("matmul", out, ref_matmul(x, w, with_bias ? &bi : nullptr, N, C, OC));
         const fvec dinp0 = random_vec(rng, inp.size()), dweight0 = random_vec(rng, weight.size());
         const fvec dbias0 = random_vec(rng, OC);
@@ -298,7 +300,8 @@ TEST_CASE("matmul: threaded shapes against double products") {
 TEST_CASE("matmul GEMM: every ISA build, all stride patterns, across block edges") {
     std::mt19937 rng(13);
     const int M = 200, N = 1100, K = 300;
-    const fvec a = random_vec(rng, (size_t)M * K), b = random_vec(rng, (size_t)K * N), c0 = random_vec(rng, (size_t)M * N);
+    const fvec a = random_vec(rng, (size_t)M * K), b = random_vec(rng, (size_t)K * N);
+    const fvec c0 = random_vec(rng, (size_t)M * N);
     struct Layout {
         const char* name;
         long a_rs, a_cs, b_rs, b_cs;

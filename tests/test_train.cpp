@@ -306,7 +306,8 @@ TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::
             opt += std::chrono::duration<double, std::milli>(t3 - t2).count();
         }
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
-        const double cpu_ms = ((cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-6) / (s.steps + 1);
+        const double cpu_ms =
+            ((cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-6) / (s.steps + 1);
         std::printf("%-20s forward %8.1f ms  backward %8.1f ms  adamw %6.1f ms  step %8.1f ms  cpu/step %8.1f ms\n",
                     s.name, fwd / s.steps, bwd / s.steps, opt / s.steps, (fwd + bwd + opt) / s.steps, cpu_ms);
     }

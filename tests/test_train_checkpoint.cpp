@@ -76,10 +76,12 @@ void check_resume(const lm::TrainConfig& config, const std::string& name) {
     lm::Rng rng3{static_cast<uint64_t>(back.get_int("run.rng"))};
     for (int i = static_cast<int>(back.get_int("run.step")); i < 6; ++i) step(resumed, tokens, rng3, i);
     CHECK(resumed.adam_steps == straight.adam_steps);
-    for (auto buffers : {std::make_pair(&resumed.params, &straight.params), std::make_pair(&resumed.adam_m, &straight.adam_m),
-                         std::make_pair(&resumed.adam_v, &straight.adam_v)}) {
-        REQUIRE(buffers.first->size() == buffers.second->size());
-        CHECK(std::memcmp(buffers.first->data(), buffers.second->data(), sizeof(float) * buffers.first->size()) == 0);
+    const std::vector<float>* pairs[][2] = {{&resumed.params, &straight.params},
+                                             {&resumed.adam_m, &straight.adam_m},
+                                             {&resumed.adam_v, &straight.adam_v}};
+    for (const auto& pair : pairs) {
+        REQUIRE(pair[0]->size() == pair[1]->size());
+        CHECK(std::memcmp(pair[0]->data(), pair[1]->data(), sizeof(float) * pair[0]->size()) == 0);
     }
 }
 
@@ -132,7 +134,8 @@ TEST_CASE("validation loss: mean over every window, a partial last batch padded"
     double sum = 0;
     for (int w = 0; w < 3; ++w) sum += lm::train_forward(one, tokens.data() + w * 8, tokens.data() + w * 8 + 1);
     CHECK(lm::evaluate_loss(two, tokens, 100) == doctest::Approx(sum / 3).epsilon(1e-6));
-    CHECK(lm::evaluate_loss(one, tokens, 1) == doctest::Approx(lm::train_forward(one, tokens.data(), tokens.data() + 1)));
+    const float first = lm::train_forward(one, tokens.data(), tokens.data() + 1);
+    CHECK(lm::evaluate_loss(one, tokens, 1) == doctest::Approx(first));
 }
 
 TEST_CASE("checkpoint: 3 steps + save + load + 3 steps equals 6 steps, bit for bit") {
@@ -162,8 +165,8 @@ TEST_CASE("checkpoint: corrupted, truncated and foreign files are refused") {
     lm::Metadata meta;
     lm::train_architecture_metadata(model, meta);
     lm::write_gguf(exported, meta, lm::train_tensor_views(model));
-    CHECK_THROWS_WITH_AS(lm::train_load_checkpoint(exported, loaded, 2, 8), doctest::Contains("not an lm training checkpoint"),
-                         lm::Error);
+    CHECK_THROWS_WITH_AS(lm::train_load_checkpoint(exported, loaded, 2, 8),
+                         doctest::Contains("not an lm training checkpoint"), lm::Error);
     lm::Metadata reserved;
     reserved.set("lmtrain.step", lm::Value::of_int(lm::ValueType::I64, 1));
     CHECK_THROWS_AS(lm::train_save_checkpoint(path, model, reserved), lm::Error);

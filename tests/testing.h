@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
+
 namespace lm::testing {
 
 inline bool in_ci() {
@@ -23,10 +25,16 @@ inline std::string shared_file(const std::string& rel) {
     return "";
 }
 
-// A scratch directory for files a test writes (removed by `make clean`).
+// A scratch file for a test, in a directory of this process's own so that suites running
+// side by side (make test, test-asan) never share one (removed by `make clean`).
+inline const std::string& temp_dir() {
+    static const std::string dir = "build/tmp/" + std::to_string(::getpid()) + "/";
+    return dir;
+}
+
 inline std::string temp_path(const std::string& name) {
-    std::filesystem::create_directories("build/tmp");
-    return "build/tmp/" + name;
+    std::filesystem::create_directories(temp_dir());
+    return temp_dir() + name;
 }
 
 }  // namespace lm::testing

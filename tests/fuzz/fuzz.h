@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "src/config.h"
-#include "src/llama.h"
+#include "src/model.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 #include "weights/mmap.h"
@@ -34,8 +34,8 @@ void expect_clean(Body body) {
 }
 
 // What the CLI does with a loaded model: `lm info` (config, metadata lines), the tokenizer
-// when the file carries one, building a Llama on a small context, and, when the model is
-// small enough to stay fast, one forward pass over a few tokens.
+// when the file carries one, the decoder its architecture names on a small context and,
+// when the model is small enough to stay fast, forward passes over a few tokens.
 inline void exercise_model(const ModelFile& file) {
     for (const auto& [key, value] : file.meta.entries) format_value(value);
     for (const Tensor& t : file.tensors) shape_string(t);
@@ -48,12 +48,14 @@ inline void exercise_model(const ModelFile& file) {
     }
     expect_clean([&] {
         const Config c = read_config(file);
-        Llama model(file, 8, 4);
+        std::unique_ptr<Decoder> model = load_decoder(file, 8, 4);
         const int64_t work = int64_t{c.n_layers} * c.dim * (2 * c.dim + 3 * c.hidden_dim) + int64_t{c.dim} * c.vocab_size;
         if (work > (1 << 22)) return;
-        const int tokens[3] = {0, c.vocab_size - 1, c.vocab_size / 2};
-        model.forward(tokens, 3, 0, 1);
-        model.forward(tokens, 1, 3, 1);
+        const int vocab = model->vocab_size();
+        const int tokens[5] = {0, vocab - 1, vocab / 2, 1 % vocab, 0};
+        std::vector<float> all_logits(5 * static_cast<size_t>(vocab));
+        model->forward(tokens, 5, 0, 1, all_logits.data());
+        model->forward(tokens, 1, 5, 1);
     });
 }
 

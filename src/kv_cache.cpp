@@ -1,0 +1,48 @@
+#include "src/kv_cache.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "simd/attention.h"
+#include "weights/quant.h"
+
+namespace lm {
+
+KvCache::KvCache(int n_layers, int context, int kv_dim)
+    : context_(context),
+      kv_dim_(kv_dim),
+      keys_(static_cast<size_t>(n_layers) * context * kv_dim),
+      values_(keys_.size()) {}
+
+void KvCache::store(int layer, int pos, int n, const float* k, const float* v, size_t stride) {
+    for (int i = 0; i < n; ++i) {
+        const size_t at = (static_cast<size_t>(layer) * context_ + pos + i) * kv_dim_;
+        quantize_row(DType::F16, k + i * stride, &keys_[at], kv_dim_);
+        quantize_row(DType::F16, v + i * stride, &values_[at], kv_dim_);
+    }
+}
+
+void KvCache::attend(float* out, size_t out_stride, const float* q, size_t q_stride, int layer, int n, int pos,
+                     int n_heads, int head_dim, int threads) {
+    const int group = n_heads / (kv_dim_ / head_dim);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const size_t layer_at = static_cast<size_t>(layer) * context_ * kv_dim_;
+    threads = std::max(1, threads);
+    const size_t per_thread = context_ + head_dim;
+    if (scratch_.size() < threads * per_thread) scratch_.resize(threads * per_thread);  // once, not per token
+    // Small problems stay on one thread: waking the team costs more than they do.
+    const int64_t work = static_cast<int64_t>(n) * n_heads * (pos + n) * head_dim;
+    const int team = work > (1 << 15) ? threads : 1;
+#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+    for (int i = 0; i < n; ++i) {
+        for (int h = 0; h < n_heads; ++h) {
+            const size_t kv_at = layer_at + (h / group) * head_dim;
+            lm::attend(out + i * out_stride + h * head_dim, q + i * q_stride + h * head_dim, &keys_[kv_at], &values_[kv_at],
+                       kv_dim_, pos + i + 1, head_dim, scale, &scratch_[omp_get_thread_num() * per_thread]);
+        }
+    }
+}
+
+}  // namespace lm
