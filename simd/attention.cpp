@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "simd/kernels.h"
 #include "simd/ops.h"
 #if defined(__x86_64__)
 #include "simd/cpu_x86.h"

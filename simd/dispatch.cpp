@@ -136,6 +136,15 @@ QuantizeFn activation_quantizer(DType act, Isa isa) {
     }
 }
 
+void round_to_f16(const float* x, float* out, int64_t n, Isa isa) {
+#if defined(__x86_64__)
+    if (isa == Isa::Avx512) return round_to_f16_avx512(x, out, n);
+#else
+    (void)isa;
+#endif
+    for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
 QGemmFn qgemm_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
     if (isa == Isa::Avx512) return avx512_qgemm(weight);

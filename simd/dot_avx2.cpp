@@ -140,53 +140,74 @@ struct Q4_1Kernel {
     }
 };
 
-// Float rows, 16 elements per step in two accumulators; Load converts 8 elements to f32.
+// Float rows, 16 elements per step in two accumulators; the tail is one more step over
+// zero-padded copies. Load converts 8 elements to f32 (kBytes each in memory).
 template <class Load>
 struct FloatKernel {
+    template <int R, int C>
+    static void step(__m256 (*acc)[C][2], const uint8_t* const* w, const uint8_t* const* x, int64_t i) {
+        __m256 xv[C][2];
+        for (int c = 0; c < C; ++c) xv[c][0] = Load::get(x[c], i), xv[c][1] = Load::get(x[c], i + 8);
+        for (int r = 0; r < R; ++r) {
+            const __m256 w0 = Load::get(w[r], i), w1 = Load::get(w[r], i + 8);
+            for (int c = 0; c < C; ++c) {
+                acc[r][c][0] = _mm256_fmadd_ps(w0, xv[c][0], acc[r][c][0]);
+                acc[r][c][1] = _mm256_fmadd_ps(w1, xv[c][1], acc[r][c][1]);
+            }
+        }
+    }
+
     template <int R, int C>
     static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
         __m256 acc[R][C][2];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
         int64_t i = 0;
-        for (; i + 16 <= k; i += 16) {
-            __m256 xv[C][2];
-            for (int c = 0; c < C; ++c) xv[c][0] = Load::get(x[c], i), xv[c][1] = Load::get(x[c], i + 8);
-            for (int r = 0; r < R; ++r) {
-                const __m256 w0 = Load::get(w[r], i), w1 = Load::get(w[r], i + 8);
-                for (int c = 0; c < C; ++c) {
-                    acc[r][c][0] = _mm256_fmadd_ps(w0, xv[c][0], acc[r][c][0]);
-                    acc[r][c][1] = _mm256_fmadd_ps(w1, xv[c][1], acc[r][c][1]);
+        for (; i + 16 <= k; i += 16) step<R, C>(acc, w, x, i);
+        if (i < k) {
+            const size_t bytes = static_cast<size_t>(k - i) * Load::kBytes;
+            alignas(32) uint8_t w_tail[R][16 * 4] = {}, x_tail[C][16 * 4] = {};
+            const uint8_t* wt[R];
+            const uint8_t* xt[C];
+            for (int r = 0; r < R; ++r) std::memcpy(w_tail[r], w[r] + i * Load::kBytes, bytes), wt[r] = w_tail[r];
+            for (int c = 0; c < C; ++c) std::memcpy(x_tail[c], x[c] + i * Load::kBytes, bytes), xt[c] = x_tail[c];
+            step<R, C>(acc, wt, xt, 0);
+        }
+        for (int c = 0; c < C; ++c) {
+            if constexpr (R == 4) {  // four rows reduced together, in hsum256's order
+                __m128 f[4];
+                for (int r = 0; r < 4; ++r) {
+                    const __m256 v = _mm256_add_ps(acc[r][c][0], acc[r][c][1]);
+                    f[r] = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
                 }
+                alignas(16) float sums[4];
+                _mm_store_ps(sums, hsum128x4(f[0], f[1], f[2], f[3]));
+                for (int r = 0; r < 4; ++r) out[r][c] = sums[r];
+            } else {
+                for (int r = 0; r < R; ++r) out[r][c] = hsum256(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
             }
         }
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) {
-                float sum = hsum256(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
-                for (int64_t j = i; j < k; ++j) sum += Load::scalar(w[r], j) * Load::scalar(x[c], j);
-                out[r][c] = sum;
-            }
     }
 };
 
 struct LoadF32 {
+    static constexpr int kBytes = 4;
     static __m256 get(const uint8_t* p, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + i); }
-    static float scalar(const uint8_t* p, int64_t i) { return reinterpret_cast<const float*>(p)[i]; }
 };
 
 struct LoadF16 {
+    static constexpr int kBytes = 2;
     static __m256 get(const uint8_t* p, int64_t i) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
     }
-    static float scalar(const uint8_t* p, int64_t i) { return f16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
 };
 
 struct LoadBF16 {  // bf16 is the top half of an f32
+    static constexpr int kBytes = 2;
     static __m256 get(const uint8_t* p, int64_t i) {
         const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
-    static float scalar(const uint8_t* p, int64_t i) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
 };
 
 }  // namespace

@@ -236,8 +236,17 @@ struct FloatKernel {
             const __mmask16 m1 = rem > 16 ? static_cast<__mmask16>((1u << (rem - 16)) - 1) : 0;
             step<R, C>(acc, w, x, i, m0, m1);
         }
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) out[r][c] = hsum512(_mm512_add_ps(acc[r][c][0], acc[r][c][1]));
+        for (int c = 0; c < C; ++c) {
+            if constexpr (R == 4) {  // four rows reduced together, in hsum512's order
+                __m128 f[4];
+                for (int r = 0; r < 4; ++r) f[r] = fold512(_mm512_add_ps(acc[r][c][0], acc[r][c][1]));
+                alignas(16) float sums[4];
+                _mm_store_ps(sums, hsum128x4(f[0], f[1], f[2], f[3]));
+                for (int r = 0; r < 4; ++r) out[r][c] = sums[r];
+            } else {
+                for (int r = 0; r < R; ++r) out[r][c] = hsum512(_mm512_add_ps(acc[r][c][0], acc[r][c][1]));
+            }
+        }
     }
 };
 

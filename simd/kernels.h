@@ -1,5 +1,9 @@
-// The kernel tables behind matmul: one tile function per weight type and ISA, chosen at run
-// time (simd/dispatch.cpp). Only simd/ and the kernel tests include this header.
+// The kernel tables behind matmul, chosen at run time by weight type and ISA (dispatch.cpp).
+// Three families, each with a scalar reference or tested against one:
+//   tile kernels  (dot_*.cpp)    a few rows x a few tokens of dot products; decode and small n
+//   float GEMM    (gemm*.h/cpp)  f32/f16 weights, n >= 8: packed activations, register blocking
+//   integer GEMM  (qgemm*.h/cpp) block-quantized weights, n >= 8, AVX-512 VNNI
+// plus the activation quantizers (quantize_avx512.cpp). Only simd/ and tests include this.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +43,9 @@ TileFn tile_kernel(DType weight, Isa isa);
 using QuantizeFn = void (*)(const float* x, void* dst, int64_t n);
 QuantizeFn activation_quantizer(DType act, Isa isa);
 QuantizeFn avx512_quantizer(DType act);  // nullptr for types without a vector version
+// Rounds n floats to the nearest f16 values (as f32): what f16 weights' GEMM multiplies by.
+void round_to_f16(const float* x, float* out, int64_t n, Isa isa);
+void round_to_f16_avx512(const float* x, float* out, int64_t n);
 
 // Per-ISA tables: nullptr for types the level does not specialize.
 TileFn scalar_tile(DType weight);
@@ -63,7 +70,5 @@ void gemm_neon(float* y, const void* w, DType type, const float* x, int64_t m, i
 using QGemmFn = void (*)(float* y, const void* w, const void* x, int64_t m, int64_t k, int n, int threads);
 QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
-void gemm_f32_avx2(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
-void gemm_f32_avx512(float* y, const float* w, const float* x, int64_t m, int64_t k, int n, int threads);
 
 }  // namespace lm::simd

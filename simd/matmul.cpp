@@ -66,7 +66,7 @@ bool try_float_gemm(float* y, const Tensor& w, const float* x, int n, int thread
         const size_t bytes = static_cast<size_t>(count) * 4;
         if (activation_scratch.size() < bytes) activation_scratch.resize(bytes);
         float* rounded = reinterpret_cast<float*>(activation_scratch.data());
-        for (int64_t i = 0; i < count; ++i) rounded[i] = f16_to_f32(f32_to_f16(x[i]));
+        simd::round_to_f16(x, rounded, count, simd::active_isa());
         x = rounded;
     }
     gemm(y, w.data, w.type, x, w.rows(), cols, n, threads);

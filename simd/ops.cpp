@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "simd/kernels.h"
+
 namespace lm {
 
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {
@@ -29,7 +31,7 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
 #if defined(__x86_64__)
 namespace {
 bool has_avx2() {
-    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    static const bool yes = simd::isa_reachable(simd::Isa::Avx2);
     return yes;
 }
 }  // namespace

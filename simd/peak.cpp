@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "simd/kernels.h"
+
 namespace lm {
 
 namespace simd {
@@ -34,8 +36,8 @@ namespace {
 enum class Level { Scalar, Avx2, Avx512 };
 [[maybe_unused]] Level level() {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f")) return Level::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Level::Avx2;
+    if (simd::isa_reachable(simd::Isa::Avx512)) return Level::Avx512;
+    if (simd::isa_reachable(simd::Isa::Avx2)) return Level::Avx2;
 #endif
     return Level::Scalar;
 }

@@ -91,6 +91,13 @@ void convert_f16(const float* x, void* dst, int64_t n) {
 
 }  // namespace
 
+void round_to_f16_avx512(const float* x, float* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; ++i) out[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
 QuantizeFn avx512_quantizer(DType act) {
     switch (act) {
         case DType::Q8_0: return quantize_q8_0;

@@ -1,6 +1,7 @@
 #include "src/config.h"
 
 #include "weights/error.h"
+#include "weights/limits.h"
 
 namespace lm {
 
@@ -26,12 +27,13 @@ Config read_config(const ModelFile& file) {
     c.arch = m.get_string("general.architecture");
     const std::string a = c.arch + ".";
     auto get = [&](const std::string& key, int64_t max) { return positive(file, a + key, m.get_int(a + key), max); };
-    c.dim = get("embedding_length", 1 << 16);
-    c.hidden_dim = get("feed_forward_length", 1 << 18);
-    c.n_layers = get("block_count", 1024);
-    c.n_heads = get("attention.head_count", 1024);
-    c.n_kv_heads = positive(file, a + "attention.head_count_kv", m.get_int(a + "attention.head_count_kv", c.n_heads), 1024);
-    c.context_length = get("context_length", 1 << 22);
+    c.dim = get("embedding_length", limits::kMaxEmbedding);
+    c.hidden_dim = get("feed_forward_length", limits::kMaxFeedForward);
+    c.n_layers = get("block_count", limits::kMaxLayers);
+    c.n_heads = get("attention.head_count", limits::kMaxHeads);
+    c.n_kv_heads = positive(file, a + "attention.head_count_kv", m.get_int(a + "attention.head_count_kv", c.n_heads),
+                            limits::kMaxHeads);
+    c.context_length = get("context_length", limits::kMaxContext);
     if (c.dim % c.n_heads || c.n_heads % c.n_kv_heads)
         fail(file.path, ": embedding_length ", c.dim, ", head_count ", c.n_heads, " and head_count_kv ", c.n_kv_heads,
              " do not divide evenly");
@@ -47,7 +49,7 @@ Config read_config(const ModelFile& file) {
     // The vocabulary size is the embedding's row count; metadata may state it too.
     const Tensor* embd = file.find("token_embd.weight");
     if (!embd) fail(file.path, ": missing tensor token_embd.weight");
-    c.vocab_size = positive(file, "token_embd rows", embd->ne[1], 1 << 22);
+    c.vocab_size = positive(file, "token_embd rows", embd->ne[1], limits::kMaxVocab);
     if (m.has(a + "vocab_size") && m.get_int(a + "vocab_size") != c.vocab_size)
         fail(file.path, ": ", a, "vocab_size ", m.get_int(a + "vocab_size"), " does not match token_embd.weight (",
              c.vocab_size, " rows)");

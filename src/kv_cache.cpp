@@ -1,19 +1,36 @@
 #include "src/kv_cache.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "simd/attention.h"
+#include "weights/error.h"
 #include "weights/quant.h"
 
 namespace lm {
 
+namespace {
+// A context the model allows may still need more memory than the machine has (the default
+// is the model's own context): refuse before allocating rather than be killed mid-way.
+size_t checked_cache_elements(int n_layers, int context, int kv_dim) {
+    const uint64_t elements = checked_mul(checked_mul(n_layers, context, "KV cache"), kv_dim, "KV cache");
+    const uint64_t bytes = checked_mul(elements, 2 * sizeof(uint16_t), "KV cache");  // keys and values
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+    if (memory && bytes > memory)
+        fail("a KV cache for a context of ", context, " needs ", bytes >> 20, " MiB, more than this machine's ",
+             memory >> 20, " MiB: pass a smaller context (-c)");
+    return static_cast<size_t>(elements);
+}
+}  // namespace
+
 KvCache::KvCache(int n_layers, int context, int kv_dim)
     : context_(context),
       kv_dim_(kv_dim),
-      keys_(static_cast<size_t>(n_layers) * context * kv_dim),
+      keys_(checked_cache_elements(n_layers, context, kv_dim)),
       values_(keys_.size()) {}
 
 void KvCache::store(int layer, int pos, int n, const float* k, const float* v, size_t stride) {

@@ -3,14 +3,12 @@
 // so one routine serves out = inp W^T, dinp = dout W and dweight = dout^T inp without
 // transposing anything in memory (packing B absorbs its strides; A is read in place by
 // broadcast loads). Loop nest after BLIS (Van Zee & van de Geijn 2015): NC columns -> KC
-// depth -> pack B -> MC rows -> MR x NR register tile. Each thread owns a contiguous range of
-// NR-column panels and runs the whole nest on it, so results do not depend on the thread count.
+// depth -> pack B -> MC rows -> MR x NR register tile. Work is shared out as contiguous ranges
+// of NR-column panels, each running the whole nest, so results do not depend on the thread count.
 //
 // Included once per ISA (layers_matmul.cpp, layers_gemm_avx2.cpp, layers_gemm_avx512.cpp);
 // everything has internal linkage so the instantiations for different ISAs never merge.
 #pragma once
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 #include <xsimd/xsimd.hpp>
@@ -124,25 +122,17 @@ void gemm_columns(float* c, long ldc, const float* a, long a_rs, long a_cs, cons
 
 }  // namespace gemm_detail
 
-// Below this many multiply-adds a call runs on one thread.
-constexpr long GEMM_PARALLEL_WORK = 1L << 18;
-
-void gemm_strided(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
-                  int M, int N, int K) {
+// Share `part` of `parts` of C += A . B, on the calling thread: a contiguous range of NR-column
+// panels, each computed over all of K, so the result does not depend on how it is shared.
+void gemm_strided_share(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
+                        long b_cs, int M, int N, int K, int part, int parts) {
     using namespace gemm_detail;
     if (M <= 0 || N <= 0 || K <= 0) return;
-    const int panels = (N + NR - 1) / NR;
-    // Called from inside a parallel region (attention), it stays on the calling thread.
-    const bool parallel = (long)M * N * K > GEMM_PARALLEL_WORK && panels > 1 && !omp_in_parallel();
-#pragma omp parallel if (parallel)
-    {
-        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        const int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
-        if (p0 < p1 && a_rs == 1)
-            gemm_columns<true>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
-        else if (p0 < p1)
-            gemm_columns<false>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
-    }
+    const long panels = (N + NR - 1) / NR;
+    const int p0 = (int)(panels * part / parts), p1 = (int)(panels * (part + 1) / parts);
+    if (p0 >= p1) return;
+    if (a_rs == 1) gemm_columns<true>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
+    else gemm_columns<false>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
 }
 
 }  // namespace

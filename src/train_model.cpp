@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <xsimd/xsimd.hpp>
 
 #include "src/layers.h"
+#include "src/train_data.h"
 #include "weights/error.h"
 
 namespace lm {
@@ -174,19 +174,25 @@ void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
     m.targets.assign(BT, IGNORE_INDEX);
 }
 
+// Standard normal by Box-Muller over splitmix64, so the same seed gives the same weights on
+// every platform (std::normal_distribution's algorithm is up to the library).
+static float normal(Rng& rng) {
+    const double u1 = ((rng.next() >> 11) + 1) * 0x1.0p-53, u2 = (rng.next() >> 11) * 0x1.0p-53;
+    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+}
+
 void train_model_init_weights(TrainModel& m, unsigned long seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
+    Rng rng{seed};
     const TrainConfig& c = m.config;
     for (const ParamTensor& t : m.tensors) {
         float* w = m.params.data() + t.offset;
         const bool norm = t.name.rfind("ln", 0) == 0 && t.name.back() == 'w';
-        float std = 0.02f;
-        if (t.name == "attprojw" || t.name == "fcprojw") std /= std::sqrt(2.0f * c.n_layers);
-        // RNN: unit-variance pre-activations, so tanh starts in its linear range.
-        if (t.name == "rnnwx") std = 1.0f / std::sqrt((float)c.dim);
-        if (t.name == "rnnwh") std = 1.0f / std::sqrt((float)c.hidden_dim);
-        for (size_t i = 0; i < t.size; ++i) w[i] = norm ? 1.0f : t.decay ? normal(rng) * std : 0.0f;
+        float sigma = 0.02f;
+        if (t.name == "attprojw" || t.name == "fcprojw") sigma /= std::sqrt(2.0f * c.n_layers);
+        // RNN: variance 1/fan_in keeps the recurrence from exploding or dying out at the start.
+        if (t.name == "rnnwx") sigma = 1.0f / std::sqrt((float)c.dim);
+        if (t.name == "rnnwh") sigma = 1.0f / std::sqrt((float)c.hidden_dim);
+        for (size_t i = 0; i < t.size; ++i) w[i] = norm ? 1.0f : t.decay ? normal(rng) * sigma : 0.0f;
     }
 }
 

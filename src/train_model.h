@@ -113,7 +113,7 @@ struct TrainModel {
 // Validates the config and allocates every buffer for batches of B sequences of T tokens.
 void train_model_init(TrainModel& model, const TrainConfig& config, int B, int T);
 // GPT-2-style initial weights: N(0, 0.02), residual projections scaled by 1/sqrt(2L), norm
-// weights 1, biases 0 (RNN: N(0, 1/fan_in) for wx and wh); deterministic in seed.
+// weights 1, biases 0 (RNN: variance 1/fan_in for wx and wh); deterministic in seed.
 void train_model_init_weights(TrainModel& model, unsigned long seed);
 const ParamTensor* find_tensor(const TrainModel& model, const std::string& name);
 
@@ -123,7 +123,8 @@ void train_zero_grad(TrainModel& model);
 // Accumulates loss_scale * d(loss of the last forward)/d(params) into model.grads; with
 // gradient accumulation over k micro-batches, loss_scale = 1/k averages them.
 void train_backward(TrainModel& model, float loss_scale = 1.0f);
-// Global gradient L2 norm; when max_norm > 0 and the norm exceeds it, scales grads to max_norm.
+// Global gradient L2 norm (NaN or inf when a gradient is: the caller's non-finite check);
+// when max_norm > 0 and the norm exceeds it, scales grads to max_norm.
 float train_clip_grad_norm(TrainModel& model, float max_norm);
 // One AdamW step with decoupled weight decay (Loshchilov & Hutter, alg. 2) on tensors marked decay.
 void train_adamw_step(TrainModel& model, const AdamWConfig& adam, float lr);

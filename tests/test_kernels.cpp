@@ -180,6 +180,11 @@ TEST_CASE("activation quantizers are bit-identical to quantize_row") {
             INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(act)));
             CHECK(ref == got);
         }
+        std::vector<float> rounded(2048);
+        round_to_f16(x.data(), rounded.data(), 2048, isa);
+        int mismatches = 0;
+        for (int i = 0; i < 2048; ++i) mismatches += rounded[i] != f16_to_f32(f32_to_f16(x[i]));
+        CHECK(mismatches == 0);
     }
 }
 

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "simd/attention.h"
+#include "simd/kernels.h"
 #include "simd/ops.h"
 #include "tests/testing.h"
 #include "weights/dtype.h"
@@ -17,13 +18,7 @@ std::vector<float> randoms(int n, float scale, uint32_t seed) {
     for (float& x : v) x = dist(rng);
     return v;
 }
-bool has_avx2() {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-    return false;
-#endif
-}
+bool has_avx2() { return simd::isa_reachable(simd::Isa::Avx2); }
 double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
     double m = 0;
     for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]) / (std::fabs(b[i]) + 1e-6));

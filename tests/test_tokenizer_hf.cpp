@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "tests/test_tokenizer_helpers.h"
+#include "tokenizer/unicode.h"
 #include "weights/error.h"
 
 using lm::Tokenizer;
@@ -196,9 +197,9 @@ TEST_CASE("GPT-2 decoding agrees with llm.c's decode table") {
     REQUIRE(header[2] == tok.n_vocab());
     size_t pos = 1024, same = 0;
     for (int32_t id = 0; id < header[2]; ++id) {
-        REQUIRE(pos < table.size());
+        if (pos >= table.size() || pos + 1 + static_cast<uint8_t>(table[pos]) > table.size())
+            FAIL("llm.c table truncated at token ", id);
         size_t len = static_cast<uint8_t>(table[pos]);
-        REQUIRE(pos + 1 + len <= table.size());
         std::string bytes = table.substr(pos + 1, len);
         pos += 1 + len;
         if (id == header[3]) continue;  // llm.c spells out <|endoftext|>; we print nothing
@@ -218,6 +219,32 @@ TEST_CASE("looking tokens up by text") {
     CHECK(tok.find("[SEP]") == 102);
     CHECK(tok.find("\xE2\x96\x81hello") == 7592);  // GGUF spelling of a word start
     CHECK(tok.find("no such token") == -1);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("tokenizer") {
+
+TEST_CASE("Llama 3 style byte-level BPE keeps whole-word tokens without merges") {
+    lm::Metadata meta;
+    meta.source = "llama3-like";
+    std::vector<std::string> tokens;
+    for (int b = 0; b < 256; ++b) {
+        tokens.emplace_back();
+        lm::append_utf8(tokens.back(), lm::gpt2_byte_char(static_cast<uint8_t>(b)));
+    }
+    tokens.push_back("\xC4\xA0hello");  // "Ġhello", reachable by no merge
+    meta.set("tokenizer.ggml.model", lm::Value::of_string("gpt2"));
+    meta.set("tokenizer.ggml.tokens", lm::Value::of_strings(tokens));
+    meta.set("tokenizer.ggml.merges", lm::Value::of_strings({}));
+    meta.set("tokenizer.ggml.pre", lm::Value::of_string("llama-bpe"));
+    Tokenizer llama3(meta);
+    CHECK(llama3.encode(" hello", false) == std::vector<int32_t>{256});
+    CHECK(llama3.decode(llama3.encode("say hello 12345", false)) == "say hello 12345");
+    meta.set("tokenizer.ggml.pre", lm::Value::of_string("gpt-2"));
+    CHECK(Tokenizer(meta).encode(" hello", false).size() == 6);
+    meta.set("tokenizer.ggml.pre", lm::Value::of_string("qwen2"));
+    CHECK_THROWS_AS(Tokenizer{meta}, lm::Error);
 }
 
 }  // TEST_SUITE

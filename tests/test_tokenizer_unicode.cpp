@@ -5,6 +5,7 @@
 #include "tests/testing.h"
 #include "tokenizer/models.h"
 #include "tokenizer/unicode.h"
+#include "weights/error.h"
 
 using namespace lm;
 
@@ -91,6 +92,49 @@ TEST_CASE("GPT-2 pre-tokenizer") {
     CHECK(strings(gpt2_pretokenize("abc123")) == V{"abc", "123"});
     CHECK(strings(gpt2_pretokenize("\xFF\xFEx")) == V{"\xFF\xFE", "x"});  // invalid bytes are symbols
     CHECK(gpt2_pretokenize("").empty());
+}
+
+TEST_CASE("Llama 3 pre-tokenizer") {
+    using V = std::vector<std::string>;
+    CHECK(strings(llama3_pretokenize("Hello world")) == V{"Hello", " world"});
+    CHECK(strings(llama3_pretokenize("I'M here's")) == V{"I", "'M", " here", "'s"});
+    CHECK(strings(llama3_pretokenize("12345 678")) == V{"123", "45", " ", "678"});
+    CHECK(strings(llama3_pretokenize("abc123def")) == V{"abc", "123", "def"});
+    CHECK(strings(llama3_pretokenize("a\n\nb")) == V{"a", "\n\n", "b"});
+    CHECK(strings(llama3_pretokenize("ab\r\ncd")) == V{"ab", "\r\n", "cd"});
+    CHECK(strings(llama3_pretokenize("hi  \n  there")) == V{"hi", "  \n", " ", " there"});
+    CHECK(strings(llama3_pretokenize("$hello!!\n\nok")) == V{"$hello", "!!\n\n", "ok"});
+    CHECK(strings(llama3_pretokenize(" ?! x")) == V{" ?!", " x"});
+    CHECK(strings(llama3_pretokenize("\tabc")) == V{"\tabc"});
+    CHECK(strings(llama3_pretokenize("x 's")) == V{"x", " '", "s"});
+    CHECK(strings(llama3_pretokenize("end  ")) == V{"end", "  "});
+    CHECK(llama3_pretokenize("").empty());
+}
+
+TEST_CASE("pre-tokenizer pieces tile any input") {
+    uint32_t state = 77;
+    const char* parts[] = {" ", "  ", "\n", "\r\n", "\t", "a", "Zz", "'s", "'LL", "1", "234", "!", "?.",
+                           "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xFF", "\xE2\x82", "\xE3\x80\x80"};
+    for (int i = 0; i < 2000; ++i) {
+        std::string text;
+        for (int k = 0; k < 1 + i % 25; ++k) text += parts[((state = state * 1664525u + 1013904223u) >> 24) % 19];
+        for (auto split : {gpt2_pretokenize, llama3_pretokenize}) {
+            std::string joined;
+            for (std::string_view piece : split(text)) {
+                REQUIRE_FALSE(piece.empty());
+                joined += piece;
+            }
+            CAPTURE(text);
+            REQUIRE(joined == text);
+        }
+    }
+}
+
+TEST_CASE("pre-tokenizer names") {
+    CHECK(pre_tokenizer_named("gpt-2", "x") == PreTokenizer::gpt2);
+    CHECK(pre_tokenizer_named("", "x") == PreTokenizer::gpt2);
+    CHECK(pre_tokenizer_named("llama-bpe", "x") == PreTokenizer::llama3);
+    CHECK_THROWS_AS(pre_tokenizer_named("qwen2", "x"), lm::Error);
 }
 
 TEST_CASE("BERT pre-tokenizer") {

@@ -199,6 +199,30 @@ TEST_CASE("tanh RNN (embedding, backprop through time, head with bias) matches P
     check_against_reference("train_rnn.bin");
 }
 
+TEST_CASE("initial weights: N(0, 0.02) matrices, unit norms, zero biases, fixed by the seed") {
+    lm::TrainConfig c;
+    c.arch = lm::TrainArch::gpt2;
+    c.vocab_size = 500, c.dim = 64, c.n_layers = 2, c.n_heads = c.n_kv_heads = 4, c.hidden_dim = 128;
+    c.max_seq_len = 8;
+    lm::TrainModel a, b;
+    lm::train_model_init(a, c, 1, 8);
+    lm::train_model_init(b, c, 1, 8);
+    lm::train_model_init_weights(a, 9);
+    lm::train_model_init_weights(b, 9);
+    CHECK(a.params == b.params);
+    const lm::ParamTensor* wte = lm::find_tensor(a, "wte");
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < wte->size; ++i) {
+        sum += a.params[wte->offset + i];
+        sq += (double)a.params[wte->offset + i] * a.params[wte->offset + i];
+    }
+    const double mean = sum / wte->size, sd = std::sqrt(sq / wte->size - mean * mean);
+    CHECK(std::abs(mean) < 5e-4);  // 32000 samples: standard error 1.1e-4
+    CHECK(std::abs(sd - 0.02) < 5e-4);
+    CHECK(a.params[lm::find_tensor(a, "ln1w")->offset] == 1.0f);
+    CHECK(a.params[lm::find_tensor(a, "qkvb")->offset] == 0.0f);
+}
+
 TEST_CASE("train model rejects inconsistent configs") {
     lm::TrainModel model;
     lm::TrainConfig c;

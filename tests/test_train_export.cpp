@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -70,9 +71,50 @@ void check_round_trip(const lm::TrainConfig& config, const std::string& file_nam
     CHECK(std::memcmp(again.params.data(), model.params.data(), sizeof(float) * model.params.size()) == 0);
 }
 
+// Fine-tuning starts from a pretrained file: its weights, read into a TrainModel, must give
+// llama.cpp's next-token distributions (tests read ../shared/models, see its README).
+void check_pretrained(const std::string& model_rel, const std::string& logits_rel, double tol) {
+    const std::string model_path = lm::testing::shared_file(model_rel);
+    const std::string logits_path = lm::testing::shared_file(logits_rel);
+    if (model_path.empty() || logits_path.empty()) return;
+    std::ifstream in(logits_path, std::ios::binary);
+    int32_t n = 0, V = 0;
+    in.read(reinterpret_cast<char*>(&n), 4).read(reinterpret_cast<char*>(&V), 4);
+    std::vector<int> tokens(n);
+    std::vector<float> logits((size_t)n * V);
+    in.read(reinterpret_cast<char*>(tokens.data()), 4L * n).read(reinterpret_cast<char*>(logits.data()), 4L * n * V);
+    REQUIRE(in);
+
+    const lm::ModelFile file = lm::load_model(model_path);
+    lm::TrainModel model;
+    lm::train_model_init(model, lm::train_config_from(file), 1, n);
+    REQUIRE(model.config.vocab_size == V);
+    lm::train_load_weights(model, file);
+    std::vector<int> targets(tokens.begin() + 1, tokens.end());
+    targets.push_back(lm::IGNORE_INDEX);
+    lm::train_forward(model, tokens.data(), targets.data());
+    double worst = 0;
+    for (int t = 0; t < n; ++t) {
+        lm::softmax(logits.data() + (size_t)t * V, V);
+        for (int i = 0; i < V; ++i)
+            worst = std::max(worst, (double)std::abs(logits[(size_t)t * V + i] - model.acts.probs[(size_t)t * V + i]));
+    }
+    if (std::getenv("LM_VERBOSE")) std::printf("  %s max |p_train - p_llama.cpp| %.3e\n", model_rel.c_str(), worst);
+    INFO(model_rel, ": max |p_train - p_llama.cpp| ", worst);
+    CHECK(worst < tol);
+}
+
 }  // namespace
 
 TEST_SUITE("train") {
+TEST_CASE("fine-tuning input: pretrained GGUF weights give llama.cpp's distributions") {
+    check_pretrained("models/stories260K/stories260K-F32.gguf", "models/stories260K/stories260K-F32.logits", 5e-4);
+    check_pretrained("models/tiny-random/rq-F16.gguf", "models/tiny-random/rq-F16.logits", 1e-4);
+    // Block-quantized weights are dequantized once; llama.cpp also quantizes the activations
+    // (README: a few 1e-2 in logits), so a looser bound.
+    check_pretrained("models/tiny-random/rq-Q8_0.gguf", "models/tiny-random/rq-Q8_0.logits", 1e-3);
+}
+
 TEST_CASE("export: a trained Llama (GQA, untied) runs in lm's llama path and reads back") {
     lm::TrainConfig c;
     c.arch = lm::TrainArch::llama;

@@ -1,5 +1,5 @@
-// GPT-2 byte-level BPE: split text with GPT-2's pre-tokenizer regex, spell each piece's bytes
-// as printable characters, then apply the merges in rank order (lowest rank first).
+// GPT-2 byte-level BPE: split text with the pre-tokenizer (tokenizer/pretokenize.cpp), spell
+// each piece's bytes as printable characters, then apply the merges in rank order.
 #include "tokenizer/models.h"
 #include "tokenizer/unicode.h"
 #include "weights/error.h"
@@ -30,76 +30,7 @@ int char_to_byte(uint32_t cp) {
     return cp < table.size() ? table[cp] : -1;
 }
 
-struct Char {
-    uint32_t cp;
-    size_t pos, len;
-};
-
-enum class Kind { letter, number, space, other };
-
-Kind kind_of(uint32_t cp) {
-    if (is_white_space(cp)) return Kind::space;
-    CharClass c = char_class(cp);
-    if (c == CharClass::L) return Kind::letter;
-    if (c == CharClass::N) return Kind::number;
-    return Kind::other;
-}
-
-// Length in characters of a contraction ('s 't 're 've 'm 'll 'd) at chars[i], or 0.
-size_t contraction_at(const std::vector<Char>& chars, size_t i) {
-    auto at = [&](size_t k) { return i + k < chars.size() ? chars[i + k].cp : 0u; };
-    if (at(0) != '\'') return 0;
-    uint32_t a = at(1), b = at(2);
-    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
-    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
-    return 0;
-}
-
 }  // namespace
-
-// The regex, by hand:
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-std::vector<std::string_view> gpt2_pretokenize(std::string_view text) {
-    std::vector<Char> chars;
-    for (size_t pos = 0; pos < text.size();) {
-        Decoded d = decode_utf8(text, pos);
-        chars.push_back({d.cp, pos, d.len});
-        pos += d.len;
-    }
-    std::vector<Kind> kinds(chars.size());
-    for (size_t i = 0; i < chars.size(); ++i) kinds[i] = kind_of(chars[i].cp);
-
-    std::vector<std::string_view> pieces;
-    const size_t n = chars.size();
-    auto emit = [&](size_t first, size_t end) {  // characters [first, end)
-        size_t from = chars[first].pos, to = chars[end - 1].pos + chars[end - 1].len;
-        pieces.push_back(text.substr(from, to - from));
-    };
-    for (size_t i = 0; i < n;) {
-        if (size_t len = contraction_at(chars, i)) {
-            emit(i, i + len);
-            i += len;
-            continue;
-        }
-        // An optional single ' ' joins the run of letters, digits or other symbols after it.
-        size_t j = (chars[i].cp == ' ' && i + 1 < n && kinds[i + 1] != Kind::space) ? i + 1 : i;
-        Kind k = kinds[j];
-        if (k != Kind::space) {
-            size_t end = j + 1;
-            while (end < n && kinds[end] == k) ++end;
-            emit(i, end);
-            i = end;
-            continue;
-        }
-        size_t end = i + 1;
-        while (end < n && kinds[end] == Kind::space) ++end;
-        // \s+(?!\S) leaves the last space of a run to prefix the word that follows.
-        if (end < n && end - i > 1) --end;
-        emit(i, end);
-        i = end;
-    }
-    return pieces;
-}
 
 BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges, const std::string& source) {
     BpeModel bpe;
@@ -132,6 +63,14 @@ void encode_piece(const Vocab& vocab, const BpeModel& bpe, std::string_view piec
         spelled += ch;
     }
     symbols.back().next = -1;
+    if (bpe.ignore_merges) {  // Llama 3: a piece that is a token is that token
+        int32_t id = vocab.find(spelled);
+        if (id >= 0) {
+            out.push_back(id);
+            if (spans) spans->push_back({offset, offset + static_cast<uint32_t>(piece.size())});
+            return;
+        }
+    }
     merge_pairs(spelled, symbols, [&](std::string_view a, std::string_view b) -> std::optional<double> {
         key.assign(a);
         key += ' ';
@@ -174,7 +113,7 @@ void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text, 
         uint32_t offset;
     };
     std::unordered_map<std::string_view, Seen> seen;
-    for (std::string_view piece : gpt2_pretokenize(text)) {
+    for (std::string_view piece : pretokenize(bpe.pre, text)) {
         const auto offset = static_cast<uint32_t>(piece.data() - text.data());
         if (auto it = seen.find(piece); it != seen.end()) {
             const Seen& s = it->second;

@@ -3,6 +3,7 @@
 
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/limits.h"
 #include "weights/mmap.h"
 
 namespace lm {
@@ -40,7 +41,8 @@ void read_llama2c_tokenizer(const MappedFile& file, int32_t n_vocab, Metadata& m
     const std::string& path = file.path();
     const uint8_t* data = file.data();
     const size_t size = file.size();
-    if (n_vocab <= 0) fail(path, ": vocabulary size ", n_vocab, " from the model header is not positive");
+    if (n_vocab <= 0 || n_vocab > limits::kMaxVocab)
+        fail(path, ": vocabulary size ", n_vocab, " from the model header is out of range (1..", limits::kMaxVocab, ")");
     // Each entry takes at least 8 bytes (score + length): check before allocating.
     if (size < 4 || (size - 4) / 8 < static_cast<size_t>(n_vocab))
         fail(path, ": too small for ", n_vocab, " tokens (", size, " bytes)");

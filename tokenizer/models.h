@@ -25,16 +25,23 @@ void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view text, 
 std::string spm_decode(const Vocab& vocab, int32_t id);
 
 // --- GPT-2 byte-level BPE (tokenizer/bpe.cpp), llama.cpp's "gpt2" model ----------------------
+// The regex that splits text into pieces before merging (tokenizer/pretokenize.cpp).
+enum class PreTokenizer { gpt2, llama3 };
+PreTokenizer pre_tokenizer_named(const std::string& name, const std::string& source);  // throws
+std::vector<std::string_view> pretokenize(PreTokenizer pre, std::string_view text);
+std::vector<std::string_view> gpt2_pretokenize(std::string_view text);
+std::vector<std::string_view> llama3_pretokenize(std::string_view text);
+
 struct BpeModel {
     StringMap<int32_t> ranks;                 // "left right" -> merge rank (lower merges first)
     std::array<std::string, 256> byte_chars;  // byte -> its printable stand-in, UTF-8
     std::array<int32_t, 256> byte_ids;        // id of each byte's single-character token
+    PreTokenizer pre = PreTokenizer::gpt2;
+    bool ignore_merges = false;               // a piece found whole in the vocabulary is kept (Llama 3)
 };
 uint32_t gpt2_byte_char(uint8_t b);  // the printable character that stands for byte b
 BpeModel make_bpe(const Vocab& vocab, const std::vector<std::string>& merges,
                   const std::string& source);
-// Splits with the GPT-2 pre-tokenizer regex; pieces are byte ranges of `text`.
-std::vector<std::string_view> gpt2_pretokenize(std::string_view text);
 void bpe_encode(const Vocab& vocab, const BpeModel& bpe, std::string_view text,
                 std::vector<int32_t>& out, std::vector<ByteSpan>* spans = nullptr);
 std::string bpe_decode(const Vocab& vocab, int32_t id);

@@ -4,6 +4,7 @@
 
 #include "tokenizer/unicode.h"
 #include "weights/error.h"
+#include "weights/limits.h"
 
 namespace lm {
 
@@ -13,8 +14,9 @@ Vocab read_vocab(const Metadata& meta) {
     const std::vector<std::string>* tokens = meta.get_strings("tokenizer.ggml.tokens");
     if (!tokens || tokens->empty())
         fail(meta.source, ": missing or empty tokenizer.ggml.tokens");
-    if (tokens->size() > static_cast<size_t>(INT32_MAX))
-        fail(meta.source, ": tokenizer.ggml.tokens has too many entries");
+    if (tokens->size() > static_cast<size_t>(limits::kMaxVocab))
+        fail(meta.source, ": tokenizer.ggml.tokens has ", tokens->size(), " entries, more than the limit of ",
+             limits::kMaxVocab);
     const size_t n = tokens->size();
     const std::vector<double>* scores = meta.get_floats("tokenizer.ggml.scores");
     const std::vector<int64_t>* types = meta.get_ints("tokenizer.ggml.token_type");
@@ -74,6 +76,8 @@ Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
         const std::vector<std::string>* merges = meta.get_strings("tokenizer.ggml.merges");
         if (!merges) fail(meta.source, ": missing tokenizer.ggml.merges for a gpt2 tokenizer");
         bpe_ = make_bpe(vocab_, *merges, meta.source);
+        bpe_.pre = pre_tokenizer_named(meta.get_string("tokenizer.ggml.pre", ""), meta.source);
+        bpe_.ignore_merges = bpe_.pre == PreTokenizer::llama3;
     }
     find_special_tokens();
 }

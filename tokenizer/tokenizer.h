@@ -1,6 +1,9 @@
 // Text <-> token ids, token for token what llama.cpp (and the Hugging Face tokenizers it is
 // tested against) produce. One facade over three algorithms chosen by tokenizer.ggml.model:
-// "llama" (SentencePiece BPE), "gpt2" (byte-level BPE), "bert" (WordPiece).
+// "llama" (SentencePiece BPE), "gpt2" (byte-level BPE, split as tokenizer.ggml.pre says: GPT-2's
+// or Llama 3's regex), "bert" (WordPiece). Vocabularies come from GGUF metadata or from the
+// readers below (llama2.c tokenizer.bin, SentencePiece tokenizer.model, Hugging Face files);
+// tokenizer/bpe_train.h learns new ones.
 #pragma once
 #include <cstdint>
 #include <string>

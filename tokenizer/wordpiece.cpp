@@ -52,7 +52,7 @@ std::vector<BertWord> bert_words(std::string_view text, bool lowercase) {
         } else if (!lowercase || is_cjk_ideograph(cp)) {
             add_char(cp, from);
         } else {
-            // strip_accents follows lowercase in BertNormalizer: NFD minus Mn, then lowercase.
+            // BertNormalizer strips accents (NFD minus Mn marks), then lowercases.
             stripped.clear();
             append_stripped(stripped, cp);
             for (size_t i = 0; i < stripped.size();) {

@@ -3,17 +3,16 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <unordered_set>
 
 #include "weights/error.h"
+#include "weights/limits.h"
 
 namespace lm {
 
 namespace {
 
-// Limits that no real model comes near; they bound what a hostile header can make us do.
-constexpr uint64_t kMaxStringBytes = 1u << 24;
-constexpr int kMaxArrayDepth = 4;
-constexpr uint64_t kMaxNameBytes = 1024;
+using namespace limits;
 
 // A bounds-checked reader over the mapped bytes.
 struct Cursor {
@@ -91,7 +90,9 @@ Value read_array(Cursor& c, const std::string& key, int depth) {
     v.type = ValueType::ARRAY;
     v.elem = static_cast<ValueType>(et);
     uint64_t count = c.read<uint64_t>("array length");
-    // Check the claim against the bytes left before reserving anything.
+    // Check the claim against the limit and the bytes left before reserving anything.
+    if (count > kMaxArrayLength)
+        fail(c.path, ": metadata ", key, ": array length ", count, " exceeds the limit of ", kMaxArrayLength);
     if (count > c.remaining() / scalar_size(v.elem))
         fail(c.path, ": metadata ", key, ": array length ", count, " exceeds the file size");
     if (is_integer(v.elem)) {
@@ -120,16 +121,17 @@ Tensor read_tensor_info(Cursor& c) {
     Tensor t;
     t.name = c.read_string("tensor name", kMaxNameBytes);
     uint32_t n_dims = c.read<uint32_t>("tensor dims");
-    if (n_dims < 1 || n_dims > 4) fail(c.path, ": tensor ", t.name, " has ", n_dims, " dimensions (1 to 4 allowed)");
+    if (n_dims < 1 || n_dims > kMaxDims)
+        fail(c.path, ": tensor ", t.name, " has ", n_dims, " dimensions (1 to ", kMaxDims, " allowed)");
     t.n_dims = static_cast<int>(n_dims);
     uint64_t count = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
         uint64_t ne = c.read<uint64_t>("tensor shape");
-        if (ne == 0 || ne > (1ull << 40)) fail(c.path, ": tensor ", t.name, " has invalid dimension ", ne);
+        if (ne == 0 || ne > kMaxTensorElements) fail(c.path, ": tensor ", t.name, " has invalid dimension ", ne);
         t.ne[d] = static_cast<int64_t>(ne);
         count = checked_mul(count, ne, "tensor element count");
     }
-    if (count > (1ull << 40)) fail(c.path, ": tensor ", t.name, " has too many elements");
+    if (count > kMaxTensorElements) fail(c.path, ": tensor ", t.name, " has too many elements");
     uint32_t type = c.read<uint32_t>("tensor type");
     const DTypeInfo* info = dtype_info(type);
     if (!info) fail(c.path, ": tensor ", t.name, " has unknown type ", type);
@@ -153,6 +155,8 @@ ModelFile read_gguf(std::shared_ptr<const MappedFile> mapping) {
     if (version < 2 || version > 3) fail(path, ": unsupported GGUF version ", version, " (2 and 3 are supported)");
     uint64_t n_tensors = c.read<uint64_t>("header");
     uint64_t n_kv = c.read<uint64_t>("header");
+    if (n_kv > kMaxMetadataEntries) fail(path, ": metadata count ", n_kv, " exceeds the limit of ", kMaxMetadataEntries);
+    if (n_tensors > kMaxTensors) fail(path, ": tensor count ", n_tensors, " exceeds the limit of ", kMaxTensors);
     // Each key/value takes at least 13 bytes and each tensor info at least 32.
     if (n_kv > c.remaining() / 13) fail(path, ": truncated or corrupt file: metadata count ", n_kv, " exceeds the file size");
     if (n_tensors > c.remaining() / 32) fail(path, ": truncated or corrupt file: tensor count ", n_tensors, " exceeds the file size");
@@ -161,23 +165,25 @@ ModelFile read_gguf(std::shared_ptr<const MappedFile> mapping) {
     file.path = path;
     file.format = "gguf";
     file.meta.source = path;
+    std::unordered_set<std::string> keys;
     for (uint64_t i = 0; i < n_kv; ++i) {
         std::string key = c.read_string("metadata key", kMaxNameBytes);
         uint32_t type = c.read<uint32_t>("metadata type");
         if (!valid_value_type(type)) fail(path, ": metadata key ", key, " has unknown value type ", type);
-        if (file.meta.has(key)) fail(path, ": duplicate metadata key ", key);
+        if (!keys.insert(key).second) fail(path, ": duplicate metadata key ", key);
         file.meta.entries.emplace_back(key, read_value(c, static_cast<ValueType>(type), key, 0));
     }
 
     int64_t alignment = file.meta.get_int("general.alignment", kGgufDefaultAlignment);
-    if (alignment <= 0 || alignment > (1 << 20) || (alignment & (alignment - 1)))
-        fail(path, ": general.alignment ", alignment, " is not a power of two");
+    // The spec asks for a multiple of 8; less would leave f32 tensors misaligned in memory.
+    if (alignment < 8 || alignment > (1 << 20) || (alignment & (alignment - 1)))
+        fail(path, ": general.alignment ", alignment, " is not a power of two from 8 to 2^20");
 
+    std::unordered_set<std::string> names;
     for (uint64_t i = 0; i < n_tensors; ++i) {
         file.tensors.push_back(read_tensor_info(c));
-        for (uint64_t j = 0; j < i; ++j)
-            if (file.tensors[j].name == file.tensors.back().name)
-                fail(path, ": duplicate tensor name ", file.tensors.back().name);
+        if (!names.insert(file.tensors.back().name).second)
+            fail(path, ": duplicate tensor name ", file.tensors.back().name);
     }
 
     const uint64_t data_start = (c.pos + alignment - 1) / alignment * alignment;

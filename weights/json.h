@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "weights/limits.h"
+
 namespace lm {
 
 struct JsonMember;
@@ -44,9 +46,9 @@ const char* json_type_name(Json::Type t);
 // Parses one JSON value (surrounded by optional whitespace). Throws lm::Error
 // "SOURCE: JSON error at line L, column C: WHAT" for malformed input, nesting deeper than
 // max_depth, duplicate object keys, lone UTF-16 surrogates or invalid UTF-8.
-Json parse_json(std::string_view text, const std::string& source, int max_depth = 64);
+Json parse_json(std::string_view text, const std::string& source, int max_depth = limits::kMaxJsonDepth);
 
 // Reads and parses a whole file; errors name the file.
-Json read_json_file(const std::string& path, int max_depth = 64);
+Json read_json_file(const std::string& path, int max_depth = limits::kMaxJsonDepth);
 
 }  // namespace lm

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "weights/error.h"
+#include "weights/limits.h"
 
 namespace lm {
 
@@ -13,17 +14,17 @@ struct Header {
 };
 
 void validate(const Header& h, const std::string& path) {
-    auto check = [&](int32_t v, const char* name, int32_t max) {
+    auto check = [&](int64_t v, const char* name, int64_t max) {
         if (v <= 0 || v > max) fail(path, ": not a GGUF file or a valid llama2.c checkpoint (header ", name, " = ", v,
                                            " is out of range 1..", max, ")");
     };
-    check(h.dim, "dim", 1 << 16);
-    check(h.hidden_dim, "hidden_dim", 1 << 18);
-    check(h.n_layers, "n_layers", 1024);
-    check(h.n_heads, "n_heads", 1024);
-    check(h.n_kv_heads, "n_kv_heads", 1024);
-    check(std::abs(h.vocab_size), "vocab_size", 1 << 22);
-    check(h.seq_len, "seq_len", 1 << 22);
+    check(h.dim, "dim", limits::kMaxEmbedding);
+    check(h.hidden_dim, "hidden_dim", limits::kMaxFeedForward);
+    check(h.n_layers, "n_layers", limits::kMaxLayers);
+    check(h.n_heads, "n_heads", limits::kMaxHeads);
+    check(h.n_kv_heads, "n_kv_heads", limits::kMaxHeads);
+    check(std::abs(int64_t{h.vocab_size}), "vocab_size", limits::kMaxVocab);  // int64: |INT32_MIN| fits
+    check(h.seq_len, "seq_len", limits::kMaxContext);
     if (h.dim % h.n_heads || h.n_heads % h.n_kv_heads || (h.dim / h.n_heads) % 2)
         fail(path, ": llama2.c header: dim ", h.dim, ", n_heads ", h.n_heads, ", n_kv_heads ", h.n_kv_heads,
              " do not divide evenly");

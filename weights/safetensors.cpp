@@ -6,6 +6,7 @@
 
 #include "weights/error.h"
 #include "weights/json.h"
+#include "weights/limits.h"
 
 namespace lm {
 
@@ -13,7 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // real headers are a few hundred KB
 
 // Every dtype the safetensors format defines, with its element size.
 struct SafetensorsType {
@@ -120,7 +120,7 @@ std::vector<SafetensorsEntry> parse_safetensors(const MappedFile& file) {
     if (file.size() < 8) fail(path, ": truncated safetensors file: no header length");
     uint64_t header_size;
     std::memcpy(&header_size, file.data(), 8);
-    if (header_size > kMaxHeaderBytes) fail(path, ": safetensors header length ", header_size, " exceeds the limit");
+    if (header_size > limits::kMaxSafetensorsHeader) fail(path, ": safetensors header length ", header_size, " exceeds the limit");
     if (header_size > file.size() - 8)
         fail(path, ": truncated safetensors file: header of ", header_size, " bytes runs past the end");
     const std::string_view text(reinterpret_cast<const char*>(file.data()) + 8, header_size);

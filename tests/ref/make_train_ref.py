@@ -196,6 +196,7 @@ if __name__ == "__main__":
     make("llama", dict(COMMON, arch=0, kv_heads=2, hidden=40, max_seq_len=9, tied=0), seed=1)
     make("gpt2", dict(COMMON, arch=1, kv_heads=4, hidden=64, max_seq_len=12, tied=1), seed=2)
     # multi-query attention (one kv head), tied head, another RoPE base, one layer
-    make("rnn", dict(COMMON, arch=2, layers=1, heads=0, kv_heads=0, hidden=20, max_seq_len=9, tied=0), seed=4)
     make("llama_mqa", dict(COMMON, arch=0, kv_heads=1, hidden=36, max_seq_len=9, tied=1, layers=1,
                            rope_base=500000.0), seed=3)
+    # embedding (dim 24) -> tanh RNN (state 20) -> head with bias; no attention heads
+    make("rnn", dict(COMMON, arch=2, layers=1, heads=0, kv_heads=0, hidden=20, max_seq_len=9, tied=0), seed=4)

@@ -1,0 +1,296 @@
+// The bad-input table of docs/errors.md, row by row: each hostile file or command line is
+// built here, run through ./lm, and must give exit code 1 and exactly the documented line.
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "tests/lm_process.h"
+#include "weights/gguf.h"
+#include "weights/limits.h"
+
+using namespace lm;
+
+namespace {
+
+// GGUF bytes built by hand, so a row can lie in any field.
+struct Gguf {
+    std::string b;
+    template <typename T>
+    Gguf& put(T v) {
+        b.append(reinterpret_cast<const char*>(&v), sizeof v);
+        return *this;
+    }
+    Gguf& str(const std::string& s) { return put<uint64_t>(s.size()).raw(s); }
+    Gguf& raw(const std::string& s) {
+        b += s;
+        return *this;
+    }
+    Gguf& header(uint64_t n_tensors, uint64_t n_kv) {
+        return put<uint32_t>(kGgufMagic).put<uint32_t>(3).put<uint64_t>(n_tensors).put<uint64_t>(n_kv);
+    }
+    Gguf& kv_u32(const std::string& key, uint32_t v) { return str(key).put<uint32_t>(4).put<uint32_t>(v); }
+    // Tensor info: name, dims, type, offset.
+    Gguf& tensor(const std::string& name, std::vector<uint64_t> ne, uint32_t type = 0, uint64_t offset = 0) {
+        str(name).put<uint32_t>(static_cast<uint32_t>(ne.size()));
+        for (uint64_t n : ne) put<uint64_t>(n);
+        return put<uint32_t>(type).put<uint64_t>(offset);
+    }
+    Gguf& data(size_t bytes) {
+        while (b.size() % 32) b += '\0';
+        b.append(bytes, '\0');
+        return *this;
+    }
+};
+
+// A valid tiny Llama (dim 8, 2 heads, 1 layer, vocab 4, context 16) with a 4-token
+// SentencePiece vocabulary, written with write_gguf; `edit` changes metadata or tensors.
+std::string tiny_llama(const std::string& path, const std::function<void(Metadata&, std::vector<Tensor>&)>& edit = {}) {
+    static std::vector<float> zeros(1 << 12, 0.01f);
+    Metadata m;
+    m.set("general.architecture", Value::of_string("llama"));
+    m.set("llama.context_length", Value::of_int(ValueType::U32, 16));
+    m.set("llama.embedding_length", Value::of_int(ValueType::U32, 8));
+    m.set("llama.feed_forward_length", Value::of_int(ValueType::U32, 16));
+    m.set("llama.block_count", Value::of_int(ValueType::U32, 1));
+    m.set("llama.attention.head_count", Value::of_int(ValueType::U32, 2));
+    m.set("tokenizer.ggml.model", Value::of_string("llama"));
+    m.set("tokenizer.ggml.tokens", Value::of_strings({"<unk>", "<s>", "</s>", "\xE2\x96\x81"}));
+    std::vector<Tensor> tensors;
+    auto add = [&](const std::string& name, int64_t ne0, int64_t ne1) {
+        Tensor t;
+        t.name = name;
+        t.n_dims = ne1 > 1 ? 2 : 1;
+        t.ne[0] = ne0;
+        t.ne[1] = ne1;
+        t.nbytes = static_cast<size_t>(ne0 * ne1) * 4;
+        t.data = zeros.data();
+        tensors.push_back(t);
+    };
+    add("token_embd.weight", 8, 4);
+    add("output_norm.weight", 8, 1);
+    for (const char* n : {"attn_norm", "ffn_norm"}) add(std::string("blk.0.") + n + ".weight", 8, 1);
+    for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_output"}) add(std::string("blk.0.") + n + ".weight", 8, 8);
+    for (const char* n : {"ffn_gate", "ffn_up"}) add(std::string("blk.0.") + n + ".weight", 8, 16);
+    add("blk.0.ffn_down.weight", 16, 8);
+    if (edit) edit(m, tensors);
+    write_gguf(path, m, tensors);
+    return path;
+}
+
+void remove_tensor(std::vector<Tensor>& tensors, const std::string& name) {
+    std::erase_if(tensors, [&](const Tensor& t) { return t.name == name; });
+}
+
+std::string put32(std::vector<int32_t> v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+}
+
+// One row: how to make the input, the arguments (FILE = the input's path) and the exact
+// stderr line (FILE substituted; a trailing "..." matches any rest of the line).
+struct Row {
+    const char* name;
+    std::function<std::string(const std::string& path)> make;  // writes the input, returns FILE
+    const char* args;
+    const char* message;
+};
+
+// u64 header length, the header, no data.
+std::string safetensors(const std::string& header) {
+    const uint64_t n = header.size();
+    return std::string(reinterpret_cast<const char*>(&n), 8) + header;
+}
+
+std::string write(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+}
+
+auto bytes(std::string b) {
+    return [b](const std::string& path) { return write(path, b); };
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+    return s;
+}
+
+const std::vector<Row>& rows() {
+    static const std::vector<Row> table = {
+        // --- files that are not model files at all
+        {"missing file", [](const std::string& p) { return p; }, "info FILE", "FILE: cannot open: No such file or directory"},
+        {"empty file", bytes(""), "info FILE", "FILE: file is empty"},
+        {"unknown format", bytes("hello"), "info FILE", "FILE: not a model file (unknown format: neither GGUF nor llama2.c)"},
+        {"directory without config.json", [](const std::string& p) { std::filesystem::create_directories(p); return p; },
+         "info FILE", "FILE: a model directory needs config.json"},
+        // --- GGUF header
+        {"GGUF version", bytes(Gguf().put<uint32_t>(kGgufMagic).put<uint32_t>(1).put<uint64_t>(0).put<uint64_t>(0).b),
+         "info FILE", "FILE: unsupported GGUF version 1 (2 and 3 are supported)"},
+        {"GGUF truncated header", bytes(Gguf().put<uint32_t>(kGgufMagic).put<uint32_t>(3).b), "info FILE",
+         "FILE: truncated file: header runs past the end (offset 8)"},
+        {"GGUF tensor count over the limit", bytes(Gguf().header(limits::kMaxTensors + 1, 0).b), "info FILE",
+         "FILE: tensor count 1048577 exceeds the limit of 1048576"},
+        {"GGUF tensor count beyond the file", bytes(Gguf().header(1000, 0).b), "info FILE",
+         "FILE: truncated or corrupt file: tensor count 1000 exceeds the file size"},
+        {"GGUF metadata count over the limit", bytes(Gguf().header(0, limits::kMaxMetadataEntries + 1).b), "info FILE",
+         "FILE: metadata count 1048577 exceeds the limit of 1048576"},
+        {"GGUF metadata count beyond the file", bytes(Gguf().header(0, 1000).b), "info FILE",
+         "FILE: truncated or corrupt file: metadata count 1000 exceeds the file size"},
+        // --- GGUF metadata
+        {"GGUF key length over the limit", bytes(Gguf().header(0, 1).put<uint64_t>(1 << 30).data(64).b), "info FILE",
+         "FILE: metadata key length 1073741824 exceeds the limit of 1024"},
+        {"GGUF string length over the limit",
+         bytes(Gguf().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(1 << 25).data(64).b), "info FILE",
+         "FILE: string length 33554432 exceeds the limit of 16777216"},
+        {"GGUF string beyond the file", bytes(Gguf().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(100).b),
+         "info FILE", "FILE: truncated file: string runs past the end (offset 45)"},
+        {"GGUF unknown value type", bytes(Gguf().header(0, 1).str("k").put<uint32_t>(13).data(64).b), "info FILE",
+         "FILE: metadata key k has unknown value type 13"},
+        {"GGUF array length over the limit",
+         bytes(Gguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(0).put<uint64_t>(1 << 27).data(64).b),
+         "info FILE", "FILE: metadata k: array length 134217728 exceeds the limit of 67108864"},
+        {"GGUF array length beyond the file",
+         bytes(Gguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(4).put<uint64_t>(1000).data(64).b),
+         "info FILE", "FILE: metadata k: array length 1000 exceeds the file size"},
+        {"GGUF arrays nested too deeply", [](const std::string& p) {
+             Gguf g;
+             g.header(0, 1).str("k").put<uint32_t>(9);
+             for (int i = 0; i < 5; ++i) g.put<uint32_t>(9).put<uint64_t>(1);
+             return write(p, g.data(64).b);
+         }, "info FILE", "FILE: metadata k: arrays nested too deeply"},
+        {"GGUF duplicate key", bytes(Gguf().header(0, 2).kv_u32("k", 1).kv_u32("k", 2).b), "info FILE",
+         "FILE: duplicate metadata key k"},
+        {"GGUF invalid bool", bytes(Gguf().header(0, 1).str("k").put<uint32_t>(7).put<uint8_t>(2).b), "info FILE",
+         "FILE: invalid bool value 2"},
+        {"GGUF alignment", bytes(Gguf().header(0, 1).kv_u32("general.alignment", 4).b), "info FILE",
+         "FILE: general.alignment 4 is not a power of two from 8 to 2^20"},
+        // --- GGUF tensor infos
+        {"GGUF tensor dimensions", bytes(Gguf().header(1, 0).tensor("w", {1, 1, 1, 1, 1}).data(64).b), "info FILE",
+         "FILE: tensor w has 5 dimensions (1 to 4 allowed)"},
+        {"GGUF zero dimension", bytes(Gguf().header(1, 0).tensor("w", {0}).data(64).b), "info FILE",
+         "FILE: tensor w has invalid dimension 0"},
+        {"GGUF element count over the limit", bytes(Gguf().header(1, 0).tensor("w", {1 << 30, 1 << 30}).data(64).b),
+         "info FILE", "FILE: tensor w has too many elements"},
+        {"GGUF unknown tensor type", bytes(Gguf().header(1, 0).tensor("w", {4}, 77).data(64).b), "info FILE",
+         "FILE: tensor w has unknown type 77"},
+        {"GGUF row not whole blocks", bytes(Gguf().header(1, 0).tensor("w", {10}, 8).data(64).b), "info FILE",
+         "FILE: tensor w row length 10 is not a multiple of the q8_0 block size 32"},
+        {"GGUF duplicate tensor", bytes(Gguf().header(2, 0).tensor("w", {4}).tensor("w", {4}).data(64).b), "info FILE",
+         "FILE: duplicate tensor name w"},
+        {"GGUF misaligned tensor offset", bytes(Gguf().header(1, 0).tensor("w", {4}, 0, 4).data(64).b), "info FILE",
+         "FILE: tensor w offset 4 is not aligned to 32"},
+        {"GGUF tensor data beyond the file", bytes(Gguf().header(1, 0).tensor("w", {64}).data(64).b), "info FILE",
+         "FILE: tensor w data (offset 0, 256 bytes) runs past the end of the file (truncated?)"},
+        // --- a well-formed GGUF that does not describe a model lm can run
+        {"no architecture", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { std::erase_if(m.entries, [](auto& e) { return e.first == "general.architecture"; }); });
+         }, "run FILE", "FILE: missing metadata key general.architecture"},
+        {"unknown architecture", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { m.set("general.architecture", Value::of_string("mamba9")); });
+         }, "run FILE", "FILE: unknown architecture 'mamba9' (lm runs: llama, ..."},
+        {"missing hyperparameter", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { std::erase_if(m.entries, [](auto& e) { return e.first == "llama.block_count"; }); });
+         }, "run FILE", "FILE: missing metadata key llama.block_count"},
+        {"hyperparameter of the wrong type", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { m.set("llama.block_count", Value::of_string("one")); });
+         }, "run FILE", "FILE: metadata key llama.block_count has type string, expected an integer"},
+        {"hyperparameter out of range", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { m.set("llama.context_length", Value::of_int(ValueType::U32, 1 << 23)); });
+         }, "run FILE", "FILE: metadata llama.context_length = 8388608 is out of range (1..4194304)"},
+        {"heads do not divide", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { m.set("llama.attention.head_count", Value::of_int(ValueType::U32, 3)); });
+         }, "run FILE", "FILE: embedding_length 8, head_count 3 and head_count_kv 3 do not divide evenly"},
+        {"missing tensor", [](const std::string& p) {
+             return tiny_llama(p, [](auto&, std::vector<Tensor>& t) { remove_tensor(t, "blk.0.attn_q.weight"); });
+         }, "run FILE", "FILE: missing tensor blk.0.attn_q.weight"},
+        {"tensor of the wrong shape", [](const std::string& p) {
+             return tiny_llama(p, [](auto&, std::vector<Tensor>& t) { t[4].ne[1] = 4, t[4].nbytes = 8 * 4 * 4; });
+         }, "run FILE", "FILE: tensor blk.0.attn_q.weight has shape [8, 4], expected [8, 8]"},
+        {"KV cache larger than memory", [](const std::string& p) {  // 1024 layers x 4M positions: 128 GiB
+             return tiny_llama(p, [](Metadata& m, std::vector<Tensor>& t) {
+                 m.set("llama.context_length", Value::of_int(ValueType::U32, 1 << 22));
+                 m.set("llama.block_count", Value::of_int(ValueType::U32, 1024));
+                 const std::vector<Tensor> layer0(t.begin() + 2, t.end());
+                 for (int l = 1; l < 1024; ++l)
+                     for (Tensor x : layer0) {
+                         x.name = "blk." + std::to_string(l) + x.name.substr(5);
+                         t.push_back(x);
+                     }
+             });
+         }, "run FILE", "a KV cache for a context of 4194304 needs 131072 MiB, more than this machine's ..."},
+        {"no tokenizer", [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) { std::erase_if(m.entries, [](auto& e) { return e.first.rfind("tokenizer.", 0) == 0; }); });
+         }, "run FILE", "FILE: missing metadata key tokenizer.ggml.model"},
+        {"prompt longer than the context", [](const std::string& p) { return tiny_llama(p); },
+         "run FILE 'a a a a a a a a a a a a a a a a a a a a' -c 4", "prompt is 41 tokens, longer than the context of 4 (see -c)"},
+        // --- llama.c checkpoints
+        {"llama2.c header out of range", bytes(put32({100000, 16, 1, 2, 2, 4, 16})), "info FILE",
+         "FILE: not a GGUF file or a valid llama2.c checkpoint (header dim = 100000 is out of range 1..65536)"},
+        {"llama2.c truncated", bytes(put32({8, 16, 1, 2, 2, 4, 16}) + std::string(40, '\0')), "info FILE",
+         "FILE: truncated llama2.c checkpoint: token_embd runs past the end of the file"},
+        {"llama2.c tokenizer.bin too small", [](const std::string& p) {
+             write(p + ".tok", put32({8, 0}) + "ab");
+             return write(p, put32({8, 16, 1, 2, 2, 4, 16}) + std::string(760 * 4, '\0'));
+         }, "info FILE --tokenizer FILE.tok", "FILE.tok: too small for 4 tokens (10 bytes)"},
+        {"llama2.c export version", bytes(put32({0x616b3432, 2}) + std::string(300, '\0')), "info FILE",
+         "FILE: unsupported llama2.c export version 2 (1 is supported)"},
+        // --- safetensors
+        {"safetensors header over the limit", bytes(std::string("\xff\xff\xff\x7f\0\0\0\0{}", 10)), "info FILE",
+         "FILE: safetensors header length 2147483647 exceeds the limit"},
+        {"safetensors bad JSON", bytes(std::string("\x03\0\0\0\0\0\0\0{x}", 11)), "info FILE",
+         "FILE: JSON error at line 1, column 2: expected a string key"},
+        {"safetensors offsets beyond the data",
+         bytes(safetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})")),
+         "info FILE", "FILE: tensor w: data_offsets [0, 8] run past the end of the data (0 bytes)"},
+        // --- command lines
+        {"unknown command", bytes(""), "frobnicate", "unknown command 'frobnicate' (try lm --help)"},
+        {"unknown option", bytes(""), "info FILE --bogus", "info: unknown option --bogus (usage: lm info MODEL ..."},
+        {"wrong number of arguments", bytes(""), "tokenize FILE", "tokenize: wrong arguments (usage: lm tokenize MODEL TEXT ..."},
+        {"flag without its value", bytes(""), "run FILE -n", "-n: missing value"},
+        {"flag value not a number", bytes(""), "run FILE -t many", "-t: 'many' is not an integer"},
+        {"flag value out of range", bytes(""), "run FILE -n -5", "-n: -5 is out of range (-1..1073741824)"},
+    };
+    return table;
+}
+
+std::string expected_line(const char* message, const std::string& file) {
+    return "lm: error: " + replace_all(message, "FILE", file);
+}
+
+}  // namespace
+
+TEST_SUITE("bad input") {
+
+TEST_CASE("every row of docs/errors.md: exit code 1, exactly the documented line") {
+    const std::string dir = testing::temp_path("bad-input");
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    int n = 0;
+    for (const Row& row : rows()) {
+        const std::string file = row.make(dir + "/row" + std::to_string(n++));
+        const std::string args = replace_all(row.args, "FILE", file);
+        const testing::LmResult r = testing::run_lm(args);
+        std::string want = expected_line(row.message, file);
+        INFO(row.name, ": lm ", args, "\nstderr: ", r.err);
+        CHECK(r.status == 1);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        if (want.size() > 3 && want.compare(want.size() - 3, 3, "...") == 0) {
+            want.resize(want.size() - 3);
+            CHECK(r.err.rfind(want, 0) == 0);
+        } else {
+            CHECK(r.err == want + "\n");
+        }
+    }
+}
+
+TEST_CASE("docs/errors.md lists every row with its message") {
+    const std::string doc = testing::read_file_bytes("docs/errors.md");
+    REQUIRE(!doc.empty());
+    for (const Row& row : rows()) {
+        INFO(row.name);
+        CHECK(doc.find(std::string("| ") + row.name + " |") != std::string::npos);
+        CHECK(doc.find(std::string("`lm: error: ") + row.message + "`") != std::string::npos);
+    }
+}
+
+}
