@@ -59,6 +59,7 @@ constexpr int kEncoderBatchRows = 1024;
 void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::string>& texts, int threads,
                     const std::function<void(size_t text, int seq)>& done);
 int cmd_init(Args& args);
+int cmd_eval(Args& args);
 int cmd_bench(Args& args);
 
 }  // namespace lm

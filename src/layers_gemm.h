@@ -46,11 +46,11 @@ inline void pack_b(float* dst, const float* b, long b_rs, long b_cs, int k0, int
     }
 }
 
-// C[0:rows, 0:cols] += A[0:rows, 0:kc] . Bpanel with A read in place, A(i, k) = a[i * a_rs + k * a_cs]
+// C[0:rows, 0:cols] (+)= A[0:rows, 0:kc] . Bpanel with A read in place, A(i, k) = a[i * a_rs + k * a_cs]
 // (broadcast loads need no packing); rows <= MR, cols <= NR. Short tiles reread A's last row.
 template <bool A_UNIT_ROWS>
 inline void micro_kernel(int kc, const float* a, long a_rs, long a_cs, const float* bp, float* c, long ldc,
-                         int rows, int cols) {
+                         int rows, int cols, bool overwrite) {
     vec acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = vec(0.0f);
     if constexpr (A_UNIT_ROWS) {  // A(i, k) = a[i + k * a_cs]: MR consecutive values per k
@@ -84,8 +84,12 @@ inline void micro_kernel(int kc, const float* a, long a_rs, long a_cs, const flo
     if (rows == MR && cols == NR) {
         for (int i = 0; i < MR; ++i) {
             float* ci = c + i * ldc;
-            xsimd::store_unaligned(ci, xsimd::load_unaligned(ci) + acc[i][0]);
-            xsimd::store_unaligned(ci + VL, xsimd::load_unaligned(ci + VL) + acc[i][1]);
+            if (!overwrite) {
+                acc[i][0] += xsimd::load_unaligned(ci);
+                acc[i][1] += xsimd::load_unaligned(ci + VL);
+            }
+            xsimd::store_unaligned(ci, acc[i][0]);
+            xsimd::store_unaligned(ci + VL, acc[i][1]);
         }
         return;
     }
@@ -95,13 +99,13 @@ inline void micro_kernel(int kc, const float* a, long a_rs, long a_cs, const flo
         acc[i][1].store_aligned(tile[i] + VL);
     }
     for (int i = 0; i < rows; ++i)
-        for (int j = 0; j < cols; ++j) c[i * ldc + j] += tile[i][j];
+        for (int j = 0; j < cols; ++j) c[i * ldc + j] = overwrite ? tile[i][j] : c[i * ldc + j] + tile[i][j];
 }
 
 // The whole loop nest for columns [n_begin, n_end) on the calling thread.
 template <bool A_UNIT_ROWS>
 void gemm_columns(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
-                  int M, int K, int n_begin, int n_end) {
+                  int M, int K, int n_begin, int n_end, bool overwrite) {
     // Per-thread packing buffer, grown once and reused by every later call on this thread.
     thread_local std::vector<float, xsimd::aligned_allocator<float>> b_pack;
     if (b_pack.size() < (size_t)KC * NC) b_pack.resize((size_t)KC * NC);
@@ -115,24 +119,26 @@ void gemm_columns(float* c, long ldc, const float* a, long a_rs, long a_cs, cons
                     for (int i = m0; i < std::min(M, m0 + MC); i += MR)
                         micro_kernel<A_UNIT_ROWS>(kc, a + i * a_rs + (long)k0 * a_cs, a_rs, a_cs,
                                                   b_pack.data() + (long)j * kc, c + i * ldc + n0 + j, ldc,
-                                                  std::min(MR, M - i), std::min(NR, nc - j));
+                                                  std::min(MR, M - i), std::min(NR, nc - j), overwrite && k0 == 0);
         }
     }
 }
 
 }  // namespace gemm_detail
 
-// Share `part` of `parts` of C += A . B, on the calling thread: a contiguous range of NR-column
-// panels, each computed over all of K, so the result does not depend on how it is shared.
+// Share `part` of `parts` of C += A . B (C = A . B when overwrite), on the calling thread: a
+// contiguous range of NR-column panels, each computed over all of K, so the result does not
+// depend on how it is shared.
 void gemm_strided_share(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
-                        long b_cs, int M, int N, int K, int part, int parts) {
+                        long b_cs, int M, int N, int K, bool overwrite, int part, int parts) {
     using namespace gemm_detail;
     if (M <= 0 || N <= 0 || K <= 0) return;
     const long panels = (N + NR - 1) / NR;
     const int p0 = (int)(panels * part / parts), p1 = (int)(panels * (part + 1) / parts);
     if (p0 >= p1) return;
-    if (a_rs == 1) gemm_columns<true>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
-    else gemm_columns<false>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, p0 * NR, std::min(N, p1 * NR));
+    const int n0 = p0 * NR, n1 = std::min(N, p1 * NR);
+    if (a_rs == 1) gemm_columns<true>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, n0, n1, overwrite);
+    else gemm_columns<false>(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, K, n0, n1, overwrite);
 }
 
 }  // namespace

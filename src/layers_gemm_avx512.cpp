@@ -10,8 +10,8 @@
 namespace lm {
 
 void gemm_strided_avx512(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
-                         long b_cs, int M, int N, int K, int part, int parts) {
-    gemm_strided_share(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, part, parts);
+                         long b_cs, int M, int N, int K, bool overwrite, int part, int parts) {
+    gemm_strided_share(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, overwrite, part, parts);
 }
 
 }  // namespace lm

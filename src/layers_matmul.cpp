@@ -13,8 +13,8 @@
 namespace lm {
 
 void gemm_strided_baseline(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
-                           long b_cs, int M, int N, int K, int part, int parts) {
-    gemm_strided_share(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, part, parts);
+                           long b_cs, int M, int N, int K, bool overwrite, int part, int parts) {
+    gemm_strided_share(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, overwrite, part, parts);
 }
 
 int gemm_builds(GemmBuild* out) {
@@ -49,20 +49,17 @@ bool run_parallel(long work) { return work > GEMM_PARALLEL_WORK && !omp_in_paral
 }  // namespace
 
 void strided_gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
-                  int M, int N, int K) {
+                  int M, int N, int K, bool overwrite) {
     const GemmFn fn = best_gemm();
 #pragma omp parallel if (run_parallel((long)M * N * K))
-    fn(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, omp_get_thread_num(), omp_get_num_threads());
+    fn(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, overwrite, omp_get_thread_num(), omp_get_num_threads());
 }
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
-    for (int n = 0; n < N; ++n) {
-        float* o = out + (long)n * OC;
-        if (bias) std::memcpy(o, bias, sizeof(float) * OC);
-        else std::memset(o, 0, sizeof(float) * OC);
-    }
-    // out[N, OC] += inp[N, C] . W^T, where W^T(c, o) = weight[o * C + c]
-    strided_gemm(out, OC, inp, C, 1, weight, 1, C, N, OC, C);
+    if (bias)
+        for (int n = 0; n < N; ++n) std::memcpy(out + (long)n * OC, bias, sizeof(float) * OC);
+    // out[N, OC] (+)= inp[N, C] . W^T, where W^T(c, o) = weight[o * C + c]
+    strided_gemm(out, OC, inp, C, 1, weight, 1, C, N, OC, C, !bias);
 }
 
 // Both products and the bias sum in one parallel region: each thread takes its share of
@@ -74,9 +71,9 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         // dinp[N, C] += dout[N, OC] . weight[OC, C]
-        if (dinp) fn(dinp, C, dout, OC, 1, weight, C, 1, N, C, OC, t, nt);
+        if (dinp) fn(dinp, C, dout, OC, 1, weight, C, 1, N, C, OC, false, t, nt);
         // dweight[OC, C] += dout^T[OC, N] . inp[N, C], where dout^T(o, n) = dout[n * OC + o]
-        fn(dweight, C, dout, 1, OC, inp, C, 1, OC, C, N, t, nt);
+        fn(dweight, C, dout, 1, OC, inp, C, 1, OC, C, N, false, t, nt);
         if (dbias)
             for (int o = (int)((long)OC * t / nt); o < (int)((long)OC * (t + 1) / nt); ++o)
                 for (int n = 0; n < N; ++n) dbias[o] += dout[(long)n * OC + o];

@@ -23,7 +23,8 @@ const char* kUsage =
     "  classify MODEL TEXT...    label and probabilities per text (--file F)\n"
     "  embed MODEL TEXT...       normalized sentence embeddings (--file F, --pooling mean|cls)\n"
     "  init --shape S OUT.gguf   random-weight Llama of a real shape (--type, --seed)\n"
-    "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline)\n";
+    "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline)\n"
+    "  eval MODEL TEXT.txt       perplexity and bits per byte (--ctx, --stride)\n";
 
 // Messages can quote bytes from hostile files: keep them on one printable line.
 void print_error(const char* message) {
@@ -50,7 +51,7 @@ constexpr Command kCommands[] = {
     {"run", lm::cmd_run},         {"info", lm::cmd_info},       {"tokenize", lm::cmd_tokenize},
     {"logits", lm::cmd_logits},   {"convert", lm::cmd_convert}, {"init", lm::cmd_init},
     {"bench", lm::cmd_bench},     {"qa", lm::cmd_qa},           {"classify", lm::cmd_classify},
-    {"embed", lm::cmd_embed},
+    {"embed", lm::cmd_embed},     {"eval", lm::cmd_eval},
 };
 
 }  // namespace

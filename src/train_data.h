@@ -36,7 +36,8 @@ TokenSplit split_tokens(const std::vector<int>& tokens, double val_fraction, int
 void sample_batch(const std::vector<int>& tokens, int B, int T, Rng& rng, int* inputs, int* targets);
 
 // Mean loss over consecutive windows of T + 1 tokens (stride T), at most max_batches batches
-// of the model's B x T; a last partial batch is padded with ignored rows. Grads are untouched.
+// of the model's B x T; a last partial batch is padded with ignored rows. Grads are untouched,
+// activations overwritten: call it between steps, not between a forward and its backward.
 float evaluate_loss(TrainModel& model, const std::vector<int>& tokens, int max_batches);
 
 }  // namespace lm

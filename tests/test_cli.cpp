@@ -1,9 +1,12 @@
 // The lm binary end to end: byte-exact generation, conversion round trip, and the table of
 // bad inputs (each one line on stderr, exit code 1).
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
+#include "src/model.h"
 #include "tests/lm_process.h"
+#include "tokenizer/tokenizer.h"
 #include "weights/gguf.h"
 
 using namespace lm;
@@ -119,6 +122,40 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     CHECK(r.out.find("| 1 | tg4 |") != std::string::npos);
     testing::expect_lm_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
     testing::expect_lm_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
+}
+
+TEST_CASE("eval: perplexity equals exp(mean NLL) computed from the model's own logits") {
+    const std::string gguf = testing::shared_file(std::string(kStories) + "stories260K-F32.gguf");
+    if (gguf.empty()) return;
+    const std::string text = "Once upon a time, there was a little girl named Lily. She loved to play outside. "
+                             "One day, she saw a big red ball in the park and ran to get it.";
+    const std::string path = write_bytes("eval.txt", text);
+    ModelFile file = open_model(gguf);
+    Tokenizer tok(file.meta);
+    std::vector<int> ids;
+    for (int32_t id : tok.encode(text, true)) ids.push_back(id);
+    auto model = load_decoder(file, 0, 512);
+    const int n = static_cast<int>(ids.size()), V = model->vocab_size();
+    std::vector<float> logits(static_cast<size_t>(n) * V);
+    model->forward(ids.data(), n, 0, 1, logits.data());
+    double total = 0;
+    for (int t = 1; t < n; ++t) {
+        const float* l = &logits[static_cast<size_t>(t - 1) * V];
+        double sum = 0;
+        for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(l[v]));
+        total += std::log(sum) - l[ids[t]];
+    }
+    char expected[128];
+    std::snprintf(expected, sizeof expected, "tokens %d, bytes %zu, ctx 512, stride 256\nnll per token %.4f, perplexity %.4f",
+                  n - 1, text.size(), total / (n - 1), std::exp(total / (n - 1)));
+    const testing::LmResult r = testing::run_lm("eval " + gguf + " " + path + " -t 1");
+    CHECK(r.status == 0);
+    CHECK(r.out.rfind(expected, 0) == 0);
+    // Short windows: every token but the first of each window is still scored once.
+    const testing::LmResult w = testing::run_lm("eval " + gguf + " " + path + " --ctx 16 --stride 8 -t 1");
+    CHECK(w.out.rfind("tokens " + std::to_string(n - 1) + ",", 0) == 0);
+    testing::expect_lm_error("eval " + gguf + " " + write_bytes("empty.txt", ""), "the text is empty");
+    testing::expect_lm_error("eval " + gguf + " " + path + " --ctx 9999", "--ctx: 9999 is larger");
 }
 
 TEST_CASE("bad input: one line, exit code 1") {

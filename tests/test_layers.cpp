@@ -318,7 +318,7 @@ TEST_CASE("matmul GEMM: every ISA build, all stride patterns, across block edges
         for (int i = 0; i < n_builds; ++i) {
             fvec c = c0;
             for (int part = 0; part < 3; ++part)  // in three shares, as three threads would
-                builds[i].fn(c.data(), N, a.data(), l.a_rs, l.a_cs, b.data(), l.b_rs, l.b_cs, M, N, K, part, 3);
+                builds[i].fn(c.data(), N, a.data(), l.a_rs, l.a_cs, b.data(), l.b_rs, l.b_cs, M, N, K, false, part, 3);
             check_forward((std::string("gemm ") + builds[i].isa + " " + l.name).c_str(), c, ref);
         }
     }

@@ -297,15 +297,18 @@ TEST_CASE("gradient accumulation: two half-scaled backward passes equal one") {
 TEST_CASE("train step speed: nanoGPT CPU shape and GPT-2 124M shape" * doctest::skip()) {
     struct Shape {
         const char* name;
-        int V, C, L, NH, H, B, T, steps;
+        lm::TrainArch arch;
+        int V, C, L, NH, NKV, H, B, T, steps;
     };
-    for (Shape s : {Shape{"nanoGPT char 4x128", 65, 128, 4, 4, 512, 12, 64, 10},
-                    Shape{"GPT-2 124M", 50257, 768, 12, 12, 3072, 4, 64, 1}}) {
+    const auto gpt2 = lm::TrainArch::gpt2, llama = lm::TrainArch::llama;
+    for (Shape s : {Shape{"nanoGPT char 4x128", gpt2, 65, 128, 4, 4, 4, 512, 12, 64, 10},
+                    Shape{"Llama GQA 4x128", llama, 512, 128, 4, 4, 2, 344, 12, 64, 10},
+                    Shape{"GPT-2 124M", gpt2, 50257, 768, 12, 12, 12, 3072, 4, 64, 1}}) {
         if (std::getenv("LM_SPEED_ONLY") && !std::strstr(s.name, std::getenv("LM_SPEED_ONLY"))) continue;
         lm::TrainConfig c;
-        c.arch = lm::TrainArch::gpt2;
-        c.vocab_size = s.V, c.dim = s.C, c.n_layers = s.L, c.n_heads = c.n_kv_heads = s.NH, c.hidden_dim = s.H;
-        c.max_seq_len = s.T;
+        c.arch = s.arch;
+        c.vocab_size = s.V, c.dim = s.C, c.n_layers = s.L, c.n_heads = s.NH, c.n_kv_heads = s.NKV, c.hidden_dim = s.H;
+        c.max_seq_len = s.T, c.tied_head = true;
         lm::TrainModel model;
         lm::train_model_init(model, c, s.B, s.T);
         lm::train_model_init_weights(model, 1);

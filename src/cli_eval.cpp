@@ -1,0 +1,79 @@
+// lm eval MODEL TEXT.txt [--ctx N] [--stride S]: perplexity and bits per byte of a text.
+// Windows of `ctx` tokens slide by `stride`; each token is scored once, in the first window
+// where it is not among the first ctx - stride positions (except in the first window), so
+// most tokens see at least ctx - stride tokens of context (the Hugging Face recipe).
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "src/cli.h"
+#include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+
+namespace lm {
+
+namespace {
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// -log softmax(logits)[target], in double.
+double nll(const float* logits, int vocab, int target) {
+    double max = logits[0];
+    for (int v = 1; v < vocab; ++v) max = std::max(max, static_cast<double>(logits[v]));
+    double sum = 0;
+    for (int v = 0; v < vocab; ++v) sum += std::exp(logits[v] - max);
+    return std::log(sum) + max - logits[target];
+}
+
+}  // namespace
+
+int cmd_eval(Args& args) {
+    const int64_t ctx_flag = args.integer({"-c", "--ctx"}, 0, 0, 1 << 22);
+    const int64_t stride_flag = args.integer({"--stride"}, 0, 0, 1 << 22);
+    const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
+    const std::string tokenizer_path = args.text({"--tokenizer"}, "");
+    const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [--ctx N] [--stride S] [-t THREADS]");
+    const std::string text = read_text(pos[1]);
+    if (text.empty()) fail(pos[1], ": the text is empty");
+
+    ModelFile file = open_model(pos[0], tokenizer_path);
+    Tokenizer tok(file.meta);
+    auto model = load_decoder(file, static_cast<int>(ctx_flag), static_cast<int>(ctx_flag ? ctx_flag : 512));
+    const int ctx = model->context();
+    if (ctx_flag > ctx) fail("--ctx: ", ctx_flag, " is larger than the model's context of ", ctx);
+    const int stride = stride_flag ? static_cast<int>(stride_flag) : ctx / 2;
+    if (stride > ctx) fail("--stride: ", stride, " is larger than the context of ", ctx);
+
+    std::vector<int> ids;
+    for (int32_t id : tok.encode(text, true)) ids.push_back(id);
+    if (ids.size() < 2) fail(pos[1], ": the text has fewer than 2 tokens");
+    const int n = static_cast<int>(ids.size()), vocab = model->vocab_size();
+    std::vector<float> logits(static_cast<size_t>(ctx) * vocab);
+    double total = 0;
+    int64_t scored = 0;
+    int done = 1;  // tokens [0, done) are scored (the first one has no context)
+    for (int begin = 0; done < n; begin += stride) {
+        const int end = std::min(begin + ctx, n);
+        model->forward(&ids[begin], end - begin, 0, threads, logits.data());
+        for (int t = std::max(done, begin + 1); t < end; ++t) {
+            total += nll(&logits[static_cast<size_t>(t - begin - 1) * vocab], vocab, ids[t]);
+            ++scored;
+        }
+        done = end;
+        if (end == n) break;
+    }
+    const double mean = total / scored;
+    std::printf("tokens %lld, bytes %zu, ctx %d, stride %d\n", static_cast<long long>(scored), text.size(), ctx, stride);
+    std::printf("nll per token %.4f, perplexity %.4f, bits per byte %.4f\n", mean, std::exp(mean),
+                total / std::log(2.0) / static_cast<double>(text.size()));
+    return 0;
+}
+
+}  // namespace lm
