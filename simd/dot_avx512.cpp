@@ -4,6 +4,7 @@
 // as unsigned) is removed with the activation block sums: sum (q - o) y = sum q y - o sum y.
 // Scalar references: simd/dot_scalar.cpp. The k-quants are in dot_k_avx512.cpp.
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
+
 #include <algorithm>
 
 #include "simd/kernels.h"
@@ -67,11 +68,14 @@ inline __m512 gather_scales(const void* first, int count) {
 }
 
 // Lane indices [2p x 8, 2p+1 x 8]: the scales of pair p of a 16-block group.
-alignas(64) constexpr int32_t kPairIndex[8][16] = {
-    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},         {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
-    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},         {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
-    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},         {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
-    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13}, {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
+alignas(64) constexpr int32_t kPairIndex[8][16] = {{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+                                                   {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+                                                   {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},
+                                                   {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+                                                   {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},
+                                                   {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+                                                   {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13},
+                                                   {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
 
 // Shared loop of q8_0, q4_0 and q5_0 weights (all against q8_0 activations): Codes gives the
 // unsigned codes of a pair of weight blocks; kOffset is subtracted from each code. Blocks go
@@ -80,16 +84,18 @@ template <class Block, int kOffset, class Codes>
 struct PairKernel {
     // Pair p of the group: weight blocks wa[r], wb[r] against activation blocks xa[c], xb[c].
     template <int R, int C>
-    static void step(__m512 (*acc)[C], const __m512 (*scale)[C], int p, const Block* const* wa,
-                     const Block* const* wb, const block_q8_0* const* xa, const block_q8_0* const* xb) {
+    static void step(__m512 (*acc)[C], const __m512 (*scale)[C], int p, const Block* const* wa, const Block* const* wb,
+                     const block_q8_0* const* xa, const block_q8_0* const* xb) {
         const __m512i spread = _mm512_load_si512(kPairIndex[p]);
         Q8Pair xp[C];
         for (int c = 0; c < C; ++c) xp[c] = q8_pair<kOffset>(*xa[c], *xb[c]);
         for (int r = 0; r < R; ++r) {
             const __m512i q = Codes::get(*wa[r], *wb[r]);
             for (int c = 0; c < C; ++c) {
-                const __m512i d = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, xp[c].q), xp[c].offset);
-                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(spread, scale[r][c]), acc[r][c]);
+                const __m512i d =
+                    _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, xp[c].q), xp[c].offset);
+                acc[r][c] =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(spread, scale[r][c]), acc[r][c]);
             }
         }
     }
@@ -159,12 +165,14 @@ struct Q4_1Kernel {
         for (int c = 0; c < C; ++c) {
             yq[c] = load_pair(xa[c]->qs, xb[c]->qs);
             ys[c] = pair_scale(xa[c]->d, xb[c]->d);
-            ysum[c] = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(xa[c]->s | static_cast<uint32_t>(xb[c]->s) << 16)));
+            ysum[c] =
+                _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(xa[c]->s | static_cast<uint32_t>(xb[c]->s) << 16)));
         }
         for (int r = 0; r < R; ++r) {
             const __m512i q = unpack_nibbles(wa[r]->qs, wb[r]->qs);
             const __m512 sw = pair_scale(wa[r]->d, wb[r]->d);
-            const __m128 m = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(wa[r]->m | static_cast<uint32_t>(wb[r]->m) << 16)));
+            const __m128 m =
+                _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(wa[r]->m | static_cast<uint32_t>(wb[r]->m) << 16)));
             for (int c = 0; c < C; ++c) {
                 const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, yq[c]);
                 acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(sw, ys[c]), acc[r][c]);

@@ -63,10 +63,12 @@ struct Q4_KKernel {
                 }
                 for (int r = 0; r < R; ++r) {
                     const __m256i v = load256(blocks<block_q4_K>(w[r])[i].qs + 32 * chunk);
-                    const __m256i lo = _mm256_and_si256(v, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+                    const __m256i lo = _mm256_and_si256(v, nibble),
+                                  hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
                     for (int c = 0; c < C; ++c) {
                         const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y[c][0]), scales[r][2 * chunk]);
-                        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y[c][1]), scales[r][2 * chunk + 1]);
+                        const __m256i p1 =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y[c][1]), scales[r][2 * chunk + 1]);
                         sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_add_epi32(p0, p1));
                     }
                 }
@@ -98,7 +100,8 @@ struct Q6_KKernel {
                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks<block_q6_K>(w[r])[i].scales)));
                 for (int c = 0; c < C; ++c) {  // sum sc (q - 32) y = sum sc q y - 32 sum sc bsum
                     const __m256i bs = load256(blocks<block_q8_K>(x[c])[i].bsums);
-                    sum[r][c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
+                    sum[r][c] =
+                        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
                 }
             }
             for (int h = 0; h < 2; ++h) {
@@ -117,7 +120,8 @@ struct Q6_KKernel {
                         const int8_t* sc = wb.scales + 8 * h + 2 * quarter;
                         const __m256i s = two_scales(sc[0], sc[1]);
                         for (int c = 0; c < C; ++c)
-                            sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, y[c]), s));
+                            sum[r][c] =
+                                _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, y[c]), s));
                     }
                 }
             }

@@ -67,27 +67,28 @@ struct Q4_KKernel {
         const __m512i idx[4] = {pair_index(0, 2), pair_index(1, 3), pair_index(4, 6), pair_index(5, 7)};
         const __m512i nibble = _mm512_set1_epi8(0x0F);
         __m512 acc[R][C];
-        __m256 acc_min[R][C];
+        __m128 acc_min[R][C];
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), acc_min[r][c] = _mm256_setzero_ps();
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), acc_min[r][c] = _mm_setzero_ps();
         for (int64_t i = 0; i < k / QK_K; ++i) {
             __m512i y[C][4];
-            __m256i bsums[C];
+            __m128i y_sums[C];  // the 8 sub-block sums of the activation codes, as int16
             for (int c = 0; c < C; ++c) {
                 const block_q8_K& xb = blocks<block_q8_K>(x[c])[i];
                 for (int h = 0; h < 2; ++h) {
                     y[c][2 * h] = load_halves(xb.qs + 128 * h, xb.qs + 128 * h + 64);
                     y[c][2 * h + 1] = load_halves(xb.qs + 128 * h + 32, xb.qs + 128 * h + 96);
                 }
-                bsums[c] = load256(xb.bsums);
+                const __m256i pairs = _mm256_madd_epi16(load256(xb.bsums), _mm256_set1_epi16(1));
+                y_sums[c] = _mm_packs_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
             }
             for (int r = 0; r < R; ++r) {
                 const block_q4_K& wb = blocks<block_q4_K>(w[r])[i];
                 uint64_t sc8, m8;
                 q4_K_scales(wb.scales, &sc8, &m8);
-                const __m512i sc16 = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
+                const __m512i sc16 =
+                    _mm512_zextsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
                 const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m8)));
-                const __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
                 __m512i q[4], s[4];
                 for (int h = 0; h < 2; ++h) {
                     const __m512i v = load512(wb.qs + 64 * h);
@@ -102,15 +103,13 @@ struct Q4_KKernel {
                         sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[g], y[c][g]), s[g]);
                     const float dy = blocks<block_q8_K>(x[c])[i].d;
                     acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * dy), acc[r][c]);
-                    const __m256i mins = _mm256_madd_epi16(bsums[c], m_pairs);
-                    acc_min[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * dy), acc_min[r][c]);
+                    const __m128i mins = _mm_madd_epi16(m16, y_sums[c]);  // sum_j m_j (sum of sub-block j)
+                    acc_min[r][c] = _mm_fmadd_ps(_mm_cvtepi32_ps(mins), _mm_set1_ps(dmin * dy), acc_min[r][c]);
                 }
             }
         }
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c)
-                out[r][c] = hsum512(acc[r][c]) -
-                            hsum256(acc_min[r][c]);
+            for (int c = 0; c < C; ++c) out[r][c] = hsum512(acc[r][c]) - hsum128(acc_min[r][c]);
     }
 };
 

@@ -154,9 +154,11 @@ struct Q6_KKernel {
                                 uint8x16_t low = vld1q_u8(wb.ql + 64 * h + 32 * (quarter & 1) + l);
                                 low = quarter >= 2 ? vshrq_n_u8(low, 4) : vandq_u8(low, vdupq_n_u8(0x0F));
                                 uint8x16_t high = vld1q_u8(wb.qh + 32 * h + l);
-                                high = vandq_u8(vshlq_u8(high, vdupq_n_s8(static_cast<int8_t>(4 - 2 * quarter))), vdupq_n_u8(0x30));
+                                high = vandq_u8(vshlq_u8(high, vdupq_n_s8(static_cast<int8_t>(4 - 2 * quarter))),
+                                                vdupq_n_u8(0x30));
                                 const int8x16_t q = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(low, high)), vdupq_n_s8(32));
-                                const int32x4_t d = dot16(vdupq_n_s32(0), q, vld1q_s8(xb.qs + 128 * h + 32 * quarter + l));
+                                const int32x4_t d =
+                                    dot16(vdupq_n_s32(0), q, vld1q_s8(xb.qs + 128 * h + 32 * quarter + l));
                                 total = vmlaq_n_s32(total, d, wb.scales[8 * h + 2 * quarter + half]);
                             }
                         }
@@ -215,7 +217,6 @@ struct LoadBF16 {  // bf16 is the top half of an f32
 };
 
 inline TileFn neon_kernel(DType weight) {
-
     switch (weight) {
         case DType::F32: return tile<FloatKernel<LoadF32>, 2>;
         case DType::F16: return tile<FloatKernel<LoadF16>, 2>;

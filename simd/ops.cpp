@@ -86,6 +86,13 @@ void simd::swiglu_scalar(float* out, const float* gate, const float* up, int n) 
 }
 
 void gelu_tanh(float* out, const float* x, int n) {
+#if defined(__x86_64__)
+    if (has_avx2()) return simd::gelu_tanh_avx2(out, x, n);
+#endif
+    simd::gelu_tanh_scalar(out, x, n);
+}
+
+void simd::gelu_tanh_scalar(float* out, const float* x, int n) {
     const float k = 0.7978845608028654f;  // sqrt(2/pi)
     for (int i = 0; i < n; ++i) {
         const float v = x[i];

@@ -29,7 +29,9 @@ namespace simd {
 // dispatch between them.
 void softmax_scalar(float* x, int n);
 void swiglu_scalar(float* out, const float* gate, const float* up, int n);
+void gelu_tanh_scalar(float* out, const float* x, int n);
 void softmax_avx2(float* x, int n);
+void gelu_tanh_avx2(float* out, const float* x, int n);
 void swiglu_avx2(float* out, const float* gate, const float* up, int n);
 }  // namespace simd
 

@@ -46,4 +46,14 @@ void swiglu_avx2(float* out, const float* gate, const float* up, int n) {
     for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+void gelu_tanh_avx2(float* out, const float* x, int n) {
+    const Batch half(0.5f), one(1.0f), k(0.7978845608028654f), c(0.044715f);
+    int i = 0;
+    for (; i + W <= n; i += W) {
+        const Batch v = Batch::load_unaligned(x + i);
+        (half * v * (one + xsimd::tanh(k * (v + c * v * v * v)))).store_unaligned(out + i);
+    }
+    gelu_tanh_scalar(out + i, x + i, n - i);
+}
+
 }  // namespace lm::simd

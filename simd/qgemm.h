@@ -70,7 +70,8 @@ void micro(int64_t groups, const Group* const* w, const Group* const* x, float* 
                 const __m512 scale = _mm512_mul_ps(dw, _mm512_load_ps(x[c][g].d));
                 acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][c]);
                 if constexpr (F::kExtra)
-                    acc[r][c] = _mm512_fmadd_ps(_mm512_load_ps(w[r][g].extra), _mm512_load_ps(x[c][g].extra), acc[r][c]);
+                    acc[r][c] =
+                        _mm512_fmadd_ps(_mm512_load_ps(w[r][g].extra), _mm512_load_ps(x[c][g].extra), acc[r][c]);
             }
         }
     }
@@ -122,7 +123,8 @@ void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n
                 const Group* xc[kCols];
                 for (int c = 0; c < nc; ++c) xc[c] = xp + (c0 + c) * groups;
                 float* out = y + c0 * m + r0;
-                if (nr == kRows) micro_cols<kRows, F>(nc, groups, wr, xc, out, m);
+                if (nr == kRows)
+                    micro_cols<kRows, F>(nc, groups, wr, xc, out, m);
                 else
                     for (int r = 0; r < nr; ++r) micro_cols<1, F>(nc, groups, wr + r, xc, out + r, m);
             }

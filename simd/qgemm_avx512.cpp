@@ -43,7 +43,8 @@ struct Q8_0Codes {
     static constexpr int kOffset = 128;  // signed codes read as unsigned: q + 128
     static void get(const block_q8_0& b, uint8_t* out) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80))));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                            _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80))));
     }
 };
 

@@ -50,10 +50,10 @@ struct Q4_KFormat {
     static void pack_activations(const block_q8_K* row, int64_t k, Group* groups) {
         const int64_t nsb = k / QK_K;
         const __m512i lane = lane_index();
-        const __m512i offsets = _mm512_add_epi32(
-            _mm512_mullo_epi32(_mm512_srli_epi32(lane, 3), _mm512_set1_epi32(sizeof(block_q8_K))),
-            _mm512_add_epi32(_mm512_set1_epi32(offsetof(block_q8_K, qs)),
-                             _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)), 5)));
+        const __m512i offsets =
+            _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(lane, 3), _mm512_set1_epi32(sizeof(block_q8_K))),
+                             _mm512_add_epi32(_mm512_set1_epi32(offsetof(block_q8_K, qs)),
+                                              _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)), 5)));
         for (int64_t g = 0; g < (nsb + 1) / 2; ++g) {
             const int supers = static_cast<int>(std::min<int64_t>(2, nsb - 2 * g));
             interleave(row + 2 * g, offsets, 8 * supers, kSteps, &groups[g]);
@@ -84,8 +84,10 @@ struct Q6_KFormat {
         const __m512i shift_high = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
         for (int h = 0; h < 2; ++h) {
             const __m512i low = _mm512_loadu_si512(b.ql + 64 * h);
-            const __m512i high = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
-            const __m512i q0 = _mm512_or_si512(_mm512_and_si512(low, nibble), _mm512_and_si512(_mm512_sllv_epi16(high, shift_low), top));
+            const __m512i high =
+                _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
+            const __m512i q0 = _mm512_or_si512(_mm512_and_si512(low, nibble),
+                                               _mm512_and_si512(_mm512_sllv_epi16(high, shift_low), top));
             const __m512i q1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
                                                _mm512_and_si512(_mm512_srlv_epi16(high, shift_high), top));
             _mm512_storeu_si512(out + 128 * h, q0);
@@ -106,7 +108,8 @@ struct Q6_KFormat {
 
     // (q - 32) y summed = q y summed - 32 x (the 16-element sums q8_K keeps in bsums).
     static void pack_activations(const block_q8_K* row, int64_t k, Group* groups) {
-        const __m512i offsets = _mm512_add_epi32(_mm512_slli_epi32(lane_index(), 4), _mm512_set1_epi32(offsetof(block_q8_K, qs)));
+        const __m512i offsets =
+            _mm512_add_epi32(_mm512_slli_epi32(lane_index(), 4), _mm512_set1_epi32(offsetof(block_q8_K, qs)));
         for (int64_t g = 0; g < k / QK_K; ++g) {
             interleave(row + g, offsets, kGroup, kSteps, &groups[g]);
             for (int j = 0; j < kGroup; ++j) {

@@ -39,7 +39,8 @@ void tile(int64_t k, const void* wv, size_t w_stride, int nr, const void* xv, si
     const uint8_t* w = static_cast<const uint8_t*>(wv);
     const uint8_t* x = static_cast<const uint8_t*>(xv);
     int c = 0;
-    for (; c + kMaxC <= nc; c += kMaxC) run_rows<Kernel, kMaxC>(k, w, w_stride, nr, x + c * x_stride, x_stride, y + c * ldy, ldy);
+    for (; c + kMaxC <= nc; c += kMaxC)
+        run_rows<Kernel, kMaxC>(k, w, w_stride, nr, x + c * x_stride, x_stride, y + c * ldy, ldy);
     for (; c < nc; ++c) run_rows<Kernel, 1>(k, w, w_stride, nr, x + c * x_stride, x_stride, y + c * ldy, ldy);
 }
 

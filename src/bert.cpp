@@ -9,6 +9,7 @@
 #include "simd/ops.h"
 #include "src/gpt2.h"
 #include "weights/error.h"
+#include "weights/limits.h"
 #include "weights/quant.h"
 
 namespace lm {
@@ -90,6 +91,8 @@ Bert::Bert(const ModelFile& file, int max_rows) : config_(read_config(file)) {
     BertState& s = state_;
     s.max_rows = std::max(max_rows, c.context_length);
     const size_t N = s.max_rows;
+    const uint64_t row_bytes = (6 * static_cast<uint64_t>(c.dim) + static_cast<uint64_t>(c.hidden_dim)) * sizeof(float);
+    limits::check_fits_in_memory(checked_mul(N, row_bytes, "activations"), concat(file.path, ": activations for ", N, " positions"));
     for (auto* b : {&s.x, &s.xb, &s.xb2, &s.q, &s.k, &s.v}) b->resize(N * c.dim);
     s.hb.resize(N * c.hidden_dim);
     s.mask.resize(N);

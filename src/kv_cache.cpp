@@ -1,13 +1,13 @@
 #include "src/kv_cache.h"
 
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "simd/attention.h"
 #include "weights/error.h"
+#include "weights/limits.h"
 #include "weights/quant.h"
 
 namespace lm {
@@ -17,12 +17,8 @@ namespace {
 // is the model's own context): refuse before allocating rather than be killed mid-way.
 size_t checked_cache_elements(int n_layers, int context, int kv_dim) {
     const uint64_t elements = checked_mul(checked_mul(n_layers, context, "KV cache"), kv_dim, "KV cache");
-    const uint64_t bytes = checked_mul(elements, 2 * sizeof(uint16_t), "KV cache");  // keys and values
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
-    if (memory && bytes > memory)
-        fail("a KV cache for a context of ", context, " needs ", bytes >> 20, " MiB, more than this machine's ",
-             memory >> 20, " MiB: pass a smaller context (-c)");
+    limits::check_fits_in_memory(checked_mul(elements, 2 * sizeof(uint16_t), "KV cache"),  // keys and values
+                                 concat("a KV cache for a context of ", context), ": pass a smaller context (-c)");
     return static_cast<size_t>(elements);
 }
 }  // namespace

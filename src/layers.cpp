@@ -171,7 +171,17 @@ void swiglu_forward(float* out, const float* inp, int N, int H) {
 }
 
 // out = g sigma(g) u:  dg = dy u sigma(g) (1 + g (1 - sigma(g))),  du = dy g sigma(g)
+template <typename F>
+static void swiglu_grads(F gate, F up, F dy, F& dgate, F& dup) {
+    using std::exp;  // xsimd::exp is found by argument lookup for batches
+    const F sig = 1.0f / (1.0f + exp(-gate));
+    dgate = dy * up * sig * (1.0f + gate * (1.0f - sig));
+    dup = dy * gate * sig;
+}
+
 void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H) {
+    using vec = xsimd::batch<float>;
+    constexpr int VL = vec::size;
 #pragma omp parallel for schedule(static) if ((long)N * H > PARALLEL_VALUES)
     for (int n = 0; n < N; ++n) {
         const float* gate = inp + 2L * n * H;
@@ -179,10 +189,19 @@ void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, in
         float* dgate = dinp + 2L * n * H;
         float* dup = dgate + H;
         const float* dy = dout + (long)n * H;
-        for (int i = 0; i < H; ++i) {
-            const float sig = 1.0f / (1.0f + std::exp(-gate[i]));
-            dgate[i] += dy[i] * up[i] * sig * (1.0f + gate[i] * (1.0f - sig));
-            dup[i] += dy[i] * gate[i] * sig;
+        int i = 0;
+        for (; i + VL <= H; i += VL) {
+            vec dg, du;
+            swiglu_grads(xsimd::load_unaligned(gate + i), xsimd::load_unaligned(up + i), xsimd::load_unaligned(dy + i),
+                         dg, du);
+            (xsimd::load_unaligned(dgate + i) + dg).store_unaligned(dgate + i);
+            (xsimd::load_unaligned(dup + i) + du).store_unaligned(dup + i);
+        }
+        for (; i < H; ++i) {
+            float dg, du;
+            swiglu_grads(gate[i], up[i], dy[i], dg, du);
+            dgate[i] += dg;
+            dup[i] += du;
         }
     }
 }

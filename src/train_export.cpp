@@ -5,6 +5,7 @@
 #include <string>
 
 #include "weights/error.h"
+#include "weights/gguf.h"
 #include "weights/quant.h"
 
 namespace lm {
@@ -90,6 +91,34 @@ void train_architecture_metadata(const TrainModel& m, Metadata& meta) {
         meta.set(a + ".rope.freq_base", f32(c.rope_base));
         meta.set(a + ".rope.dimension_count", u32(c.dim / c.n_heads));
     }
+}
+
+void train_tokenizer_metadata(const Metadata& tokenizer, Metadata& meta) {
+    for (const auto& [key, value] : tokenizer.entries)
+        if (key.rfind("tokenizer.", 0) == 0) meta.set(key, value);
+}
+
+void train_write_gguf(const std::string& path, const TrainModel& m, const Metadata& tokenizer, const std::string& name,
+                      DType type) {
+    if (type != DType::F32 && type != DType::F16) fail("export: type ", dtype_name(type), " (lm train writes f32 or f16)");
+    Metadata meta;
+    train_architecture_metadata(m, meta);
+    meta.set("general.name", Value::of_string(name));
+    meta.set("general.file_type", Value::of_int(ValueType::U32, type == DType::F16 ? 1 : 0));  // llama_ftype
+    train_tokenizer_metadata(tokenizer, meta);
+    std::vector<Tensor> tensors = train_tensor_views(m);
+    std::vector<std::vector<uint16_t>> halves;  // F16 copies, alive until written
+    halves.reserve(tensors.size());
+    for (Tensor& t : tensors) {
+        if (type == DType::F32 || t.n_dims == 1) continue;
+        const int64_t n = t.ne[0] * t.ne[1];
+        halves.emplace_back(n);
+        quantize_row(DType::F16, static_cast<const float*>(t.data), halves.back().data(), n);
+        t.type = DType::F16;
+        t.data = halves.back().data();
+        t.nbytes = sizeof(uint16_t) * n;
+    }
+    write_gguf(path, meta, tensors);
 }
 
 TrainConfig train_config_from(const ModelFile& file) {

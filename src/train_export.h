@@ -4,6 +4,7 @@
 // The packed layouts of train_model.h split without copying: wq | wk | wv are consecutive
 // row blocks of qkvw, w1 (ffn_gate) | w3 (ffn_up) of fcw.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "src/config.h"
@@ -18,6 +19,16 @@ std::vector<Tensor> train_tensor_views(const TrainModel& model);
 
 // general.architecture and the ARCH.* hyperparameter keys (not the tokenizer's).
 void train_architecture_metadata(const TrainModel& model, Metadata& meta);
+
+// Copies the tokenizer.ggml.* keys of `tokenizer` (a Tokenizer's metadata: trained by
+// tokenizer/bpe_train, or read from the file being fine-tuned) into meta.
+void train_tokenizer_metadata(const Metadata& tokenizer, Metadata& meta);
+
+// Writes the model as a standard GGUF (architecture and tokenizer metadata, general.name
+// `name`) through write_gguf (atomic). type F32, or F16 for the matrices and embeddings,
+// norms and biases staying F32 as llama.cpp's converter stores them.
+void train_write_gguf(const std::string& path, const TrainModel& model, const Metadata& tokenizer,
+                      const std::string& name, DType type);
 
 // The training config of a llama or gpt2 file (read_config; tied when it has no
 // output.weight), for fine-tuning it.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <xsimd/xsimd.hpp>
 
@@ -70,8 +71,16 @@ void point_params(TrainParams& p, float* base, const TrainConfig& config) {
 void validate(const TrainConfig& c, int B, int T) {
     if (c.vocab_size <= 0 || c.dim <= 0 || c.n_layers <= 0 || c.hidden_dim <= 0)
         fail("train model: vocab, dim, layers and hidden size must be positive");
+    // The limits read_config puts on model files, so no size or index below can overflow.
+    if (c.vocab_size > (1 << 22) || c.dim > (1 << 16) || c.n_layers > 1024 || c.hidden_dim > (1 << 18) ||
+        c.max_seq_len > (1 << 22))
+        fail("train model: vocab ", c.vocab_size, ", dim ", c.dim, ", layers ", c.n_layers, ", hidden ", c.hidden_dim,
+             " or context ", c.max_seq_len, " is beyond lm's limits");
     if (B <= 0 || T <= 0 || T > c.max_seq_len)
         fail("train model: batch ", B, " x context ", T, " must be positive with context <= ", c.max_seq_len);
+    if ((long)B * T * std::max({c.dim, 2 * c.hidden_dim, c.vocab_size}) > INT32_MAX ||
+        (long)B * T * T * std::max(c.n_heads, 1) > INT32_MAX)
+        fail("train model: batch ", B, " x context ", T, " is too large for this model's buffers");
     if (c.arch == TrainArch::rnn) {
         if (c.n_layers != 1 || c.tied_head) fail("train model: rnn has one layer and an untied head");
         return;
@@ -116,10 +125,9 @@ void norm_backward(const TrainModel& m, float* dinp, float* dweight, float* dbia
     else layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, m.config.dim);
 }
 
-// Zeroes large buffers on every thread (memory bandwidth per core is the limit).
-void zero(std::vector<float>& v) {
-    const long n = (long)v.size(), chunk = 1L << 16;
-    float* d = v.data();
+// Zeroes n floats, large spans on every thread (memory bandwidth per core is the limit).
+void zero(float* d, size_t size) {
+    const long n = (long)size, chunk = 1L << 16;
 #pragma omp parallel for schedule(static) if (n > (1L << 20))
     for (long i = 0; i < n; i += chunk) std::memset(d + i, 0, sizeof(float) * std::min(chunk, n - i));
 }
@@ -325,11 +333,17 @@ float train_forward(TrainModel& m, const int* inputs, const int* targets) {
     return m.loss;
 }
 
-void train_zero_grad(TrainModel& m) { zero(m.grads); }
+void train_zero_grad(TrainModel& m) { zero(m.grads.data(), m.grads.size()); }
 
 void train_backward(TrainModel& m, float loss_scale) {
     const int BT = m.B * m.T, V = m.config.vocab_size;
-    zero(m.scratch_memory);
+    // Buffers accumulated into before any per-layer reset (the rest are reset per layer or
+    // overwritten: datt by attention, dpre by the RNN).
+    const size_t BTC = (size_t)BT * m.config.dim, BTH = is_rnn(m) ? (size_t)BT * m.config.hidden_dim : 0;
+    zero(m.scratch.dlogits, (size_t)BT * V);
+    zero(m.scratch.dresidual, BTC);
+    zero(m.scratch.dlnf, is_rnn(m) ? 0 : BTC);
+    zero(m.scratch.drnn_h, BTH);
     crossentropy_backward(m.scratch.dlogits, m.acts.probs, m.targets.data(), BT, V, IGNORE_INDEX);
     if (loss_scale != 1.0f)
         for (size_t i = 0; i < (size_t)BT * V; ++i) m.scratch.dlogits[i] *= loss_scale;

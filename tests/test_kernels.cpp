@@ -82,7 +82,8 @@ TEST_CASE("every SIMD kernel matches its scalar reference") {
                         const double mag = magnitude(type, act, w.data() + r * ws, x.data() + c * xs, k);
                         const double err = std::fabs(y[c * nr + r] - y_ref[c * nr + r]) / (mag + 1e-30);
                         worst = std::fmax(worst, err);
-                        INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " r ", r, " c ", c, ": ",
+                        INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " r ", r,
+                             " c ", c, ": ",
                              y[c * nr + r], " vs ", y_ref[c * nr + r]);
                         REQUIRE(err < 2e-6);
                     }
@@ -92,7 +93,8 @@ TEST_CASE("every SIMD kernel matches its scalar reference") {
                     for (int r = 0; r < nr; ++r) {
                         float one;
                         simd(k, w.data() + r * ws, ws, 1, x.data() + c * xs, xs, 1, &one, 1);
-                        INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " r ", r, " c ", c);
+                        INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " r ", r,
+                             " c ", c);
                         REQUIRE(std::memcmp(&one, &y[c * nr + r], 4) == 0);
                     }
                 }
@@ -119,7 +121,8 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
             std::vector<float> y(s.m * s.n), y_ref(s.m * s.n), y2(s.m * s.n);
             gemm(y.data(), w.data(), DType::F32, x.data(), s.m, s.k, s.n, 1);
             gemm(y2.data(), w.data(), DType::F32, x.data(), s.m, s.k, s.n, 2);
-            scalar_tile(DType::F32)(s.k, w.data(), s.k * 4, static_cast<int>(s.m), x.data(), s.k * 4, s.n, y_ref.data(), s.m);
+            const TileFn ref = scalar_tile(DType::F32);
+            ref(s.k, w.data(), s.k * 4, static_cast<int>(s.m), x.data(), s.k * 4, s.n, y_ref.data(), s.m);
             double worst = 0;
             for (int t = 0; t < s.n; ++t)
                 for (int64_t r = 0; r < s.m; ++r) {

@@ -28,7 +28,7 @@ double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST_SUITE("ops") {
 
-TEST_CASE("softmax and swiglu: AVX2 matches the scalar reference") {
+TEST_CASE("softmax, swiglu and gelu: AVX2 matches the scalar reference") {
     if (!has_avx2()) return;
     for (int n : {1, 7, 8, 9, 31, 64, 173, 1000}) {
         std::vector<float> a = randoms(n, 4.0f, n), b = a;
@@ -43,6 +43,11 @@ TEST_CASE("softmax and swiglu: AVX2 matches the scalar reference") {
         simd::swiglu_scalar(s1.data(), g.data(), u.data(), n);
         simd::swiglu_avx2(s2.data(), g.data(), u.data(), n);
         CHECK(max_rel(s2, s1) < 1e-5);
+        simd::gelu_tanh_scalar(s1.data(), g.data(), n);
+        simd::gelu_tanh_avx2(s2.data(), g.data(), n);
+        double worst = 0;  // absolute near zero crossings, where gelu is tiny
+        for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(s1[i] - s2[i])));
+        CHECK(worst < 2e-6);
     }
 }
 

@@ -1,11 +1,14 @@
-// Whole-model training check against PyTorch: tests/ref/make_train_ref.py records a tiny
-// Llama and a tiny GPT-2 (format at the top of the script); lm must match the loss, every
-// parameter gradient and the parameters after 3 AdamW steps within 1e-4 relative.
+// Whole-model training check against PyTorch: tests/ref/make_train_ref.py records two tiny
+// Llamas, a tiny GPT-2 and a tanh RNN (format at the top of the script); lm must match the
+// loss, every parameter gradient and the parameters after 3 AdamW steps within 1e-4 relative.
 // Errors are normwise per tensor: max |lm - ref| / max |ref|. LM_VERBOSE=1 prints them.
+// Also: config validation, initial weights, gradient accumulation, thread-count independence
+// and a skipped timing case.
+#include <omp.h>
+
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <omp.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -238,6 +241,11 @@ TEST_CASE("train model rejects inconsistent configs") {
     CHECK_THROWS_AS(lm::train_model_init(model, c, 1, 4), lm::Error);  // gpt2 with kv heads != heads
     c.n_kv_heads = 3;
     CHECK_NOTHROW(lm::train_model_init(model, c, 1, 4));
+    CHECK_THROWS_AS(lm::train_model_init(model, c, 1 << 27, 4), lm::Error);  // buffers past 2^31 values
+    c.vocab_size = 1 << 23;
+    CHECK_THROWS_AS(lm::train_model_init(model, c, 1, 4), lm::Error);
+    c.vocab_size = 10;
+    lm::train_model_init(model, c, 1, 4);
     std::vector<int> tokens = {1, 2, 10, 3};  // 10 is outside the vocabulary
     CHECK_THROWS_AS(lm::train_forward(model, tokens.data(), tokens.data()), lm::Error);
 }

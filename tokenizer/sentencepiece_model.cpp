@@ -4,6 +4,7 @@
 
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/limits.h"
 #include "weights/mmap.h"
 
 namespace lm {
@@ -132,7 +133,11 @@ void read_normalizer_spec(ProtoReader r, Specs& s) {
 }  // namespace
 
 void read_sentencepiece_model(const std::string& path, Metadata& meta) {
-    MappedFile file(path);
+    read_sentencepiece_model(MappedFile(path), meta);
+}
+
+void read_sentencepiece_model(const MappedFile& file, Metadata& meta) {
+    const std::string& path = file.path();
     ProtoReader r(file.data(), file.size(), path);
     std::vector<std::string> tokens;
     std::vector<double> scores;
@@ -142,6 +147,8 @@ void read_sentencepiece_model(const std::string& path, Metadata& meta) {
         uint32_t wire;
         uint32_t field = r.key(wire);
         if (field == 1 && wire == 2) {
+            if (tokens.size() >= static_cast<size_t>(limits::kMaxVocab))
+                fail(path, ": more than ", limits::kMaxVocab, " SentencePiece pieces");
             Piece piece = read_piece(r.message());
             tokens.push_back(std::move(piece.text));
             scores.push_back(piece.score);

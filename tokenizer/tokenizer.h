@@ -112,6 +112,7 @@ void read_llama2c_tokenizer(const MappedFile& file, int32_t n_vocab, Metadata& m
 // (pieces, scores, types, unk/bos/eos/pad ids, add_dummy_prefix), as llama.cpp's converter
 // does. Only BPE models; a Unigram model is an lm::Error.
 void read_sentencepiece_model(const std::string& path, Metadata& meta);
+void read_sentencepiece_model(const MappedFile& file, Metadata& meta);  // from memory
 
 // Fills the tokenizer.ggml.* keys from Hugging Face vocabulary files (see
 // Tokenizer::from_files): model "gpt2" (tokens, token_type, merges, bos/eos) or "bert"

@@ -4,6 +4,7 @@
 // Sizes derived from these go through checked_mul/checked_add (weights/error.h).
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace lm::limits {
 
@@ -30,5 +31,10 @@ constexpr int64_t kMaxHeads = 1024;              // attention heads (405B: 128)
 // Text formats.
 constexpr uint64_t kMaxSafetensorsHeader = 100u << 20;  // header JSON bytes (real: a few hundred KB)
 constexpr int kMaxJsonDepth = 64;                        // nesting (tokenizer.json: < 10)
+
+// Buffers sized from these (KV cache, activations) are checked against the machine too:
+// fails with "WHAT needs N MiB, more than this machine's M MiB" + hint when `bytes` exceed
+// its physical memory, before the allocation would be zero-filled and the process killed.
+void check_fits_in_memory(uint64_t bytes, const std::string& what, const std::string& hint = "");
 
 }  // namespace lm::limits

@@ -157,19 +157,26 @@ void dequantize_q8_1(const block_q8_1* x, float* y, int64_t nb) {
 
 void check_blocks(DType type, int64_t n, const char* what) {
     const int bs = info(type).block_size;
-    if (n < 0 || n % bs != 0) fail(what, ": ", n, " elements is not a multiple of the ", dtype_name(type), " block size ", bs);
+    if (n < 0 || n % bs != 0)
+        fail(what, ": ", n, " elements is not a multiple of the ", dtype_name(type), " block size ", bs);
 }
 
 }  // namespace
 
 bool can_quantize(DType type) {
     switch (type) {
-        case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q8_1:
-        case DType::Q8_K: case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q4_K:
-        case DType::Q6_K:
-            return true;
-        default:
-            return false;
+        case DType::F32:
+        case DType::F16:
+        case DType::BF16:
+        case DType::Q8_0:
+        case DType::Q8_1:
+        case DType::Q8_K:
+        case DType::Q4_0:
+        case DType::Q4_1:
+        case DType::Q5_0:
+        case DType::Q4_K:
+        case DType::Q6_K: return true;
+        default: return false;
     }
 }
 

@@ -1,6 +1,7 @@
 // Shared by the libFuzzer harnesses: every input must either parse or throw lm::Error.
 // Any other exception, a sanitizer report, a timeout or an out-of-memory is a finding.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "src/config.h"
+#include "src/bert.h"
 #include "src/model.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
@@ -33,6 +35,26 @@ void expect_clean(Body body) {
     }
 }
 
+// BERT sizes its activations for a whole context (checked only against the machine's
+// memory): stay within this harness's budget, then encode a few tokens and run each head.
+inline void exercise_bert(const ModelFile& file, const Config& c) {
+    const int64_t activations = int64_t{c.context_length} * (6 * int64_t{c.dim} + c.hidden_dim) * 4;
+    const int64_t work = int64_t{c.n_layers} * c.dim * (4 * c.dim + 2 * c.hidden_dim);
+    if (activations > (256 << 20) || work > (1 << 22)) return;
+    Bert model(file);
+    const int len = std::min(3, model.max_tokens());
+    const int vocab = static_cast<int>(file.get("token_embd.weight").ne[1]);
+    const int tokens[3] = {0, vocab - 1, vocab / 2};
+    model.encode(tokens, nullptr, nullptr, len, 1);
+    if (model.has_span_head()) {
+        float start[3], end[3];
+        model.span_logits(start, end, len);
+    }
+    if (model.has_classifier()) model.classify();
+    model.embed(Pooling::mean);
+    model.embed(Pooling::cls);
+}
+
 // What the CLI does with a loaded model: `lm info` (config, metadata lines), the tokenizer
 // when the file carries one, the decoder its architecture names on a small context and,
 // when the model is small enough to stay fast, forward passes over a few tokens.
@@ -48,6 +70,7 @@ inline void exercise_model(const ModelFile& file) {
     }
     expect_clean([&] {
         const Config c = read_config(file);
+        if (c.arch == "bert") return exercise_bert(file, c);
         std::unique_ptr<Decoder> model = load_decoder(file, 8, 4);
         const int64_t work = int64_t{c.n_layers} * c.dim * (2 * c.dim + 3 * c.hidden_dim) + int64_t{c.dim} * c.vocab_size;
         if (work > (1 << 22)) return;

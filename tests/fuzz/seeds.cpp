@@ -195,6 +195,105 @@ std::string safetensors_file() {
     return out;
 }
 
+// Protobuf wire format, for a SentencePiece tokenizer.model.
+std::string varint(uint64_t v) {
+    std::string out;
+    do {
+        out += static_cast<char>((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return out;
+}
+std::string field_bytes(int field, const std::string& bytes) { return varint(field << 3 | 2) + varint(bytes.size()) + bytes; }
+std::string field_varint(int field, uint64_t v) { return varint(field << 3) + varint(v); }
+std::string field_float(int field, float f) {
+    std::string out = varint(field << 3 | 5);
+    put(out, f);
+    return out;
+}
+
+std::string sentencepiece_model() {
+    std::string out;
+    const char* pieces[] = {"<unk>", "<s>", "</s>", "<0x0A>", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "\xE2\x96\x81"};
+    const int types[] = {2, 3, 3, 6, 1, 1, 1, 1};
+    for (int i = 0; i < 8; ++i)
+        out += field_bytes(1, field_bytes(1, pieces[i]) + field_float(2, -static_cast<float>(i)) + field_varint(3, types[i]));
+    out += field_bytes(2, field_varint(3, 2) + field_varint(40, 0) + field_varint(41, 1) + field_varint(42, 2));
+    out += field_bytes(3, field_varint(3, 1));
+    return out;
+}
+
+// An F32 safetensors file of the named tensors (row-major shapes), small weights.
+std::string safetensors_of(const std::vector<std::pair<std::string, std::vector<int64_t>>>& tensors) {
+    std::string header = "{", data;
+    for (const auto& [name, shape] : tensors) {
+        int64_t n = 1;
+        std::string dims;
+        for (int64_t d : shape) {
+            n *= d;
+            dims += (dims.empty() ? "" : ",") + std::to_string(d);
+        }
+        const size_t begin = data.size();
+        for (float w : weights(n, static_cast<uint32_t>(begin + 1))) put(data, w);
+        if (header.size() > 1) header += ",";
+        header += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" + dims + "],\"data_offsets\":[" +
+                  std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+    }
+    header += "}";
+    std::string out;
+    put<uint64_t>(out, header.size());
+    return out + header + data;
+}
+
+// fuzz_hf's separator between the files of one input.
+const std::string kNextFile = "\n--next-file--\n";
+
+// fuzz_hf layout 3: config.json, model.safetensors, vocab.txt.
+std::string hf_directory(const std::string& model_type) {
+    const int64_t dim = 4, hidden = 8, vocab = 6, ctx = 8;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> t;
+    std::string config;
+    if (model_type == "llama") {
+        config = R"({"model_type":"llama","hidden_size":4,"intermediate_size":8,"num_hidden_layers":1,)"
+                 R"("num_attention_heads":2,"num_key_value_heads":1,"max_position_embeddings":8,"rms_norm_eps":1e-5})";
+        t = {{"model.embed_tokens.weight", {vocab, dim}}, {"model.norm.weight", {dim}},
+             {"model.layers.0.input_layernorm.weight", {dim}}, {"model.layers.0.post_attention_layernorm.weight", {dim}},
+             {"model.layers.0.self_attn.q_proj.weight", {dim, dim}}, {"model.layers.0.self_attn.k_proj.weight", {2, dim}},
+             {"model.layers.0.self_attn.v_proj.weight", {2, dim}}, {"model.layers.0.self_attn.o_proj.weight", {dim, dim}},
+             {"model.layers.0.mlp.gate_proj.weight", {hidden, dim}}, {"model.layers.0.mlp.up_proj.weight", {hidden, dim}},
+             {"model.layers.0.mlp.down_proj.weight", {dim, hidden}}};
+    } else if (model_type == "gpt2") {
+        config = R"({"model_type":"gpt2","n_embd":4,"n_inner":8,"n_layer":1,"n_head":2,"n_positions":8})";
+        t = {{"wte.weight", {vocab, dim}}, {"wpe.weight", {ctx, dim}}, {"ln_f.weight", {dim}}, {"ln_f.bias", {dim}},
+             {"h.0.ln_1.weight", {dim}}, {"h.0.ln_1.bias", {dim}}, {"h.0.ln_2.weight", {dim}}, {"h.0.ln_2.bias", {dim}},
+             {"h.0.attn.c_attn.weight", {dim, 3 * dim}}, {"h.0.attn.c_attn.bias", {3 * dim}},
+             {"h.0.attn.c_proj.weight", {dim, dim}}, {"h.0.attn.c_proj.bias", {dim}},
+             {"h.0.mlp.c_fc.weight", {dim, hidden}}, {"h.0.mlp.c_fc.bias", {hidden}},
+             {"h.0.mlp.c_proj.weight", {hidden, dim}}, {"h.0.mlp.c_proj.bias", {dim}}};
+    } else {
+        config = R"({"model_type":"bert","hidden_size":4,"intermediate_size":8,"num_hidden_layers":1,)"
+                 R"("num_attention_heads":2,"max_position_embeddings":8,"id2label":{"0":"no","1":"yes"}})";
+        const std::string L = "bert.encoder.layer.0.";
+        t = {{"bert.embeddings.word_embeddings.weight", {vocab, dim}}, {"bert.embeddings.position_embeddings.weight", {ctx, dim}},
+             {"bert.embeddings.token_type_embeddings.weight", {2, dim}}, {"bert.embeddings.LayerNorm.weight", {dim}},
+             {"bert.embeddings.LayerNorm.bias", {dim}}};
+        for (const char* n : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+            t.push_back({L + n + ".weight", {dim, dim}});
+            t.push_back({L + n + ".bias", {dim}});
+        }
+        for (const char* n : {"attention.output.LayerNorm", "output.LayerNorm"}) {
+            t.push_back({L + n + ".weight", {dim}});
+            t.push_back({L + n + ".bias", {dim}});
+        }
+        t.insert(t.end(), {{L + "intermediate.dense.weight", {hidden, dim}}, {L + "intermediate.dense.bias", {hidden}},
+                           {L + "output.dense.weight", {dim, hidden}}, {L + "output.dense.bias", {dim}},
+                           {"bert.pooler.dense.weight", {dim, dim}}, {"bert.pooler.dense.bias", {dim}},
+                           {"classifier.weight", {2, dim}}, {"classifier.bias", {2}}});
+    }
+    return config + kNextFile + safetensors_of(t) + kNextFile +
+           "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##lo\n";
+}
+
 std::string args(std::initializer_list<const char*> words) {
     std::string out;
     for (const char* w : words) {
@@ -239,6 +338,16 @@ int main(int argc, char** argv) {
         save("fuzz_tokenizer", "spm", std::string("\x00\x01", 2) + "Once upon a time \xE2\x96\x81 <s> caf\xC3\xA9");
         save("fuzz_tokenizer", "gpt2", std::string("\x01\x03\x02", 3) + "he said: 'll go, we're 123 <|endoftext|>");
         save("fuzz_tokenizer", "bert", std::string("\x02\x02\x00", 3) + "Hello, WORLD! unaffable \xE4\xB8\xAD\xE6\x96\x87");
+        save("fuzz_sentencepiece", "bpe.model", sentencepiece_model());
+        save("fuzz_hf", "vocab.txt", std::string(1, '\0') + "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##lo\n,\nworld\n");
+        save("fuzz_hf", "vocab.json", std::string(1, '\1') + R"({"h": 0, "e": 1, "he": 2, "\u0120": 3, "<|endoftext|>": 4})" +
+                                          kNextFile + "#version: 0.2\nh e\n");
+        save("fuzz_hf", "tokenizer.json",
+             std::string(1, '\2') + R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},)"
+                                    R"( "pre_tokenizer": {"type": "ByteLevel"},)"
+                                    R"( "added_tokens": [{"id": 3, "content": "<|endoftext|>", "special": true}]})");
+        for (const char* type : {"llama", "gpt2", "bert"})
+            save("fuzz_hf", std::string("dir-") + type, std::string(1, '\3') + hf_directory(type));
         save("fuzz_args", "run", args({"model.gguf", "Once upon", "-n", "5", "--temp=0.5", "--seed", "7"}));
         save("fuzz_args", "options", args({"-c", "64", "--top-p", "0.9", "--tokenizer", "t.bin", "--", "-x"}));
     } catch (const Error& e) {
