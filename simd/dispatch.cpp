@@ -154,4 +154,13 @@ QGemmFn qgemm_kernel(DType weight, Isa isa) {
     return nullptr;
 }
 
+PackedTileFn packed_tile_kernel(DType weight, Isa isa) {
+#if defined(__x86_64__)
+    if (isa == Isa::Avx512) return avx512_packed_tile(weight);
+#else
+    (void)weight, (void)isa;
+#endif
+    return nullptr;
+}
+
 }  // namespace lm::simd

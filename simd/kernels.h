@@ -3,6 +3,7 @@
 //   tile kernels  (dot_*.cpp)    a few rows x a few tokens of dot products; decode and small n
 //   float GEMM    (gemm*.h/cpp)  f32/f16 weights, n >= 8: packed activations, register blocking
 //   integer GEMM  (qgemm*.h/cpp) block-quantized weights, n >= 8, AVX-512 VNNI
+//   packed tiles  (repack*.cpp)  decode over load-time interleaved copies (simd/repack.h)
 // plus the activation quantizers (quantize_avx512.cpp). Only simd/ and tests include this.
 #pragma once
 #include <cstddef>
@@ -70,5 +71,12 @@ void gemm_neon(float* y, const void* w, DType type, const float* x, int64_t m, i
 using QGemmFn = void (*)(float* y, const void* w, const void* x, int64_t m, int64_t k, int n, int threads);
 QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
+
+// Decode kernels over repacked weights (simd/repack.h): y as TileFn for nr <= 16 rows of the
+// packed group at `group`. Bit-identical to tile_kernel(weight, isa). nullptr: no kernel.
+using PackedTileFn = void (*)(int64_t k, const void* group, int nr, const void* x, size_t x_stride, int nc, float* y,
+                              int64_t ldy);
+PackedTileFn packed_tile_kernel(DType weight, Isa isa);
+PackedTileFn avx512_packed_tile(DType weight);
 
 }  // namespace lm::simd

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "simd/kernels.h"
+#include "simd/repack.h"
 #include "weights/error.h"
 #include "weights/quant.h"
 
@@ -18,7 +19,7 @@ namespace lm {
 namespace {
 
 constexpr int64_t kSingleThreadWork = 1 << 16;  // weights x tokens below which one thread is faster
-constexpr int64_t kRowChunk = 16;               // rows per unit of work; fixed, so results never depend on threads
+constexpr int64_t kRowChunk = kPackedRows;      // rows per unit of work; fixed, so results never depend on threads
 constexpr int kColTile = 4;                     // activation rows handed to a tile kernel at once
 constexpr int kGemmMinTokens = 8;               // from here the packed GEMMs beat the tile kernels
 
@@ -36,6 +37,8 @@ void check(const Tensor& w, const float* x, float* y, int n) {
 
 struct Job {
     simd::TileFn tile;
+    simd::PackedTileFn packed;  // set when w has a packed copy this ISA reads: used instead of tile
+    size_t group_bytes;         // of the packed copy, per chunk of rows
     const Tensor* w;
     const uint8_t* x;  // converted activations
     size_t x_stride;
@@ -48,6 +51,11 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
     for (int64_t ch = first; ch < last; ++ch) {
         const int64_t r0 = ch * kRowChunk;
         const int nr = static_cast<int>(std::min(kRowChunk, rows - r0));
+        if (job.packed) {
+            const uint8_t* group = static_cast<const uint8_t*>(job.w->packed) + ch * job.group_bytes;
+            job.packed(job.w->cols(), group, nr, job.x, job.x_stride, job.n, job.y + r0, rows);
+            continue;
+        }
         for (int c0 = 0; c0 < job.n; c0 += kColTile) {
             const int nc = std::min(kColTile, job.n - c0);
             job.tile(job.w->cols(), job.w->row(r0), job.w->row_size(), nr, job.x + c0 * job.x_stride, job.x_stride,
@@ -92,7 +100,7 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
     // and bf16-rounded activations amplify any other summation order.
     const bool float_gemm = w.type == DType::F32 || w.type == DType::F16;
     if (n >= kGemmMinTokens && float_gemm && try_float_gemm(y, w, x, n, nt)) return;
-    Job job{tile, &w, reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * 4, y, n};
+    Job job{tile, nullptr, 0, &w, reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * 4, y, n};
     if (act != DType::F32) {
         job.x_stride = row_bytes(act, cols);
         if (activation_scratch.size() < job.x_stride * n) activation_scratch.resize(job.x_stride * n);
@@ -106,6 +114,8 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
                 return;
             }
         }
+        if (w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
+            job.group_bytes = packed_group_bytes(w.type, cols);
     }
     if (nt == 1) {
         run_chunks(job, 0, n_chunks);

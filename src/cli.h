@@ -61,5 +61,6 @@ void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::str
 int cmd_init(Args& args);
 int cmd_eval(Args& args);
 int cmd_bench(Args& args);
+int cmd_train(Args& args);
 
 }  // namespace lm

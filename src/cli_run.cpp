@@ -1,6 +1,8 @@
 // lm run MODEL [PROMPT]: stream generated text to stdout, timings to stderr.
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "src/cli.h"
@@ -12,6 +14,16 @@
 namespace lm {
 
 namespace {
+// A lone argument names a model when it exists or looks like a model file name.
+bool looks_like_model(const std::string& arg) {
+    std::error_code ec;
+    if (std::filesystem::exists(arg, ec)) return true;
+    for (const char* ext : {".gguf", ".bin", ".safetensors"})
+        if (arg.size() > std::strlen(ext) && arg.compare(arg.size() - std::strlen(ext), std::string::npos, ext) == 0)
+            return true;
+    return false;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -19,7 +31,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 
 int cmd_run(Args& args) {
-    const char* usage = "lm run MODEL [PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
+    const char* usage = "lm run [MODEL] [PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
                         "[--repeat-penalty R] [--seed S] [-t THREADS] [-c CTX] [--tokenizer PATH]";
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t n_predict = args.integer({"-n", "--n-predict"}, 256, -1, 1 << 30);
@@ -35,7 +47,11 @@ int cmd_run(Args& args) {
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const int64_t ctx = args.integer({"-c", "--ctx-size"}, 0, 0, 1 << 22);
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
-    const auto pos = args.positional(1, 2, usage);
+    // `lm run [MODEL] [PROMPT]`: with one argument, an existing path is the model and
+    // anything else is a prompt for the built-in story model.
+    auto pos = args.positional(0, 2, usage);
+    if (pos.size() < 2 && (pos.empty() || !looks_like_model(pos[0]))) pos.insert(pos.begin(), "");
+    const std::string prompt = pos.size() > 1 ? pos[1] : "";
 
     ModelFile file = open_model(pos[0], tokenizer_path);
     Tokenizer tok(file.meta);
@@ -47,7 +63,7 @@ int cmd_run(Args& args) {
         fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model->vocab_size());
 
     std::vector<int> tokens;
-    for (int32_t id : tok.encode(pos.size() > 1 ? pos[1] : "", true)) tokens.push_back(id);
+    for (int32_t id : tok.encode(prompt, true)) tokens.push_back(id);
     if (tokens.empty()) {  // models that add no BOS (GPT-2) start an empty prompt from it
         if (tok.bos() < 0) fail("the prompt is empty and the model has no BOS token to start from");
         tokens.push_back(tok.bos());
@@ -58,7 +74,14 @@ int cmd_run(Args& args) {
     const double load_s = seconds_since(t0);
 
     Sampler sampler(sp, model->vocab_size());
+    // The prompt is echoed as its tokens spell it, then the continuation follows (as
+    // llama2.c and llama.cpp print it).
     Utf8Stream out;
+    std::string echo;
+    for (size_t i = 0; i < tokens.size(); ++i)
+        if (i > 0 || tokens[0] != tok.bos()) echo += out.push(tok.decode_token(i ? tokens[i - 1] : -1, tokens[i]));
+    std::fwrite(echo.data(), 1, echo.size(), stdout);
+    std::fflush(stdout);
     int n_prompt = static_cast<int>(tokens.size()), generated = 0;
     const auto t1 = std::chrono::steady_clock::now();
     model->forward(tokens.data(), n_prompt, 0, threads);

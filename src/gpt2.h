@@ -45,6 +45,7 @@ private:
 
     Config config_;
     Gpt2Weights w_;
+    PackedWeights packed_;  // interleaved copies of w_'s matrices for decode
     Gpt2State state_;
     KvCache cache_;
 };

@@ -44,6 +44,7 @@ private:
 
     Config config_;
     LlamaWeights w_;
+    PackedWeights packed_;  // interleaved copies of w_'s matrices for decode
     LlamaState state_;
     KvCache cache_;
 };

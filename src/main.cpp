@@ -11,7 +11,8 @@ namespace {
 
 const char* kUsage =
     "usage: lm COMMAND [ARGS]\n"
-    "  run MODEL [PROMPT]        generate text (-n, --temp, --top-k, --top-p, --min-p,\n"
+    "  run [MODEL] [PROMPT]      generate text; without MODEL, the built-in story model\n"
+    "                            (-n, --temp, --top-k, --top-p, --min-p,\n"
     "                            --repeat-penalty, --seed, -t, -c, --tokenizer)\n"
     "  info MODEL                architecture, hyperparameters, tokenizer, tensors\n"
     "  tokenize MODEL TEXT       token ids of TEXT (--no-bos)\n"
@@ -24,7 +25,10 @@ const char* kUsage =
     "  embed MODEL TEXT...       normalized sentence embeddings (--file F, --pooling mean|cls)\n"
     "  init --shape S OUT.gguf   random-weight Llama of a real shape (--type, --seed)\n"
     "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline)\n"
-    "  eval MODEL TEXT.txt       perplexity and bits per byte (--ctx, --stride)\n";
+    "  eval MODEL TEXT.txt       perplexity and bits per byte (--ctx, --stride)\n"
+    "  train CORPUS.txt          train a model on a text file, -o OUT.gguf (--arch, --size,\n"
+    "                            --tokenizer bpe|char, --vocab, --init, --iters, --lr, --batch,\n"
+    "                            --ctx, --resume CKPT, --save-every; lm train --help for all)\n";
 
 // Messages can quote bytes from hostile files: keep them on one printable line.
 void print_error(const char* message) {
@@ -51,7 +55,7 @@ constexpr Command kCommands[] = {
     {"run", lm::cmd_run},         {"info", lm::cmd_info},       {"tokenize", lm::cmd_tokenize},
     {"logits", lm::cmd_logits},   {"convert", lm::cmd_convert}, {"init", lm::cmd_init},
     {"bench", lm::cmd_bench},     {"qa", lm::cmd_qa},           {"classify", lm::cmd_classify},
-    {"embed", lm::cmd_embed},     {"eval", lm::cmd_eval},
+    {"embed", lm::cmd_embed},     {"eval", lm::cmd_eval},       {"train", lm::cmd_train},
 };
 
 }  // namespace

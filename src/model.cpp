@@ -3,12 +3,22 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "simd/repack.h"
 #include "src/gpt2.h"
 #include "src/llama.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 
 namespace lm {
+
+const Tensor* PackedWeights::pack(const Tensor* w) {
+    Tensor copy = *w;
+    std::vector<uint8_t> bytes;
+    if (!repack(copy, bytes)) return w;
+    storage_.push_back(std::move(bytes));  // moving a vector keeps its buffer, so copy.packed stays valid
+    tensors_.push_back(copy);
+    return &tensors_.back();
+}
 
 namespace {
 struct Architecture {
@@ -45,6 +55,10 @@ void Decoder::forward(const int* tokens, int n, int pos, int threads, float* all
 
 ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {
     namespace fs = std::filesystem;
+    if (path.empty()) {
+        if (!tokenizer_path.empty()) fail("--tokenizer: the built-in model has its own vocabulary");
+        return load_default_model();
+    }
     ModelFile file = load_model(path);
     if (file.format == "llama2c") {
         std::string tok = tokenizer_path;

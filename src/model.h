@@ -1,7 +1,9 @@
 // What the CLI runs: a decoder chosen by general.architecture from one table (model.cpp).
 #pragma once
+#include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "weights/model_file.h"
 
@@ -28,10 +30,30 @@ private:
     int context_ = 0, max_batch_ = 1;
 };
 
+// Repacked copies of a model's weight matrices (simd/repack.h), made once at load time.
+class PackedWeights {
+public:
+    PackedWeights() = default;
+    PackedWeights(const PackedWeights&) = delete;  // the model's tensor pointers point in here
+    PackedWeights& operator=(const PackedWeights&) = delete;
+    PackedWeights(PackedWeights&&) = default;
+    PackedWeights& operator=(PackedWeights&&) = default;
+
+    // What to multiply by: a copy of *w pointing at its packed layout when this CPU has
+    // packed kernels for w's type (and repacking is enabled), else w itself.
+    const Tensor* pack(const Tensor* w);
+
+private:
+    std::deque<Tensor> tensors_;  // deques: pointers handed out stay valid
+    std::deque<std::vector<uint8_t>> storage_;
+};
+
 // Opens a model with its vocabulary: load_model, plus the tokenizer files that travel beside
 // the weights — a llama2.c checkpoint's tokenizer.bin (`tokenizer_path`, or one beside it),
 // a Hugging Face directory's vocab.json/merges.txt, vocab.txt or tokenizer.json.
+// An empty path opens the story model linked into the binary (src/default_model.cpp).
 ModelFile open_model(const std::string& path, const std::string& tokenizer_path = "");
+ModelFile load_default_model();
 
 // Throws "unknown architecture 'X' (lm runs: ...)" for names not in the table.
 // context <= 0 means the model's own context length.

@@ -1,5 +1,6 @@
 // The bad-input table of docs/errors.md, row by row: each hostile file or command line is
 // built here, run through ./lm, and must give exit code 1 and exactly the documented line.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -8,6 +9,7 @@
 #include "tests/lm_process.h"
 #include "weights/gguf.h"
 #include "weights/limits.h"
+#include "weights/quant.h"
 
 using namespace lm;
 
@@ -78,6 +80,19 @@ std::string tiny_llama(const std::string& path, const std::function<void(Metadat
     return path;
 }
 
+// Row makers: the tiny Llama without the metadata keys starting with `prefix`, or with `key` set.
+auto llama_without(std::string prefix) {
+    return [prefix](const std::string& p) {
+        return tiny_llama(p, [&](Metadata& m, auto&) {
+            std::erase_if(m.entries, [&](const auto& e) { return e.first.rfind(prefix, 0) == 0; });
+        });
+    };
+}
+
+auto llama_with(std::string key, Value value) {
+    return [key, value](const std::string& p) { return tiny_llama(p, [&](Metadata& m, auto&) { m.set(key, value); }); };
+}
+
 void remove_tensor(std::vector<Tensor>& tensors, const std::string& name) {
     std::erase_if(tensors, [&](const Tensor& t) { return t.name == name; });
 }
@@ -118,9 +133,11 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 const std::vector<Row>& rows() {
     static const std::vector<Row> table = {
         // --- files that are not model files at all
-        {"missing file", [](const std::string& p) { return p; }, "info FILE", "FILE: cannot open: No such file or directory"},
+        {"missing file", [](const std::string& p) { return p; }, "info FILE",
+         "FILE: cannot open: No such file or directory"},
         {"empty file", bytes(""), "info FILE", "FILE: file is empty"},
-        {"unknown format", bytes("hello"), "info FILE", "FILE: not a model file (unknown format: neither GGUF nor llama2.c)"},
+        {"unknown format", bytes("hello"), "info FILE",
+         "FILE: not a model file (unknown format: neither GGUF nor llama2.c)"},
         {"directory without config.json", [](const std::string& p) { std::filesystem::create_directories(p); return p; },
          "info FILE", "FILE: a model directory needs config.json"},
         // --- GGUF header
@@ -182,24 +199,18 @@ const std::vector<Row>& rows() {
         {"GGUF tensor data beyond the file", bytes(Gguf().header(1, 0).tensor("w", {64}).data(64).b), "info FILE",
          "FILE: tensor w data (offset 0, 256 bytes) runs past the end of the file (truncated?)"},
         // --- a well-formed GGUF that does not describe a model lm can run
-        {"no architecture", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { std::erase_if(m.entries, [](auto& e) { return e.first == "general.architecture"; }); });
-         }, "run FILE", "FILE: missing metadata key general.architecture"},
-        {"unknown architecture", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { m.set("general.architecture", Value::of_string("mamba9")); });
-         }, "run FILE", "FILE: unknown architecture 'mamba9' (lm runs: llama, ..."},
-        {"missing hyperparameter", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { std::erase_if(m.entries, [](auto& e) { return e.first == "llama.block_count"; }); });
-         }, "run FILE", "FILE: missing metadata key llama.block_count"},
-        {"hyperparameter of the wrong type", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { m.set("llama.block_count", Value::of_string("one")); });
-         }, "run FILE", "FILE: metadata key llama.block_count has type string, expected an integer"},
-        {"hyperparameter out of range", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { m.set("llama.context_length", Value::of_int(ValueType::U32, 1 << 23)); });
-         }, "run FILE", "FILE: metadata llama.context_length = 8388608 is out of range (1..4194304)"},
-        {"heads do not divide", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { m.set("llama.attention.head_count", Value::of_int(ValueType::U32, 3)); });
-         }, "run FILE", "FILE: embedding_length 8, head_count 3 and head_count_kv 3 do not divide evenly"},
+        {"no architecture", llama_without("general.architecture"), "run FILE",
+         "FILE: missing metadata key general.architecture"},
+        {"unknown architecture", llama_with("general.architecture", Value::of_string("mamba9")), "run FILE",
+         "FILE: unknown architecture 'mamba9' (lm runs: llama, ..."},
+        {"missing hyperparameter", llama_without("llama.block_count"), "run FILE",
+         "FILE: missing metadata key llama.block_count"},
+        {"hyperparameter of the wrong type", llama_with("llama.block_count", Value::of_string("one")), "run FILE",
+         "FILE: metadata key llama.block_count has type string, expected an integer"},
+        {"hyperparameter out of range", llama_with("llama.context_length", Value::of_int(ValueType::U32, 1 << 23)),
+         "run FILE", "FILE: metadata llama.context_length = 8388608 is out of range (1..4194304)"},
+        {"heads do not divide", llama_with("llama.attention.head_count", Value::of_int(ValueType::U32, 3)), "run FILE",
+         "FILE: embedding_length 8, head_count 3 and head_count_kv 3 do not divide evenly"},
         {"missing tensor", [](const std::string& p) {
              return tiny_llama(p, [](auto&, std::vector<Tensor>& t) { remove_tensor(t, "blk.0.attn_q.weight"); });
          }, "run FILE", "FILE: missing tensor blk.0.attn_q.weight"},
@@ -218,11 +229,10 @@ const std::vector<Row>& rows() {
                      }
              });
          }, "run FILE", "a KV cache for a context of 4194304 needs 131072 MiB, more than this machine's ..."},
-        {"no tokenizer", [](const std::string& p) {
-             return tiny_llama(p, [](Metadata& m, auto&) { std::erase_if(m.entries, [](auto& e) { return e.first.rfind("tokenizer.", 0) == 0; }); });
-         }, "run FILE", "FILE: missing metadata key tokenizer.ggml.model"},
+        {"no tokenizer", llama_without("tokenizer."), "run FILE", "FILE: missing metadata key tokenizer.ggml.model"},
         {"prompt longer than the context", [](const std::string& p) { return tiny_llama(p); },
-         "run FILE 'a a a a a a a a a a a a a a a a a a a a' -c 4", "prompt is 41 tokens, longer than the context of 4 (see -c)"},
+         "run FILE 'a a a a a a a a a a a a a a a a a a a a' -c 4",
+         "prompt is 41 tokens, longer than the context of 4 (see -c)"},
         // --- llama.c checkpoints
         {"llama2.c header out of range", bytes(put32({100000, 16, 1, 2, 2, 4, 16})), "info FILE",
          "FILE: not a GGUF file or a valid llama2.c checkpoint (header dim = 100000 is out of range 1..65536)"},
@@ -245,7 +255,8 @@ const std::vector<Row>& rows() {
         // --- command lines
         {"unknown command", bytes(""), "frobnicate", "unknown command 'frobnicate' (try lm --help)"},
         {"unknown option", bytes(""), "info FILE --bogus", "info: unknown option --bogus (usage: lm info MODEL ..."},
-        {"wrong number of arguments", bytes(""), "tokenize FILE", "tokenize: wrong arguments (usage: lm tokenize MODEL TEXT ..."},
+        {"wrong number of arguments", bytes(""), "tokenize FILE",
+         "tokenize: wrong arguments (usage: lm tokenize MODEL TEXT ..."},
         {"flag without its value", bytes(""), "run FILE -n", "-n: missing value"},
         {"flag value not a number", bytes(""), "run FILE -t many", "-t: 'many' is not an integer"},
         {"flag value out of range", bytes(""), "run FILE -n -5", "-n: -5 is out of range (-1..1073741824)"},
@@ -281,6 +292,24 @@ TEST_CASE("every row of docs/errors.md: exit code 1, exactly the documented line
             CHECK(r.err == want + "\n");
         }
     }
+}
+
+// Found by fuzz_gguf: NaN or infinite weights make NaN activations, and the scalar 8-bit
+// quantizers cast them to int8 (undefined behaviour). Under make test-asan this traps.
+TEST_CASE("non-finite values quantize without undefined behaviour; lm runs such a model") {
+    std::vector<float> x(256, 0.5f);
+    x[1] = NAN, x[2] = INFINITY, x[40] = -INFINITY, x[77] = NAN;
+    for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_K}) {
+        if (!can_quantize(type)) continue;
+        std::vector<uint8_t> out(row_bytes(type, 256));
+        quantize_row(type, x.data(), out.data(), 256);
+    }
+    const std::string path = tiny_llama(testing::temp_path("nan-weights.gguf"), [&](auto&, std::vector<Tensor>& t) {
+        for (Tensor& w : t) w.data = x.data();  // every tensor starts with NaN and infinities
+    });
+    const testing::LmResult r = testing::run_lm("run " + path + " hello -n 3 --temp 0 -t 1");
+    INFO(r.err);
+    CHECK(r.status == 0);
 }
 
 TEST_CASE("docs/errors.md lists every row with its message") {

@@ -55,6 +55,16 @@ TEST_CASE("greedy generation is byte-identical to llama2.c's run.c") {
     }
 }
 
+TEST_CASE("a prompt is echoed, then continued: greedy from 'Once upon a time' follows the reference story") {
+    const std::string expected = testing::read_file_bytes(testing::shared_file(std::string(kStories) + "greedy-200.txt"));
+    const std::string gguf = testing::shared_file(std::string(kStories) + "stories260K-F32.gguf");
+    if (expected.empty() || gguf.empty()) return;
+    const testing::LmResult r = testing::run_lm("run " + gguf + " 'Once upon a time' --temp 0 -n 30 -t 1");
+    CHECK(r.status == 0);
+    CHECK(r.out.size() > 60);
+    CHECK(expected.rfind(r.out, 0) == 0);  // a prefix of the story llama2.c wrote from BOS
+}
+
 TEST_CASE("convert llama2.c -> GGUF -> run gives the same text; q8_0 and f16 load") {
     const std::string bin = testing::shared_file(std::string(kStories) + "stories260K.bin");
     const std::string tok = testing::shared_file(std::string(kStories) + "tok512.bin");

@@ -164,7 +164,8 @@ TEST_CASE("a Llama directory: q/k rows permuted for adjacent-pair RoPE, logits m
 }
 
 TEST_CASE("a GPT-2 directory stored in f16 and bf16: transposed 2-byte weights, widened vectors") {
-    const std::vector<SafetensorsEntry> entries = parse_safetensors(MappedFile("tests/ref/gpt2/model.safetensors"));
+    const MappedFile source("tests/ref/gpt2/model.safetensors");  // entries point into it
+    const std::vector<SafetensorsEntry> entries = parse_safetensors(source);
     const ModelFile f32 = load_model("tests/ref/gpt2");
     auto reference = load_decoder(f32, 0, 64);
     const std::vector<int> ids = {269, 99, 101, 32, 117, 112, 269, 259, 292, 289};

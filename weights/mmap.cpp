@@ -39,13 +39,23 @@ MappedFile::MappedFile(const std::string& name, std::string_view bytes) : path_(
     uint8_t* p = static_cast<uint8_t*>(::operator new(size_, kPageAlignment));
     std::memcpy(p, bytes.data(), size_);
     data_ = p;
-    owned_ = true;
+    source_ = Source::owned;
+}
+
+std::shared_ptr<const MappedFile> MappedFile::borrow(const std::string& name, std::string_view bytes) {
+    if (bytes.empty()) fail(name, ": file is empty");
+    std::shared_ptr<MappedFile> f(new MappedFile());
+    f->path_ = name;
+    f->data_ = reinterpret_cast<const uint8_t*>(bytes.data());
+    f->size_ = bytes.size();
+    f->source_ = Source::borrowed;
+    return f;
 }
 
 MappedFile::~MappedFile() {
     if (!data_) return;
-    if (owned_) ::operator delete(const_cast<uint8_t*>(data_), kPageAlignment);
-    else ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (source_ == Source::owned) ::operator delete(const_cast<uint8_t*>(data_), kPageAlignment);
+    else if (source_ == Source::mapped) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace lm

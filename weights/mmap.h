@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,8 @@ public:
     // A copy of `bytes` named `name` in messages, so parsers can read from memory (tests,
     // fuzzers). Aligned like a mapping, and exactly as long as `bytes`.
     MappedFile(const std::string& name, std::string_view bytes);
+    // A view of bytes that outlive it (a model linked into the binary): nothing is copied.
+    static std::shared_ptr<const MappedFile> borrow(const std::string& name, std::string_view bytes);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -25,7 +28,8 @@ private:
     std::string path_;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
-    bool owned_ = false;  // data_ was allocated by us, not mapped
+    enum class Source { mapped, owned, borrowed } source_ = Source::mapped;
+    MappedFile() = default;
 };
 
 }  // namespace lm

@@ -16,6 +16,10 @@ namespace lm {
 
 namespace {
 
+// float -> int8 as static_cast truncates it, but defined for every input: NaN and values
+// out of range (non-finite weights or activations from a hostile file) give 0.
+int8_t to_int8(float v) { return v > -129.f && v < 128.f ? static_cast<int8_t>(v) : 0; }
+
 // The element of largest magnitude, with its sign (ggml picks the first on ties).
 float signed_absmax(const float* x, int n) {
     float amax = 0, max = 0;
@@ -39,7 +43,7 @@ void quantize_q8_0(const float* x, block_q8_0* y, int64_t nb) {
         const float d = absmax(x, QK) / 127.f;
         const float id = d ? 1.f / d : 0.f;
         y[i].d = f32_to_f16(d);
-        for (int j = 0; j < QK; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+        for (int j = 0; j < QK; ++j) y[i].qs[j] = to_int8(std::roundf(x[j] * id));
     }
 }
 
@@ -49,7 +53,7 @@ void quantize_q8_1(const float* x, block_q8_1* y, int64_t nb) {
         const float id = d ? 1.f / d : 0.f;
         int sum = 0;
         for (int j = 0; j < QK; ++j) {
-            y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+            y[i].qs[j] = to_int8(std::roundf(x[j] * id));
             sum += y[i].qs[j];
         }
         y[i].d = f32_to_f16(d);
@@ -65,8 +69,8 @@ void quantize_q4_0(const float* x, block_q4_0* y, int64_t nb) {
         const float id = d ? 1.f / d : 0.f;
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < QK / 2; ++j) {
-            const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
-            const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 8.5f)));
+            const int q0 = std::min(15, static_cast<int>(to_int8(x[j] * id + 8.5f)));
+            const int q1 = std::min(15, static_cast<int>(to_int8(x[j + 16] * id + 8.5f)));
             y[i].qs[j] = static_cast<uint8_t>(q0 | q1 << 4);
         }
     }
@@ -84,8 +88,8 @@ void quantize_q4_1(const float* x, block_q4_1* y, int64_t nb) {
         y[i].d = f32_to_f16(d);
         y[i].m = f32_to_f16(min);
         for (int j = 0; j < QK / 2; ++j) {
-            const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>((x[j] - min) * id + 0.5f)));
-            const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>((x[j + 16] - min) * id + 0.5f)));
+            const int q0 = std::min(15, static_cast<int>(to_int8((x[j] - min) * id + 0.5f)));
+            const int q1 = std::min(15, static_cast<int>(to_int8((x[j + 16] - min) * id + 0.5f)));
             y[i].qs[j] = static_cast<uint8_t>(q0 | q1 << 4);
         }
     }
@@ -98,8 +102,8 @@ void quantize_q5_0(const float* x, block_q5_0* y, int64_t nb) {
         y[i].d = f32_to_f16(d);
         uint32_t qh = 0;
         for (int j = 0; j < QK / 2; ++j) {
-            const int q0 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
-            const int q1 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 16.5f)));
+            const int q0 = std::min(31, static_cast<int>(to_int8(x[j] * id + 16.5f)));
+            const int q1 = std::min(31, static_cast<int>(to_int8(x[j + 16] * id + 16.5f)));
             y[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | (q1 & 0xF) << 4);
             qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j;
             qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);

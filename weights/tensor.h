@@ -15,6 +15,7 @@ struct Tensor {
     int64_t ne[4] = {1, 1, 1, 1};
     const void* data = nullptr;  // into the mapped file, or into a buffer someone else owns
     size_t nbytes = 0;
+    const void* packed = nullptr;  // optional 16-row interleaved copy for decode (simd/repack.h)
 
     int64_t cols() const { return ne[0]; }
     int64_t rows() const { return ne[1] * ne[2] * ne[3]; }

@@ -11,6 +11,7 @@
 #include "src/config.h"
 #include "src/bert.h"
 #include "src/model.h"
+#include "simd/kernels.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 #include "weights/mmap.h"
@@ -24,6 +25,13 @@ inline std::string_view bytes(const uint8_t* data, size_t size) {
 
 inline std::shared_ptr<const MappedFile> mapping(const char* name, const uint8_t* data, size_t size) {
     return std::make_shared<const MappedFile>(name, bytes(data, size));
+}
+
+// Kernels differ per ISA (scalar reference, AVX2, AVX-512): the input's size picks one, so
+// every path sees hostile weights and a crash replays on the same kernels.
+inline void pick_isa(size_t size) {
+    static const simd::Isa isas[] = {simd::Isa::Scalar, simd::Isa::Avx2, simd::Isa::Avx512};
+    simd::force_isa(isas[size % 3]);
 }
 
 // Runs `body`, swallowing lm::Error (the parser refused the input, as it should).

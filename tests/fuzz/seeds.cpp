@@ -204,7 +204,9 @@ std::string varint(uint64_t v) {
     } while (v);
     return out;
 }
-std::string field_bytes(int field, const std::string& bytes) { return varint(field << 3 | 2) + varint(bytes.size()) + bytes; }
+std::string field_bytes(int field, const std::string& bytes) {
+    return varint(field << 3 | 2) + varint(bytes.size()) + bytes;
+}
 std::string field_varint(int field, uint64_t v) { return varint(field << 3) + varint(v); }
 std::string field_float(int field, float f) {
     std::string out = varint(field << 3 | 5);
@@ -217,7 +219,8 @@ std::string sentencepiece_model() {
     const char* pieces[] = {"<unk>", "<s>", "</s>", "<0x0A>", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "\xE2\x96\x81"};
     const int types[] = {2, 3, 3, 6, 1, 1, 1, 1};
     for (int i = 0; i < 8; ++i)
-        out += field_bytes(1, field_bytes(1, pieces[i]) + field_float(2, -static_cast<float>(i)) + field_varint(3, types[i]));
+        out += field_bytes(1, field_bytes(1, pieces[i]) + field_float(2, -static_cast<float>(i)) +
+                                  field_varint(3, types[i]));
     out += field_bytes(2, field_varint(3, 2) + field_varint(40, 0) + field_varint(41, 1) + field_varint(42, 2));
     out += field_bytes(3, field_varint(3, 1));
     return out;
@@ -274,10 +277,12 @@ std::string hf_directory(const std::string& model_type) {
         config = R"({"model_type":"bert","hidden_size":4,"intermediate_size":8,"num_hidden_layers":1,)"
                  R"("num_attention_heads":2,"max_position_embeddings":8,"id2label":{"0":"no","1":"yes"}})";
         const std::string L = "bert.encoder.layer.0.";
-        t = {{"bert.embeddings.word_embeddings.weight", {vocab, dim}}, {"bert.embeddings.position_embeddings.weight", {ctx, dim}},
+        t = {{"bert.embeddings.word_embeddings.weight", {vocab, dim}},
+             {"bert.embeddings.position_embeddings.weight", {ctx, dim}},
              {"bert.embeddings.token_type_embeddings.weight", {2, dim}}, {"bert.embeddings.LayerNorm.weight", {dim}},
              {"bert.embeddings.LayerNorm.bias", {dim}}};
-        for (const char* n : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+        for (const char* n :
+             {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
             t.push_back({L + n + ".weight", {dim, dim}});
             t.push_back({L + n + ".bias", {dim}});
         }

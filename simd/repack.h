@@ -1,0 +1,46 @@
+// Optional load-time repacking of quantized weight matrices for decode (n = 1 and small n).
+// ggml's block layout makes the AVX-512 dot kernels compute-bound: each block's nibbles are
+// unpacked and its scale applied alone. Here 16 rows are interleaved so that one vpdpbusd
+// serves 16 rows (dword lane r = row r) and the unpack work is shared; the float arithmetic
+// per output stays exactly that of the unpacked kernels, so results are bit-identical.
+// A packed tensor keeps `data` (prompt processing still reads ggml's layout) and gains
+// `packed`; the model owns the storage. Layouts, per group of 16 rows (rows past the end are
+// zero), block after block along the row; "16 x" means one entry per row of the group:
+//   q4_0 (288 B/block): 4 x 64 B codes, then 16 x fp16 d. Register s, bytes 4r..4r+3 =
+//                       qs[4s..4s+3] of row r (low nibbles: elements 4s.., high: 16+4s..).
+//   q5_0 (352 B/block): as q4_0, then for s = 0..3 two 64-bit masks (low, high nibbles): bit
+//                       4r+t = the fifth bit of element 4s+t (16+4s+t) of row r; then 16 x d.
+//   q8_0 (544 B/block): 8 x 64 B codes: register s, bytes 4r..4r+3 = qs[4s..4s+3] + 128 of
+//                       row r (unsigned); then 16 x fp16 d.
+//   q4_K (2368 B/super-block): 32 x 64 B codes: register 16h + L, bytes 4r..4r+3 =
+//                       qs[64h + 4L .. +3] of row r; then 4 x 32 B scales: pair m, bytes
+//                       2r, 2r+1 = 6-bit scales of sub-blocks 2m, 2m+1 of row r; 4 x 32 B mins
+//                       likewise; 16 x fp16 d; 16 x fp16 dmin.
+//   q6_K (3360 B/super-block): 32 x 64 B ql: register 16h + L, bytes 4r..4r+3 =
+//                       ql[64h + 4L .. +3] of row r; 16 x 64 B qh: register 8h + L, bytes
+//                       4r..4r+3 = qh[32h + 4L .. +3]; 8 x 32 B scales: pair v = 4g + q, bytes
+//                       2r, 2r+1 = scales[8g + q], scales[8g + 4 + q] of row r; 16 x fp16 d.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "weights/tensor.h"
+
+namespace lm {
+
+constexpr int kPackedRows = 16;  // rows per interleaved group; matmul's row chunk
+
+// Bytes of one packed group of 16 rows for `cols` columns of `type`; 0 when the type has no
+// packed layout.
+size_t packed_group_bytes(DType type, int64_t cols);
+
+// When this CPU has a packed kernel for w.type and repacking is enabled, fills storage with
+// w's packed copy, points w.packed at it and returns true; otherwise leaves w alone. Storage
+// must outlive w's use and must not be resized afterwards.
+bool repack(Tensor& w, std::vector<uint8_t>& storage);
+
+// Process-wide switch (on by default), for tests that compare packed and unpacked models.
+void set_repack_enabled(bool enabled);
+bool repack_enabled();
+
+}  // namespace lm

@@ -1,0 +1,280 @@
+// `lm train` end to end, through the binary: a tiny model trains on a slice of Tiny Shakespeare
+// (val loss goes down, `lm run` loads the result), --resume is bit-exact, SIGINT writes a
+// checkpoint that resumes, the CSV log and SVG plot, and each bad input gives one error line, exit
+// 1 and loses nothing. Tiny models and a few dozen steps keep it fast.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "src/train_checkpoint.h"
+#include "src/train_log.h"
+#include "tests/lm_process.h"
+
+namespace {
+
+using lm::testing::run_lm;
+using lm::testing::temp_path;
+
+// The first `bytes` of Tiny Shakespeare as a scratch corpus; empty when the corpus is missing. Also
+// lets the lm processes' OpenMP threads sleep when idle: beside other suites on two cores, spinning
+// threads make these runs 10x slower (an explicit setting is kept).
+std::string corpus_slice(const std::string& name, size_t bytes) {
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    const std::string src = lm::testing::shared_file("corpora/tinyshakespeare.txt");
+    if (src.empty()) return "";
+    const std::string path = temp_path(name);
+    std::ofstream(path, std::ios::binary) << lm::testing::read_file_bytes(src).substr(0, bytes);
+    return path;
+}
+
+// Every "val loss X" printed, in order.
+std::vector<double> val_losses(const std::string& out) {
+    std::vector<double> v;
+    for (size_t pos = 0; (pos = out.find("val loss ", pos)) != std::string::npos; pos += 9)
+        v.push_back(std::strtod(out.c_str() + pos + 9, nullptr));
+    return v;
+}
+
+size_t count_lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+// A small, fast run: tiny shape, char tokens, short context.
+const std::string kTiny = " --size tiny --tokenizer char --ctx 32 --batch 4 --eval-batches 4 -t 2";
+
+}  // namespace
+
+TEST_SUITE("train") {
+TEST_CASE("lm train: val loss goes down, lm run loads the result, log and plot beside it") {
+    const std::string corpus = corpus_slice("train_cli_corpus.txt", 50000);
+    if (corpus.empty()) return;
+    struct Case {
+        const char* name;
+        std::string flags;
+        double min_drop;  // val loss after 20 steps must be at least this much below step 0's
+        bool gguf;        // the RNN's output is its checkpoint, which lm run does not load
+    };
+    const std::string pretrained = lm::testing::shared_file("models/stories260K/stories260K-F32.gguf");
+    const Case cases[] = {
+        {"llama, byte-level BPE (default tokenizer)",
+         " --size tiny --vocab 300 --ctx 32 --batch 4 --eval-batches 4 -t 2", 0.4, true},
+        {"gpt2, char, f16", " --arch gpt2" + kTiny + " --type f16", 0.4, true},
+        {"fine-tune stories260K (--init)", " --init " + pretrained + " --ctx 32 --batch 4 --eval-batches 4 -t 2",
+         0.5, true},
+        {"rnn, char",
+         " --arch rnn --tokenizer char --dim 32 --hidden 64 --ctx 32 --batch 4 --eval-batches 4 -t 2",
+         0.2, false},
+    };
+    for (const Case& c : cases) {
+        INFO(c.name);
+        if (pretrained.empty() && std::string(c.name).find("--init") != std::string::npos) continue;
+        const std::string out = temp_path("train_cli_model.gguf");
+        const auto r = run_lm("train " + corpus + " -o " + out + c.flags + " --iters 20 --eval-every 10");
+        INFO(r.out, r.err);
+        REQUIRE(r.status == 0);
+        const std::vector<double> val = val_losses(r.out);
+        REQUIRE(val.size() == 4);  // steps 0, 10, 20 and the final line
+        if (std::getenv("LM_VERBOSE")) std::printf("  %s: val loss %.4f -> %.4f\n", c.name, val[0], val.back());
+        CHECK(val.back() == val[2]);
+        CHECK(val[1] < val[0]);
+        CHECK(val.back() < val[0] - c.min_drop);
+        if (!c.gguf) {
+            CHECK(r.out.find("the checkpoint is the model") != std::string::npos);
+            continue;
+        }
+
+        const auto gen = run_lm("run " + out + " \"ROMEO:\" -n 12 --seed 1 -t 1");
+        INFO(gen.err);
+        CHECK(gen.status == 0);
+        CHECK(gen.out.size() > std::string("ROMEO:").size());
+
+        const std::string csv = lm::testing::read_file_bytes(temp_path("train_cli_model.csv"));
+        CHECK(csv.rfind("step,loss,val_loss,lr,tokens_per_second,seconds\n", 0) == 0);
+        CHECK(count_lines(csv) == 1 + 21);  // header, step 0, steps 1..20
+        const std::string svg = lm::testing::read_file_bytes(temp_path("train_cli_model.svg"));
+        CHECK(svg.rfind("<svg ", 0) == 0);
+        CHECK(svg.find("</svg>") != std::string::npos);
+        size_t polylines = 0;
+        for (size_t p = 0; (p = svg.find("<polyline", p)) != std::string::npos; ++p) ++polylines;
+        CHECK(polylines == 2);  // train and validation curves
+    }
+}
+
+TEST_CASE("lm train --tokenizer PATH: GPT-2's 50257-token vocabulary from a vocab-only GGUF") {
+    const std::string corpus = corpus_slice("train_cli_vocab.txt", 20000);
+    const std::string vocab = lm::testing::shared_file("models/gguf-vocab/ggml-vocab-gpt-2.gguf");
+    if (corpus.empty() || vocab.empty()) return;
+    const std::string out = temp_path("train_vocab.gguf");
+    const auto r = run_lm("train " + corpus + " -o " + out + " --arch gpt2 --dim 16 --layers 1 --heads 2 --ctx 16" +
+                          " --batch 2 --iters 2 --eval-batches 1 -t 2 --tokenizer " + vocab);
+    INFO(r.out, r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("vocab 50257") != std::string::npos);
+    const auto info = run_lm("info " + out);
+    CHECK(info.out.find("tokenizer: gpt2, 50257 tokens") != std::string::npos);
+}
+
+TEST_CASE("lm train --resume: 40 steps straight = 20 + 20 resumed, bit for bit") {
+    const std::string corpus = corpus_slice("train_cli_resume.txt", 60000);
+    if (corpus.empty()) return;
+    const std::string straight = temp_path("train_straight.gguf"), split = temp_path("train_split.gguf");
+    const std::string common = " --arch gpt2" + kTiny + " --iters 40 --eval-every 10 --save-every 0 --seed 7";
+    const auto a = run_lm("train " + corpus + " -o " + straight + common);
+    REQUIRE(a.status == 0);
+    const auto b1 = run_lm("train " + corpus + " -o " + split + common + " --stop-after 20");
+    INFO(b1.out, b1.err);
+    REQUIRE(b1.status == 0);
+    CHECK(b1.out.find("stopped at step 20") != std::string::npos);
+    CHECK(!std::filesystem::exists(split));
+    // Options come from the checkpoint; -t differs on purpose (results do not depend on it).
+    const auto b2 =
+        run_lm("train " + corpus + " -o " + split + " --resume " + temp_path("train_split.ckpt") + " -t 1");
+    INFO(b2.out, b2.err);
+    REQUIRE(b2.status == 0);
+    const std::string bytes_a = lm::testing::read_file_bytes(straight),
+                      bytes_b = lm::testing::read_file_bytes(split);
+    CHECK(bytes_a.size() > 100000);
+    CHECK(bytes_a == bytes_b);
+    CHECK(val_losses(a.out).back() == val_losses(b2.out).back());
+    // The resumed log continues the first one: header, step 0, 1..40.
+    CHECK(count_lines(lm::testing::read_file_bytes(temp_path("train_split.csv"))) == 42);
+}
+
+TEST_CASE("lm train: SIGINT finishes the step, writes a checkpoint, exits 130; the checkpoint resumes") {
+    const std::string corpus = corpus_slice("train_cli_sigint.txt", 60000);
+    if (corpus.empty()) return;
+    const std::string out = temp_path("train_sigint.gguf"), csv = temp_path("train_sigint.csv");
+    const std::string ckpt = temp_path("train_sigint.ckpt"), stdout_path = temp_path("train_sigint.out");
+    std::filesystem::remove(csv);
+    std::filesystem::remove(ckpt);
+    const char* bin = std::getenv("LM_BIN");
+    const std::string cmd = std::string("exec ") + (bin ? bin : "./lm") + " train " + corpus + " -o " + out +
+                            kTiny + " --iters 1000000 --eval-every 0 --save-every 0 >" + stdout_path + " 2>&1";
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Wait until a few steps are logged (training has started), then interrupt.
+    auto waited = [start = std::chrono::steady_clock::now()] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    while (count_lines(lm::testing::read_file_bytes(csv)) < 4 && waited() < 60)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    kill(pid, SIGINT);
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (waited() > 120) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            FAIL("lm train did not exit after SIGINT");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const std::string printed = lm::testing::read_file_bytes(stdout_path);
+    INFO(printed);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK(printed.find("interrupted at step") != std::string::npos);
+    REQUIRE(std::filesystem::exists(ckpt));
+    const int step = std::atoi(printed.c_str() + printed.find("interrupted at step") + 20);
+    CHECK(step >= 3);
+
+    const auto resumed = run_lm("train " + corpus + " -o " + out + " --resume " + ckpt + " --iters " +
+                                std::to_string(step + 2) + " -t 2");
+    INFO(resumed.out, resumed.err);
+    CHECK(resumed.status == 0);
+    CHECK(val_losses(resumed.out).size() == 2);
+    CHECK(std::filesystem::exists(out));
+}
+
+TEST_CASE("lm train bad input: one line, exit 1, nothing lost") {
+    const std::string corpus = corpus_slice("train_cli_bad.txt", 20000);
+    if (corpus.empty()) return;
+    const std::string out = temp_path("train_bad.gguf");
+    std::filesystem::remove(out);
+
+    const std::string empty = temp_path("train_empty.txt");
+    std::ofstream(empty, std::ios::binary).flush();
+    lm::testing::expect_lm_error("train " + empty + " -o " + out, "the corpus is empty");
+
+    const std::string tiny = temp_path("train_short.txt");
+    std::ofstream(tiny, std::ios::binary) << "To be, or not to be: that is the question.";
+    lm::testing::expect_lm_error("train " + tiny + " -o " + out + kTiny, "a shorter --ctx");
+
+    // Random bytes: not UTF-8, so char mode refuses them; byte-level BPE trains on them.
+    const std::string binary = temp_path("train_binary.txt");
+    {
+        std::string bytes(20000, '\0');
+        uint64_t x = 42;
+        for (char& c : bytes)
+            c = static_cast<char>((x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+        std::ofstream(binary, std::ios::binary) << bytes;
+    }
+    lm::testing::expect_lm_error("train " + binary + " -o " + out + kTiny, "invalid UTF-8");
+    const auto bpe =
+        run_lm("train " + binary + " -o " + out + " --size tiny --vocab 300 --ctx 16 --batch 2 --iters 2 -t 2");
+    INFO(bpe.err);
+    CHECK(bpe.status == 0);
+    std::filesystem::remove(out);
+
+    lm::testing::expect_lm_error("train " + corpus + " -o build/no-such-dir/x.gguf" + kTiny, "does not exist");
+    lm::testing::expect_lm_error("train " + corpus + " -o " + lm::testing::temp_dir() + kTiny, "is a directory");
+    lm::testing::expect_lm_error("train " + corpus + " -o " + out + kTiny + " --arch transformer", "--arch");
+
+    // A checkpoint with one flipped byte of weights is refused and left as it was.
+    const std::string ckpt = temp_path("train_bad.ckpt");
+    REQUIRE(run_lm("train " + corpus + " -o " + out + kTiny + " --iters 10 --eval-every 0 --stop-after 2").status ==
+            0);
+    std::string bytes = lm::testing::read_file_bytes(ckpt);
+    bytes[bytes.size() - 1000] ^= 0x40;
+    std::ofstream(ckpt, std::ios::binary) << bytes;
+    lm::testing::expect_lm_error("train " + corpus + " -o " + out + " --resume " + ckpt, "checksum mismatch");
+    CHECK(lm::testing::read_file_bytes(ckpt) == bytes);
+    std::ofstream(ckpt, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    lm::testing::expect_lm_error("train " + corpus + " -o " + out + " --resume " + ckpt, ckpt);
+    CHECK(!std::filesystem::exists(out));
+
+    // A learning rate of 1e30 blows up at step 2: the message names the step, and the
+    // checkpoint of step 1 is still there, whole, with finite weights.
+    std::filesystem::remove(ckpt);
+    lm::testing::expect_lm_error("train " + corpus + " -o " + out + kTiny + " --lr 1e30 --warmup 0 --save-every 1 -q",
+        "step 2: the loss or its gradient is not finite");
+    lm::TrainModel model;
+    const lm::Metadata run = lm::train_load_checkpoint(ckpt, model, 4, 32);
+    CHECK(run.get_int("train.step") == 1);
+    bool finite = true;
+    for (float p : model.params) finite = finite && std::isfinite(p);
+    CHECK(finite);
+    CHECK(!std::filesystem::exists(out));
+}
+
+TEST_CASE("loss plot: an SVG with both curves and tick labels, also for a single row") {
+    std::vector<lm::TrainLogRow> rows;
+    for (int s = 0; s <= 100; ++s) {
+        lm::TrainLogRow r;
+        r.step = s, r.loss = 4.0 * std::exp(-s / 30.0) + 1.5;
+        if (s % 25 == 0) r.val_loss = r.loss + 0.1;
+        rows.push_back(r);
+    }
+    const std::string svg = lm::loss_plot_svg(rows, "a <title> & more");
+    CHECK(svg.find("a &lt;title&gt; &amp; more") != std::string::npos);
+    CHECK(std::count(svg.begin(), svg.end(), '\n') > 20);
+    size_t circles = 0;
+    for (size_t p = 0; (p = svg.find("<circle", p)) != std::string::npos; ++p) ++circles;
+    CHECK(circles == 5);                            // validation points at steps 0, 25, 50, 75, 100
+    CHECK(svg.find(">100<") != std::string::npos);  // last x tick
+    CHECK(svg.find("nan") == std::string::npos);
+    const std::string one = lm::loss_plot_svg({rows[0]}, "one");
+    CHECK(one.find("nan") == std::string::npos);
+    CHECK(one.find("inf") == std::string::npos);
+}
+}
