@@ -1,4 +1,6 @@
 # lm — one binary, one test runner. `make` builds ./lm, `make test` runs the doctest suite.
+# Parallel by default: `make test` alone builds on every core.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 CXX      ?= g++
 OPT      ?= -O3
 BUILD    ?= build
