@@ -4,7 +4,10 @@
 //   1: vocab.json, merges.txt         (GPT-2 BPE)
 //   2: tokenizer.json
 //   3: config.json, model.safetensors, vocab.txt   (a model directory: read_hf_directory)
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -23,6 +26,12 @@ void remove_scratch();
 const fs::path& scratch() {
     static const fs::path dir = [] {
         const fs::path base = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+        // libFuzzer may end with _Exit, skipping atexit: first sweep away dead runs' dirs.
+        std::error_code ec;
+        for (const fs::directory_entry& e : fs::directory_iterator(base, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.rfind("lm-fuzz-hf-", 0) == 0 && kill(std::atoi(name.c_str() + 11), 0) != 0) fs::remove_all(e.path(), ec);
+        }
         fs::path d = base / ("lm-fuzz-hf-" + std::to_string(getpid()));
         fs::create_directories(d);
         std::atexit(remove_scratch);
@@ -67,5 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         tok.decode(ids);
         for (int32_t id = 0; id < tok.n_vocab() && id < 256; ++id) tok.decode_token(id - 1, id);
     });
+    for (const fs::directory_entry& e : fs::directory_iterator(scratch())) fs::remove(e.path());
     return 0;
 }

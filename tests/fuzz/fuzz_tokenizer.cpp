@@ -35,7 +35,7 @@ void spm_base(VocabBuilder& v) {
         std::snprintf(name, sizeof name, "<0x%02X>", b);
         v.add(name, TokenType::byte);
     }
-    const char* pieces[] = {"\xE2\x96\x81", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "\xE2\x96\x81" "a", "in", "on", "ce"};
+    const char* pieces[] = {"\xE2\x96\x81", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "\xE2\x96\x81\x61", "in", "on", "ce"};
     for (const char* p : pieces) v.add(p, TokenType::normal, -static_cast<double>(v.tokens.size()));
 }
 
@@ -49,7 +49,7 @@ void gpt2_base(VocabBuilder& v, std::vector<std::string>& merges) {
 
 void bert_base(VocabBuilder& v) {
     for (const char* s : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) v.add(s, TokenType::control);
-    for (const char* t : {"\xE2\x96\x81hello", "\xE2\x96\x81world", "ing", "\xE2\x96\x81the", "\xE2\x96\x81" "a", "!",
+    for (const char* t : {"\xE2\x96\x81hello", "\xE2\x96\x81world", "ing", "\xE2\x96\x81the", "\xE2\x96\x81\x61", "!",
                           "\xE2\x96\x81!", "\xE2\x96\x81un", "aff", "able"})
         v.add(t, TokenType::normal);
 }

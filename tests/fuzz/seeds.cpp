@@ -58,7 +58,7 @@ void spm_vocab(Metadata& m, int n_pieces) {
         tokens.push_back(name);
         types.push_back(6);
     }
-    const char* pieces[] = {"\xE2\x96\x81", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "\xE2\x96\x81" "a", "in", "on", "ce"};
+    const char* pieces[] = {"\xE2\x96\x81", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "\xE2\x96\x81\x61", "in", "on", "ce"};
     for (int i = 0; i < n_pieces && i < 8; ++i) {
         tokens.push_back(pieces[i]);
         types.push_back(1);
