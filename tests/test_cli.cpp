@@ -148,16 +148,10 @@ TEST_CASE("eval: perplexity equals exp(mean NLL) computed from the model's own l
     const int n = static_cast<int>(ids.size()), V = model->vocab_size();
     std::vector<float> logits(static_cast<size_t>(n) * V);
     model->forward(ids.data(), n, 0, 1, logits.data());
-    double total = 0;
-    for (int t = 1; t < n; ++t) {
-        const float* l = &logits[static_cast<size_t>(t - 1) * V];
-        double sum = 0;
-        for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(l[v]));
-        total += std::log(sum) - l[ids[t]];
-    }
+    const double nll = testing::mean_next_token_nll(logits, ids, n, V);
     char expected[128];
     std::snprintf(expected, sizeof expected, "tokens %d, bytes %zu, ctx 512, stride 256\nnll per token %.4f, perplexity %.4f",
-                  n - 1, text.size(), total / (n - 1), std::exp(total / (n - 1)));
+                  n - 1, text.size(), nll, std::exp(nll));
     const testing::LmResult r = testing::run_lm("eval " + gguf + " " + path + " -t 1");
     CHECK(r.status == 0);
     CHECK(r.out.rfind(expected, 0) == 0);

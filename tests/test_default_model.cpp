@@ -38,14 +38,7 @@ TEST_CASE("built-in model: q8_0 weights under 4 MB, and its loss on held-out sto
     const int n = std::min<int>(static_cast<int>(ids.size()), 256), V = model->vocab_size();
     std::vector<float> logits(static_cast<size_t>(n) * V);
     model->forward(ids.data(), n, 0, 1, logits.data());
-    double total = 0;
-    for (int t = 1; t < n; ++t) {
-        const float* l = &logits[static_cast<size_t>(t - 1) * V];
-        double sum = 0;
-        for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(l[v]));
-        total += std::log(sum) - l[ids[t]];
-    }
-    const double loss = total / (n - 1);
+    const double loss = testing::mean_next_token_nll(logits, ids, n, V);
     MESSAGE("built-in model: loss ", loss, " nats/token on ", n - 1, " held-out tokens");
     CHECK(loss < 2.2);  // measured 2.04; an untrained model scores about ln(1024) = 6.9
 }

@@ -2,9 +2,11 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -35,6 +37,19 @@ inline const std::string& temp_dir() {
 inline std::string temp_path(const std::string& name) {
     std::filesystem::create_directories(temp_dir());
     return temp_dir() + name;
+}
+
+// Mean negative log-likelihood (nats) of tokens ids[1..n) given each position's logits
+// (rows of `vocab`), in double: an independent check of what lm eval prints.
+inline double mean_next_token_nll(const std::vector<float>& logits, const std::vector<int>& ids, int n, int vocab) {
+    double total = 0;
+    for (int t = 1; t < n; ++t) {
+        const float* l = &logits[static_cast<size_t>(t - 1) * vocab];
+        double sum = 0;
+        for (int v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(l[v]));
+        total += std::log(sum) - l[ids[t]];
+    }
+    return total / (n - 1);
 }
 
 }  // namespace lm::testing

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "weights/utf8.h"
+
 namespace lm {
 
 Decoded decode_utf8(std::string_view s, size_t pos) {
@@ -23,23 +25,8 @@ Decoded decode_utf8(std::string_view s, size_t pos) {
 }
 
 void append_utf8(std::string& out, uint32_t cp) {
-    if (cp >= invalid_codepoint) {  // a raw byte kept from invalid input
-        out += static_cast<char>(cp - invalid_codepoint);
-    } else if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    if (cp >= invalid_codepoint) out += static_cast<char>(cp - invalid_codepoint);  // a raw byte kept from invalid input
+    else encode_utf8(out, cp);
 }
 
 CharClass char_class(uint32_t cp) {

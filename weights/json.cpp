@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "weights/error.h"
+#include "weights/utf8.h"
 
 namespace lm {
 
@@ -35,24 +36,6 @@ size_t utf8_sequence(std::string_view s, size_t pos) {
     if (b0 == 0xF0 && b(1) < 0x90) return 0;   // overlong
     if (b0 == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
     return len;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 class Parser {
@@ -225,7 +208,7 @@ private:
                     if (low < 0xDC00 || low > 0xDFFF) error("high surrogate without its low half");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                 }
-                append_utf8(out, cp);
+                encode_utf8(out, cp);
                 break;
             }
             default:
