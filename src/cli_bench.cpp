@@ -52,7 +52,7 @@ struct Cost {
     double weight_bytes = 0, params = 0, matmul_flops = 0, file_bytes = 0;
     std::string types;
 };
-Cost model_cost(const ModelFile& f, const Config& c) {
+Cost model_cost(const ModelFile& f) {
     Cost cost;
     std::map<std::string, double> by_type;
     for (const Tensor& t : f.tensors) {
@@ -73,7 +73,6 @@ Cost model_cost(const ModelFile& f, const Config& c) {
     }
     for (const auto& [name, bytes] : by_type)
         if (bytes > 0.05 * cost.file_bytes) cost.types += (cost.types.empty() ? "" : "+") + name;
-    (void)c;
     return cost;
 }
 
@@ -107,7 +106,7 @@ int cmd_bench(Args& args) {
         if (context > config.context_length)
             fail(path, ": -p/-n need ", context, " positions but the model's context is ", config.context_length);
         auto model = load_decoder(file, context, std::max(1, n_prompt));
-        const Cost cost = model_cost(file, config);
+        const Cost cost = model_cost(file);
         std::vector<int> tokens(std::max(n_prompt, n_gen));
         uint64_t state = 12345;
         for (int& t : tokens) t = static_cast<int>((state = state * 6364136223846793005ull + 1442695040888963407ull) >> 33) % config.vocab_size;
