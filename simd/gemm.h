@@ -20,6 +20,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "weights/dtype.h"
+
 namespace lm::simd {
 namespace {
 
@@ -115,6 +117,17 @@ struct Gemm {
         }
     }
 };
+
+// The per-ISA entry point: f16/bf16 weights are widened per block by that ISA's converters.
+template <typename Kernel, typename F16ToF32, typename BF16ToF32>
+void run_gemm(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads) {
+    const uint16_t* half = static_cast<const uint16_t*>(w);
+    switch (type) {
+        case DType::F16: return Kernel::template run<uint16_t, F16ToF32>(y, half, x, m, k, n, threads);
+        case DType::BF16: return Kernel::template run<uint16_t, BF16ToF32>(y, half, x, m, k, n, threads);
+        default: return Kernel::template run<float, void>(y, static_cast<const float*>(w), x, m, k, n, threads);
+    }
+}
 
 }  // namespace
 }  // namespace lm::simd

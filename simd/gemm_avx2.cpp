@@ -34,12 +34,7 @@ using Kernel = Gemm<xsimd::fma3<xsimd::avx2>, 6, 2>;
 }  // namespace
 
 void gemm_avx2(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads) {
-    const uint16_t* half = static_cast<const uint16_t*>(w);
-    switch (type) {
-        case DType::F16: return Kernel::run<uint16_t, F16ToF32>(y, half, x, m, k, n, threads);
-        case DType::BF16: return Kernel::run<uint16_t, BF16ToF32>(y, half, x, m, k, n, threads);
-        default: return Kernel::run<float, void>(y, static_cast<const float*>(w), x, m, k, n, threads);
-    }
+    run_gemm<Kernel, F16ToF32, BF16ToF32>(y, w, type, x, m, k, n, threads);
 }
 
 }  // namespace lm::simd
