@@ -1,133 +1,212 @@
-// Packed, cache-blocked F32 GEMM for prompt processing and training, written once with xsimd
-// and instantiated per ISA (gemm_avx512.cpp, gemm_avx2.cpp):
-//   y[t * m + r] = sum_c W[r, c] x[t * k + c]    (W is m x k, x is n x k, both row-major)
-// W may be f16 or bf16: each block of rows is widened to f32 once and reused for all tokens.
-// The activations are packed once per call into panels of kPanel tokens, k-major
-// ([c][token], zero-padded), so one aligned vector load gives kPanel/lanes token columns
-// while W is read in place, one broadcast scalar per row. The micro-kernel holds R rows x
-// kPanel tokens in registers over the whole k loop, so W rows stream through L1 once per panel,
-// the panel (k x kPanel floats) stays in L2, and each output is one FMA chain over c in order:
-// the result is the same whatever the row blocking, thread count or token count.
+// The packed, cache-blocked F32 GEMM behind prompt processing and training, written once with
+// xsimd and instantiated per ISA (gemm_avx512.cpp, gemm_avx2.cpp, gemm_neon.cpp,
+// gemm_baseline.cpp):
+//   C[M, N] (+)= A[M, K] . B[K, N],  A(m, k) = a[m * a_rs + k * a_cs],  B(k, n) = b[k * b_rs + n * b_cs]
+// B may hold f16 or bf16 (weights); packing widens it. Loop nest after BLIS (Van Zee and van de
+// Geijn, 2015): NC columns -> KC depth -> pack B -> MC rows -> pack A -> NR columns -> MR rows,
+// where the MR x NR register tile reads both operands as contiguous packed streams (A one
+// broadcast per row, B NR/lanes aligned vectors per k). The B micro-panel (KC x NR) stays in
+// L1 across the MC rows, the packed A block (MC x KC) in L2 across the NC columns.
+//
+// Every output is the same sequence of operations whatever share of the product a thread
+// computes: an FMA chain over each KC block of k in order, the blocks added to C in order.
+// So results never depend on the thread count or on how M and N are split.
 // Included only by the per-ISA files; internal linkage keeps their instantiations apart.
 #pragma once
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
 
-#include "weights/dtype.h"
+#include "simd/kernels.h"
 
 namespace lm::simd {
 namespace {
 
-template <class Arch, int kRowBlock, int kVectors>
+// The scalar transpose: dst[k * LD + j] = src[j * stride + k] for j < cols, k < kc. ISAs with a
+// faster one pass their own Ops::transpose.
+template <int LD>
+inline void transpose_columns(const float* src, int64_t stride, int cols, int kc, float* dst) {
+    for (int j = 0; j < cols; ++j)
+        for (int k = 0; k < kc; ++k) dst[k * LD + j] = src[j * stride + k];
+}
+
+// Ops (per ISA) supplies f16(src, dst, n) and bf16(src, dst, n), which widen n B elements to
+// f32, and transpose<LD>(src, stride, cols, kc, dst) as transpose_columns (packing A rows and
+// B = W^T columns).
+template <class Arch, int MR, int NV, class Ops>
 struct Gemm {
     using batch = xsimd::batch<float, Arch>;
-    static constexpr int kLanes = static_cast<int>(batch::size);
-    static constexpr int kPanel = kLanes * kVectors;  // tokens per panel
+    static constexpr int L = static_cast<int>(batch::size);
+    static constexpr int NR = L * NV;            // columns of a register tile
+    static constexpr int KC = 256;               // depth of a packed block: a B micro-panel fills <= 32 KB
+    static constexpr int MC = MR * (192 / MR);   // rows of a packed A block
+    static constexpr int NC = NR * 32;           // columns of a packed B block
 
-    // acc[r][v] over all of k; then the R x kPanel tile is transposed into y.
-    template <int R>
-    static void micro(int64_t k, const float* const* w, const float* panel, float* tile) {
-        batch acc[R][kVectors];
-        for (int r = 0; r < R; ++r)
-            for (int v = 0; v < kVectors; ++v) acc[r][v] = batch(0.f);
-        for (int64_t c = 0; c < k; ++c) {
-            batch xv[kVectors];
-            for (int v = 0; v < kVectors; ++v) xv[v] = batch::load_aligned(panel + c * kPanel + v * kLanes);
-            for (int r = 0; r < R; ++r) {
-                const batch wv(w[r][c]);
-                for (int v = 0; v < kVectors; ++v) acc[r][v] = xsimd::fma(wv, xv[v], acc[r][v]);
+    // A rows [m0, m0 + mc) x depth [k0, k0 + kc) as MR-row micro-panels, [k][row], zero-padded.
+    static void pack_a(float* dst, const GemmArgs& g, int m0, int mc, int k0, int kc) {
+        for (int p = 0; p < mc; p += MR, dst += MR * kc) {
+            const int rows = std::min(MR, mc - p);
+            const float* a = g.a + (m0 + p) * g.a_rs + k0 * g.a_cs;
+            if (g.a_cs == 1) {
+                Ops::template transpose<MR>(a, g.a_rs, rows, kc, dst);
+            } else if (g.a_rs == 1 && rows == MR) {
+                for (int k = 0; k < kc; ++k)
+                    for (int i = 0; i < MR; ++i) dst[k * MR + i] = a[k * g.a_cs + i];
+            } else {
+                for (int k = 0; k < kc; ++k)
+                    for (int i = 0; i < rows; ++i) dst[k * MR + i] = a[i * g.a_rs + k * g.a_cs];
             }
-        }
-        for (int r = 0; r < R; ++r)
-            for (int v = 0; v < kVectors; ++v) acc[r][v].store_aligned(tile + r * kPanel + v * kLanes);
-    }
-
-    // Rows [r0, r0 + nr) with nr <= kRowBlock, dispatched to the micro-kernel of that height.
-    template <int R = kRowBlock>
-    static void block_any(int nr, const float* const* rows, int64_t k, const float* panel, float* tile) {
-        if constexpr (R > 0) {
-            if (nr == R) return micro<R>(k, rows, panel, tile);
-            block_any<R - 1>(nr, rows, k, panel, tile);
+            if (rows < MR)
+                for (int k = 0; k < kc; ++k) std::fill(dst + k * MR + rows, dst + (k + 1) * MR, 0.f);
         }
     }
 
-    // x (n x k) -> panels[p][c][token], tokens past n zero.
-    static void pack(const float* x, int64_t k, int n, float* packed, int64_t p) {
-        float* out = packed + p * k * kPanel;
-        const int t0 = static_cast<int>(p) * kPanel, nt = std::min(kPanel, n - t0);
-        for (int64_t c = 0; c < k; ++c) {
-            for (int t = 0; t < nt; ++t) out[c * kPanel + t] = x[(t0 + t) * k + c];
-            for (int t = nt; t < kPanel; ++t) out[c * kPanel + t] = 0.f;
+    static void widen(const GemmArgs& g, int64_t offset, float* dst, int n) {
+        switch (g.b_type) {
+            case DType::F16: return Ops::f16(static_cast<const uint16_t*>(g.b) + offset, dst, n);
+            case DType::BF16: return Ops::bf16(static_cast<const uint16_t*>(g.b) + offset, dst, n);
+            default: std::memcpy(dst, static_cast<const float*>(g.b) + offset, sizeof(float) * n);
         }
     }
 
-    // ToF32::convert(src, dst, count) widens weight elements; F32 weights are read in place.
-    template <class Weight, class ToF32>
-    static void run(float* y, const Weight* w, const float* x, int64_t m, int64_t k, int n, int threads) {
-        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> packed;
-        const int64_t panels = (n + kPanel - 1) / kPanel, row_blocks = (m + kRowBlock - 1) / kRowBlock;
-        if (packed.size() < static_cast<size_t>(panels * k * kPanel)) packed.resize(panels * k * kPanel);
-        float* xp = packed.data();
-        auto work = [&](int id, int count) {
-            for (int64_t p = id; p < panels; p += count) pack(x, k, n, xp, p);
-        };
-        auto compute = [&](int id, int count) {
-            alignas(64) float tile[kRowBlock * kPanel];
-            thread_local std::vector<float> widened;
-            if constexpr (!std::is_same_v<Weight, float>)
-                if (widened.size() < static_cast<size_t>(kRowBlock * k)) widened.resize(kRowBlock * k);
-            // Contiguous, equal shares of row blocks in thread order.
-            for (int64_t b = row_blocks * id / count; b < row_blocks * (id + 1) / count; ++b) {
-                const int64_t r0 = b * kRowBlock;
-                const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, m - r0));
-                const float* rows[kRowBlock];
-                for (int r = 0; r < nr; ++r) {
-                    if constexpr (std::is_same_v<Weight, float>) {
-                        rows[r] = w + (r0 + r) * k;
-                    } else {
-                        ToF32::convert(w + (r0 + r) * k, widened.data() + r * k, k);
-                        rows[r] = widened.data() + r * k;
-                    }
-                }
-                for (int64_t p = 0; p < panels; ++p) {
-                    block_any(nr, rows, k, xp + p * k * kPanel, tile);
-                    const int t0 = static_cast<int>(p) * kPanel, nt = std::min(kPanel, n - t0);
-                    for (int t = 0; t < nt; ++t)
-                        for (int r = 0; r < nr; ++r) y[(t0 + t) * m + r0 + r] = tile[r * kPanel + t];
-                }
+    // One NR-column micro-panel of B: depth [k0, k0 + kc) x columns [n0, n0 + cols), cols <= NR,
+    // as [k][col], zero-padded.
+    static void pack_b(float* dst, const GemmArgs& g, int k0, int kc, int n0, int cols) {
+        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> widened;
+        const int64_t base = k0 * g.b_rs + n0 * g.b_cs;
+        if (g.b_cs == 1) {  // rows of B contiguous
+            if (g.b_type == DType::F32 && cols == NR) {
+                const float* b = static_cast<const float*>(g.b) + base;
+                for (int k = 0; k < kc; ++k)
+                    for (int v = 0; v < NV; ++v) batch::load_unaligned(b + k * g.b_rs + v * L).store_aligned(dst + k * NR + v * L);
+                return;
             }
-        };
-        if (threads <= 1) {
-            work(0, 1);
-            compute(0, 1);
+            for (int k = 0; k < kc; ++k) {
+                widen(g, base + k * g.b_rs, dst + k * NR, cols);
+                std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
+            }
             return;
         }
-#pragma omp parallel num_threads(threads)
-        {
-            work(omp_get_thread_num(), omp_get_num_threads());
-#pragma omp barrier
-            compute(omp_get_thread_num(), omp_get_num_threads());
+        if (g.b_rs == 1) {  // columns of B contiguous (B = W^T for a row-major W)
+            if (g.b_type == DType::F32) {
+                Ops::template transpose<NR>(static_cast<const float*>(g.b) + base, g.b_cs, cols, kc, dst);
+            } else {
+                if (widened.size() < static_cast<size_t>(NR) * KC) widened.resize(static_cast<size_t>(NR) * KC);
+                for (int j = 0; j < cols; ++j) widen(g, base + j * g.b_cs, widened.data() + j * kc, kc);
+                Ops::template transpose<NR>(widened.data(), kc, cols, kc, dst);
+            }
+            for (int k = 0; k < kc; ++k) std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
+            return;
+        }
+        for (int k = 0; k < kc; ++k)
+            for (int j = 0; j < NR; ++j) {
+                float v = 0.f;
+                if (j < cols) widen(g, base + k * g.b_rs + j * g.b_cs, &v, 1);
+                dst[k * NR + j] = v;
+            }
+    }
+
+    // C tile (R rows x cols, of an MR x NR tile) = or += packed A micro-panel . packed B micro-panel.
+    // Short tiles (the last rows of M) run with only R rows of accumulators.
+    template <int R>
+    // bias (columns of this tile, or null) is added to every row.
+    static void micro(int kc, const float* ap, const float* bp, float* c, int64_t ldc, int cols, bool overwrite,
+                      const float* bias) {
+        batch acc[R][NV];
+        for (int i = 0; i < R; ++i)
+            for (int v = 0; v < NV; ++v) acc[i][v] = batch(0.f);
+        for (int k = 0; k < kc; ++k, ap += MR, bp += NR) {
+            batch b[NV];
+            for (int v = 0; v < NV; ++v) b[v] = batch::load_aligned(bp + v * L);
+            for (int i = 0; i < R; ++i) {
+                const batch a(ap[i]);
+                for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(a, b[v], acc[i][v]);
+            }
+        }
+        if (cols == NR) {
+            if (bias)
+                for (int v = 0; v < NV; ++v) {
+                    const batch bv = batch::load_unaligned(bias + v * L);
+                    for (int i = 0; i < R; ++i) acc[i][v] += bv;
+                }
+            for (int i = 0; i < R; ++i)
+                for (int v = 0; v < NV; ++v) {
+                    float* ci = c + i * ldc + v * L;
+                    (overwrite ? acc[i][v] : acc[i][v] + batch::load_unaligned(ci)).store_unaligned(ci);
+                }
+            return;
+        }
+        alignas(64) float out[R][NR];
+        for (int i = 0; i < R; ++i)
+            for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(out[i] + v * L);
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < cols; ++j) {
+                const float v = bias ? out[i][j] + bias[j] : out[i][j];
+                c[i * ldc + j] = overwrite ? v : c[i * ldc + j] + v;
+            }
+    }
+
+    // micro<rows> for 1 <= rows <= MR.
+    template <int R = MR>
+    static void tile(int rows, int kc, const float* ap, const float* bp, float* c, int64_t ldc, int cols,
+                     bool overwrite, const float* bias) {
+        if constexpr (R > 0) {
+            if (rows == R) return micro<R>(kc, ap, bp, c, ldc, cols, overwrite, bias);
+            tile<R - 1>(rows, kc, ap, bp, c, ldc, cols, overwrite, bias);
+        }
+    }
+
+    // The whole nest over rows [mb, me) and columns [nb, ne) on the calling thread. B panels are
+    // packed as the first MC block of rows reaches them.
+    static void block(const GemmArgs& g, int mb, int me, int nb, int ne) {
+        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> a_pack, b_pack;
+        if (a_pack.size() < static_cast<size_t>(MC) * KC) a_pack.resize(static_cast<size_t>(MC) * KC);
+        if (b_pack.size() < static_cast<size_t>(KC) * NC) b_pack.resize(static_cast<size_t>(KC) * NC);
+        for (int n0 = nb; n0 < ne; n0 += NC) {
+            const int nc = std::min(NC, ne - n0);
+            for (int k0 = 0; k0 < g.K; k0 += KC) {
+                const int kc = std::min(KC, g.K - k0);
+                const bool overwrite = g.overwrite && k0 == 0;
+                const float* bias = k0 == 0 ? g.bias : nullptr;
+                for (int m0 = mb; m0 < me; m0 += MC) {
+                    const int mc = std::min(MC, me - m0);
+                    pack_a(a_pack.data(), g, m0, mc, k0, kc);
+                    for (int j = 0; j < nc; j += NR) {
+                        float* bp = b_pack.data() + j * kc;
+                        if (m0 == mb) pack_b(bp, g, k0, kc, n0 + j, std::min(NR, nc - j));
+                        for (int i = 0; i < mc; i += MR)
+                            tile(std::min(MR, mc - i), kc, a_pack.data() + i * kc, bp, g.c + (m0 + i) * g.ldc + n0 + j,
+                                 g.ldc, std::min(NR, nc - j), overwrite, bias ? bias + n0 + j : nullptr);
+                    }
+                }
+            }
+        }
+    }
+
+    // Share `part` of `parts`: contiguous runs of NR-column panels when N has enough of them,
+    // else of MR-row panels.
+    static void run(const GemmArgs& g, int part, int parts) {
+        if (g.M <= 0 || g.N <= 0) return;
+        if (g.K <= 0) {  // C (+)= bias
+            if (part == 0)
+                for (int m = 0; m < g.M; ++m)
+                    for (int n = 0; n < g.N; ++n)
+                        g.c[m * g.ldc + n] = (g.overwrite ? 0.f : g.c[m * g.ldc + n]) + (g.bias ? g.bias[n] : 0.f);
+            return;
+        }
+        const int64_t col_panels = (g.N + NR - 1) / NR, row_panels = (g.M + MR - 1) / MR;
+        if (col_panels >= 4 * parts || col_panels >= row_panels) {
+            const int p0 = static_cast<int>(col_panels * part / parts), p1 = static_cast<int>(col_panels * (part + 1) / parts);
+            if (p0 < p1) block(g, 0, g.M, p0 * NR, std::min(g.N, p1 * NR));
+        } else {
+            const int p0 = static_cast<int>(row_panels * part / parts), p1 = static_cast<int>(row_panels * (part + 1) / parts);
+            if (p0 < p1) block(g, p0 * MR, std::min(g.M, p1 * MR), 0, g.N);
         }
     }
 };
-
-// The per-ISA entry point: f16/bf16 weights are widened per block by that ISA's converters.
-template <typename Kernel, typename F16ToF32, typename BF16ToF32>
-void run_gemm(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads) {
-    const uint16_t* half = static_cast<const uint16_t*>(w);
-    switch (type) {
-        case DType::F16: return Kernel::template run<uint16_t, F16ToF32>(y, half, x, m, k, n, threads);
-        case DType::BF16: return Kernel::template run<uint16_t, BF16ToF32>(y, half, x, m, k, n, threads);
-        default: return Kernel::template run<float, void>(y, static_cast<const float*>(w), x, m, k, n, threads);
-    }
-}
 
 }  // namespace
 }  // namespace lm::simd

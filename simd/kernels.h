@@ -1,7 +1,7 @@
 // The kernel tables behind matmul, chosen at run time by weight type and ISA (dispatch.cpp).
 // Three families, each with a scalar reference or tested against one:
 //   tile kernels  (dot_*.cpp)    a few rows x a few tokens of dot products; decode and small n
-//   float GEMM    (gemm*.h/cpp)  f32/f16 weights, n >= 8: packed activations, register blocking
+//   float GEMM    (gemm*.h/cpp)  f32/f16 weights, n >= 8, and training: packed, cache-blocked
 //   integer GEMM  (qgemm*.h/cpp) block-quantized weights, n >= 8, AVX-512 VNNI
 //   packed tiles  (repack*.cpp)  decode over load-time interleaved copies (simd/repack.h)
 // plus the activation quantizers (quantize_avx512.cpp). Only simd/ and tests include this.
@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "simd/matmul.h"
 #include "weights/dtype.h"
 
 namespace lm::simd {
@@ -55,15 +56,15 @@ TileFn avx512_tile(DType weight);
 TileFn neon_tile(DType weight);
 TileFn neon_dot_tile(DType weight);
 
-// Packed, cache-blocked float GEMM (simd/gemm.h): y[t * m + r] = sum_c W[r, c] x[t * k + c]
-// for W m x k of type f32, f16 or bf16 and x n x k (f32; for f16/bf16 weights the caller has
-// already rounded x to that type), split over `threads` by rows of W. nullptr: scalar level.
-using GemmFn = void (*)(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n,
-                        int threads);
+// The packed float GEMM (simd/gemm.h, API in simd/matmul.h): share `part` of `parts` of the
+// product on the calling thread. Every level has one (the Scalar level's is gemm_baseline,
+// built for the compiler's baseline vector ISA).
+using GemmFn = void (*)(const GemmArgs& g, int part, int parts);
 GemmFn gemm_kernel(Isa isa);
-void gemm_avx2(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
-void gemm_avx512(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
-void gemm_neon(float* y, const void* w, DType type, const float* x, int64_t m, int64_t k, int n, int threads);
+void gemm_baseline(const GemmArgs& g, int part, int parts);
+void gemm_avx2(const GemmArgs& g, int part, int parts);
+void gemm_avx512(const GemmArgs& g, int part, int parts);
+void gemm_neon(const GemmArgs& g, int part, int parts);
 
 // Integer GEMM for block-quantized weights (simd/qgemm_*.cpp): as GemmFn, with w in the
 // weight's block layout and x already converted to activation_type(weight). nullptr when the

@@ -64,11 +64,9 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
     }
 }
 
-// f32 / f16 weights with several tokens: the packed GEMM, with x rounded to f16 first for f16
-// weights (as the tile kernels see it). False when this ISA has no GEMM.
-bool try_float_gemm(float* y, const Tensor& w, const float* x, int n, int threads) {
-    simd::GemmFn gemm = simd::gemm_kernel(simd::active_isa());
-    if (!gemm) return false;
+// f32 / f16 weights with several tokens: the packed GEMM, y = x W^T, with x rounded to f16
+// first for f16 weights (as the tile kernels see it).
+void float_gemm(float* y, const Tensor& w, const float* x, int n, int threads) {
     const int64_t cols = w.cols(), count = cols * n;
     if (w.type != DType::F32) {
         const size_t bytes = static_cast<size_t>(count) * 4;
@@ -77,11 +75,22 @@ bool try_float_gemm(float* y, const Tensor& w, const float* x, int n, int thread
         simd::round_to_f16(x, rounded, count, simd::active_isa());
         x = rounded;
     }
-    gemm(y, w.data, w.type, x, w.rows(), cols, n, threads);
-    return true;
+    const GemmArgs g{y, w.rows(), x, cols, 1, w.data, w.type, 1, cols,
+                     n, static_cast<int>(w.rows()), static_cast<int>(cols), true};
+    gemm(g, threads);
 }
 
 }  // namespace
+
+void gemm_share(const GemmArgs& g, int part, int parts) { simd::gemm_kernel(simd::active_isa())(g, part, parts); }
+
+void gemm(const GemmArgs& g, int threads) {
+    const double work = static_cast<double>(g.M) * g.N * g.K;
+    if (threads <= 0) threads = omp_get_max_threads();
+    if (threads == 1 || work < kSingleThreadWork * 4 || omp_in_parallel()) return gemm_share(g, 0, 1);
+#pragma omp parallel num_threads(threads)
+    gemm_share(g, omp_get_thread_num(), omp_get_num_threads());
+}
 
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
     simd::TileFn tile = simd::tile_kernel(w.type, simd::active_isa());
@@ -98,8 +107,8 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
 
     // bf16 stays on the vdpbf16ps tile kernel: its order reproduces llama.cpp's logits exactly,
     // and bf16-rounded activations amplify any other summation order.
-    const bool float_gemm = w.type == DType::F32 || w.type == DType::F16;
-    if (n >= kGemmMinTokens && float_gemm && try_float_gemm(y, w, x, n, nt)) return;
+    const bool is_float = w.type == DType::F32 || w.type == DType::F16;
+    if (n >= kGemmMinTokens && is_float) return float_gemm(y, w, x, n, nt);
     Job job{tile, nullptr, 0, &w, reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * 4, y, n};
     if (act != DType::F32) {
         job.x_stride = row_bytes(act, cols);

@@ -1,8 +1,37 @@
 // The one matrix-multiply entry point. Model code never branches on weight type or ISA.
 #pragma once
+#include <cstdint>
+
 #include "weights/tensor.h"
 
 namespace lm {
+
+// One dense product over arbitrary strides, the GEMM behind prompts and training:
+//   C[M, N] = A[M, K] . B[K, N] + bias         (overwrite)
+//   C[M, N] += A[M, K] . B[K, N] + bias        (otherwise)
+// with A(m, k) = a[m * a_rs + k * a_cs], B(k, n) = b[k * b_rs + n * b_cs] and C(m, n) =
+// c[m * ldc + n], and bias[N] (may be null) added to every row. A is f32; B is f32, f16 or bf16. So out = x W^T, dx = dy W and dW = dy^T x
+// are all one call, with nothing transposed in memory. Results are bit-identical for any
+// thread count and any share split (simd/gemm.h).
+struct GemmArgs {
+    float* c;
+    int64_t ldc;
+    const float* a;
+    int64_t a_rs, a_cs;
+    const void* b;
+    DType b_type;
+    int64_t b_rs, b_cs;
+    int M, N, K;
+    bool overwrite;
+    const float* bias = nullptr;
+};
+
+// The whole product on up to `threads` threads (one OpenMP region; on the calling thread when
+// the work is small or the caller is already inside a parallel region).
+void gemm(const GemmArgs& g, int threads);
+// Share `part` of `parts` of the product on the calling thread, for callers that run several
+// products in one parallel region. The shares of 0..parts-1 together compute the whole.
+void gemm_share(const GemmArgs& g, int part, int parts);
 
 // y[t * rows + r] = sum_c W[r, c] * x[t * cols + c]   for t < n, r < rows,
 // with rows = w.rows(), cols = w.cols(). Dispatches on w.type and the CPU's ISA.

@@ -100,6 +100,17 @@ void simd::gelu_tanh_scalar(float* out, const float* x, int n) {
     }
 }
 
+void gelu_tanh_backward(float* dx, const float* dy, const float* x, int n, bool overwrite) {
+#if defined(__x86_64__)
+    if (has_avx2()) return simd::gelu_tanh_backward_avx2(dx, dy, x, n, overwrite);
+#endif
+    simd::gelu_tanh_backward_scalar(dx, dy, x, n, overwrite);
+}
+
+void simd::gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite) {
+    for (int i = 0; i < n; ++i) dx[i] = (overwrite ? 0.0f : dx[i]) + gelu_tanh_grad(x[i]) * dy[i];
+}
+
 void gelu_erf(float* out, const float* x, int n) {
     for (int i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
 }

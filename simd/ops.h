@@ -1,6 +1,7 @@
 // Element-wise and row-wise kernels shared by inference and training. Each works on plain
 // float buffers; the scalar versions here are the reference for any vectorized variant.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace lm {
@@ -18,6 +19,8 @@ void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool ne
 // out = silu(gate) * up
 void swiglu(float* out, const float* gate, const float* up, int n);
 void gelu_tanh(float* out, const float* x, int n);
+// Backward of gelu_tanh: dx (+)= gelu_tanh'(x) dy (overwrite: =).
+void gelu_tanh_backward(float* dx, const float* dy, const float* x, int n, bool overwrite);
 void gelu_erf(float* out, const float* x, int n);
 // y += x
 void add(float* y, const float* x, int n);
@@ -25,11 +28,23 @@ float dot(const float* a, const float* b, int n);
 int argmax(const float* x, int n);
 
 namespace simd {
+// d/dx gelu_tanh(x) for a float or an xsimd batch, written once for the scalar and vector
+// kernels. With u = k (x + 0.044715 x^3): 0.5 (1 + tanh u) + 0.5 x sech^2(u) k (1 + 3 * 0.044715 x^2).
+template <typename F>
+F gelu_tanh_grad(F x) {
+    using std::tanh;  // xsimd::tanh is found by argument lookup for batches
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    const F th = tanh(k * (x + 0.044715f * x * x * x));
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
 // Scalar references and their AVX2 twins (simd/ops_avx2.cpp); the entry points above
 // dispatch between them.
 void softmax_scalar(float* x, int n);
 void swiglu_scalar(float* out, const float* gate, const float* up, int n);
 void gelu_tanh_scalar(float* out, const float* x, int n);
+void gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
+void gelu_tanh_backward_avx2(float* dx, const float* dy, const float* x, int n, bool overwrite);
 void softmax_avx2(float* x, int n);
 void gelu_tanh_avx2(float* out, const float* x, int n);
 void swiglu_avx2(float* out, const float* gate, const float* up, int n);

@@ -56,4 +56,13 @@ void gelu_tanh_avx2(float* out, const float* x, int n) {
     gelu_tanh_scalar(out + i, x + i, n - i);
 }
 
+void gelu_tanh_backward_avx2(float* dx, const float* dy, const float* x, int n, bool overwrite) {
+    int i = 0;
+    for (; i + W <= n; i += W) {
+        const Batch d = gelu_tanh_grad(Batch::load_unaligned(x + i)) * Batch::load_unaligned(dy + i);
+        (overwrite ? d : Batch::load_unaligned(dx + i) + d).store_unaligned(dx + i);
+    }
+    gelu_tanh_backward_scalar(dx + i, dy + i, x + i, n - i, overwrite);
+}
+
 }  // namespace lm::simd

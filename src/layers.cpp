@@ -179,7 +179,8 @@ static void swiglu_grads(F gate, F up, F dy, F& dgate, F& dup) {
     dup = dy * gate * sig;
 }
 
-void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H) {
+void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H, Dinp mode) {
+    const bool add = mode == Dinp::Accumulate;  // (0 * an uninitialized NaN would not be 0)
     using vec = xsimd::batch<float>;
     constexpr int VL = vec::size;
 #pragma omp parallel for schedule(static) if ((long)N * H > PARALLEL_VALUES)
@@ -194,14 +195,14 @@ void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, in
             vec dg, du;
             swiglu_grads(xsimd::load_unaligned(gate + i), xsimd::load_unaligned(up + i), xsimd::load_unaligned(dy + i),
                          dg, du);
-            (xsimd::load_unaligned(dgate + i) + dg).store_unaligned(dgate + i);
-            (xsimd::load_unaligned(dup + i) + du).store_unaligned(dup + i);
+            (add ? xsimd::load_unaligned(dgate + i) + dg : dg).store_unaligned(dgate + i);
+            (add ? xsimd::load_unaligned(dup + i) + du : du).store_unaligned(dup + i);
         }
         for (; i < H; ++i) {
             float dg, du;
             swiglu_grads(gate[i], up[i], dy[i], dg, du);
-            dgate[i] += dg;
-            dup[i] += du;
+            dgate[i] = add ? dgate[i] + dg : dg;
+            dup[i] = add ? dup[i] + du : du;
         }
     }
 }
@@ -211,29 +212,11 @@ void gelu_forward(float* out, const float* inp, int n) {
     for (long i0 = 0; i0 < n; i0 += CHUNK) gelu_tanh(out + i0, inp + i0, (int)std::min(CHUNK, n - i0));
 }
 
-// u = k (x + 0.044715 x^3):  d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) k (1 + 3 * 0.044715 x^2)
-template <typename F>
-static F gelu_grad(F x) {
-    using std::tanh;  // xsimd::tanh is found by argument lookup for batches
-    const float k = 0.7978845608028654f;  // sqrt(2/pi)
-    const F th = tanh(k * (x + 0.044715f * x * x * x));
-    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * x * x);
-}
-
-void gelu_backward(float* dinp, const float* dout, const float* inp, int n) {
-    using vec = xsimd::batch<float>;
-    constexpr long VL = vec::size;
+void gelu_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode) {
+    const bool overwrite = mode == Dinp::Overwrite;
 #pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
-    for (long i0 = 0; i0 < n; i0 += CHUNK) {
-        const long end = std::min(i0 + CHUNK, (long)n);
-        long i = i0;
-        for (; i + VL <= end; i += VL) {
-            const vec d = xsimd::load_unaligned(dinp + i) + gelu_grad(xsimd::load_unaligned(inp + i)) *
-                                                                xsimd::load_unaligned(dout + i);
-            d.store_unaligned(dinp + i);
-        }
-        for (; i < end; ++i) dinp[i] += gelu_grad(inp[i]) * dout[i];
-    }
+    for (long i0 = 0; i0 < n; i0 += CHUNK)
+        gelu_tanh_backward(dinp + i0, dout + i0, inp + i0, (int)std::min(CHUNK, n - i0), overwrite);
 }
 
 void residual_forward(float* out, const float* inp1, const float* inp2, int n) {

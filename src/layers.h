@@ -2,11 +2,15 @@
 // beside its X_backward with the same arguments in the same order (gradients first). Forward
 // keeps what backward needs (rstd, attention probabilities, softmax probabilities) in
 // caller-provided buffers; backward accumulates (+=) into every gradient buffer, so the
-// caller zeroes gradients once per step. Nothing here allocates (the GEMM's packing buffers
+// caller zeroes gradients once per step. Where a backward is the only writer of its input
+// gradient, Dinp::Overwrite (=) spares the caller zeroing that buffer first. Nothing here allocates (the GEMM's packing buffers
 // are per thread and grow once). Large calls run one OpenMP parallel region each.
 #pragma once
 
 namespace lm {
+
+// How a backward pass writes dinp: added to what is there, or replacing it.
+enum class Dinp { Accumulate, Overwrite };
 
 // Token embedding plus optional learned position embedding (wpe may be null):
 // out[b,t,:] = wte[inp[b,t], :] + wpe[t, :]
@@ -25,11 +29,16 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
                         const float* weight, const float* mean, const float* rstd, int N, int C);
 
 // out[N, OC] = inp[N, C] . weight[OC, C]^T + bias[OC]   (bias, dbias and dinp may be null).
-// One packed GEMM (layers_gemm.h) computes all three products at the CPU's best ISA; every
-// output is computed the same way whatever the thread count.
+// All three products are simd/matmul.h's strided GEMM; every output is computed the same way
+// whatever the thread count.
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int N, int C, int OC);
+                     const float* weight, int N, int C, int OC, Dinp mode = Dinp::Accumulate);
+
+// C[M, N] (+)= A[M, K] . B[K, N] over strides (GemmArgs in simd/matmul.h, all f32), on every
+// thread when large and not already inside a parallel region, else on the calling thread.
+void strided_gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
+                  int M, int N, int K, bool overwrite = false);
 
 // Rotary embedding, adjacent pairs (Llama/llama2.c), at position t for row (b, t). Rows are C
 // wide; the first n_heads*HS values are rotated, the rest copied (so a packed q|k|v row
@@ -47,11 +56,11 @@ void attention_backward(float* dqkv, float* datt, const float* dout, const float
 
 // out[N, H] = silu(gate) * up, where inp rows are packed [gate (H) | up (H)].
 void swiglu_forward(float* out, const float* inp, int N, int H);
-void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H);
+void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H, Dinp mode = Dinp::Accumulate);
 
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) over n values.
 void gelu_forward(float* out, const float* inp, int n);
-void gelu_backward(float* dinp, const float* dout, const float* inp, int n);
+void gelu_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode = Dinp::Accumulate);
 
 // out = inp1 + inp2 over n values.
 void residual_forward(float* out, const float* inp1, const float* inp2, int n);

@@ -7,7 +7,6 @@
 
 #include "simd/ops.h"
 #include "src/layers.h"
-#include "src/layers_gemm_isa.h"
 
 namespace lm {
 

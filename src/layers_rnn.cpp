@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "src/layers.h"
-#include "src/layers_gemm_isa.h"
 
 namespace lm {
 

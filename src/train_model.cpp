@@ -268,31 +268,31 @@ static void transformer_backward(TrainModel& m) {
     // so branch gradients are added into it in place (layers.h residual_backward, folded).
     for (int l = L - 1; l >= 0; --l) {
         const float* residual = l == 0 ? a.encoded : at(a.residual3, l - 1, BTC);
-        for (float* buf : {s.dln1, s.datty, s.dln2}) std::memset(buf, 0, sizeof(float) * BTC);
+        // Attention (over the query heads sharing a kv head) and rope accumulate; every other
+        // scratch gradient has one writer, which overwrites it.
         std::memset(s.dqkv, 0, sizeof(float) * BT * C3);
         std::memset(s.dqkvr, 0, sizeof(float) * BT * C3);
-        std::memset(s.dfch, 0, sizeof(float) * BT * FC);
-        std::memset(s.dfch_act, 0, sizeof(float) * BT * H);
+        constexpr Dinp set = Dinp::Overwrite;
 
         // residual3 = residual2 + fcproj(act(fc(ln2(residual2))))
         matmul_backward(s.dfch_act, at(g.fcprojw, l, (size_t)C * H), at(g.fcprojb, l, C), s.dresidual,
-                        at(a.fch_act, l, (size_t)BT * H), at(p.fcprojw, l, (size_t)C * H), BT, H, C);
-        if (is_llama(m)) swiglu_backward(s.dfch, s.dfch_act, at(a.fch, l, (size_t)BT * FC), BT, H);
-        else gelu_backward(s.dfch, s.dfch_act, at(a.fch, l, (size_t)BT * FC), BT * H);
+                        at(a.fch_act, l, (size_t)BT * H), at(p.fcprojw, l, (size_t)C * H), BT, H, C, set);
+        if (is_llama(m)) swiglu_backward(s.dfch, s.dfch_act, at(a.fch, l, (size_t)BT * FC), BT, H, set);
+        else gelu_backward(s.dfch, s.dfch_act, at(a.fch, l, (size_t)BT * FC), BT * H, set);
         matmul_backward(s.dln2, at(g.fcw, l, (size_t)FC * C), at(g.fcb, l, FC), s.dfch, at(a.ln2, l, BTC),
-                        at(p.fcw, l, (size_t)FC * C), BT, C, FC);
+                        at(p.fcw, l, (size_t)FC * C), BT, C, FC, set);
         norm_backward(m, s.dresidual, at(g.ln2w, l, C), at(g.ln2b, l, C), s.dln2, at(a.residual2, l, BTC),
                       at(p.ln2w, l, C), at(a.ln2_mean, l, BT), at(a.ln2_rstd, l, BT), BT);
 
         // residual2 = residual + attproj(attention(rope(qkv(ln1(residual)))))
         matmul_backward(s.datty, at(g.attprojw, l, (size_t)C * C), at(g.attprojb, l, C), s.dresidual,
-                        at(a.atty, l, BTC), at(p.attprojw, l, (size_t)C * C), BT, C, C);
+                        at(a.atty, l, BTC), at(p.attprojw, l, (size_t)C * C), BT, C, C, set);
         float* dq = is_llama(m) ? s.dqkvr : s.dqkv;
         attention_backward(dq, s.datt, s.datty, at(a.qkvr, l, (size_t)BT * C3), at(a.att, l, (size_t)B * NH * T * T),
                            B, T, NH, NKV, HS);
         if (is_llama(m)) rope_backward(s.dqkv, s.dqkvr, B, T, C3, NH + NKV, HS, c.rope_base);
         matmul_backward(s.dln1, at(g.qkvw, l, (size_t)C3 * C), at(g.qkvb, l, C3), s.dqkv, at(a.ln1, l, BTC),
-                        at(p.qkvw, l, (size_t)C3 * C), BT, C, C3);
+                        at(p.qkvw, l, (size_t)C3 * C), BT, C, C3, set);
         norm_backward(m, s.dresidual, at(g.ln1w, l, C), at(g.ln1b, l, C), s.dln1, residual, at(p.ln1w, l, C),
                       at(a.ln1_mean, l, BT), at(a.ln1_rstd, l, BT), BT);
     }

@@ -13,7 +13,7 @@
 
 #include "simd/ops.h"
 #include "src/layers.h"
-#include "src/layers_gemm_isa.h"
+#include "simd/kernels.h"
 #include "tests/testing.h"
 
 namespace {
@@ -297,7 +297,7 @@ TEST_CASE("matmul: threaded shapes against double products") {
 
 // Every GEMM build this CPU runs, on the three stride patterns matmul uses, with M, N and K
 // past one register tile, one packed block (MC, NC, KC) and off every multiple.
-TEST_CASE("matmul GEMM: every ISA build, all stride patterns, across block edges") {
+TEST_CASE("strided GEMM: every ISA build, all stride patterns, across block edges") {
     std::mt19937 rng(13);
     const int M = 200, N = 1100, K = 300;
     const fvec a = random_vec(rng, (size_t)M * K), b = random_vec(rng, (size_t)K * N);
@@ -306,8 +306,6 @@ TEST_CASE("matmul GEMM: every ISA build, all stride patterns, across block edges
         const char* name;
         long a_rs, a_cs, b_rs, b_cs;
     };
-    lm::GemmBuild builds[3];
-    const int n_builds = lm::gemm_builds(builds);
     for (Layout l : {Layout{"A . B^T", K, 1, 1, K}, Layout{"A . B", K, 1, N, 1}, Layout{"A^T . B", 1, M, N, 1}}) {
         dvec ref(c0.begin(), c0.end());
         for (int m = 0; m < M; ++m)
@@ -315,11 +313,22 @@ TEST_CASE("matmul GEMM: every ISA build, all stride patterns, across block edges
                 const double am = a[m * l.a_rs + k * l.a_cs];
                 for (int n = 0; n < N; ++n) ref[(size_t)m * N + n] += am * b[k * l.b_rs + n * l.b_cs];
             }
-        for (int i = 0; i < n_builds; ++i) {
+        for (lm::simd::Isa isa : lm::simd::reachable_isas()) {
             fvec c = c0;
+            const lm::GemmArgs g{c.data(), N, a.data(), l.a_rs, l.a_cs, b.data(), lm::DType::F32, l.b_rs, l.b_cs,
+                                 M, N, K, false};
             for (int part = 0; part < 3; ++part)  // in three shares, as three threads would
-                builds[i].fn(c.data(), N, a.data(), l.a_rs, l.a_cs, b.data(), l.b_rs, l.b_cs, M, N, K, false, part, 3);
-            check_forward((std::string("gemm ") + builds[i].isa + " " + l.name).c_str(), c, ref);
+                lm::simd::gemm_kernel(isa)(g, part, 3);
+            check_forward((std::string("gemm ") + lm::simd::isa_name(isa) + " " + l.name).c_str(), c, ref);
+            // Overwriting, with a bias row added: C = A . B + bias.
+            fvec c2(c0.size(), NAN);
+            lm::GemmArgs g2 = g;
+            g2.c = c2.data(), g2.overwrite = true, g2.bias = c0.data();
+            for (int part = 0; part < 2; ++part) lm::simd::gemm_kernel(isa)(g2, part, 2);
+            dvec ref2(ref);
+            for (int m = 0; m < M; ++m)
+                for (int n = 0; n < N; ++n) ref2[(size_t)m * N + n] += c0[n] - c0[(size_t)m * N + n];
+            check_forward((std::string("gemm + bias ") + lm::simd::isa_name(isa) + " " + l.name).c_str(), c2, ref2);
         }
     }
 }
