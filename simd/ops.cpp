@@ -14,7 +14,8 @@ void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) 
     for (int i = 0; i < n; ++i) out[i] = weight ? (x[i] * scale) * weight[i] : x[i] * scale;
 }
 
-void layernorm(float* out, const float* x, const float* weight, const float* bias, int n, float eps) {
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int n, float eps, float* mean_out,
+               float* rstd_out) {
     double sum = 0;
     for (int i = 0; i < n; ++i) sum += x[i];
     const double mean = sum / n;
@@ -22,6 +23,8 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
     for (int i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
     const float rstd = static_cast<float>(1.0 / std::sqrt(var / n + eps));
     const float m = static_cast<float>(mean);
+    if (mean_out) *mean_out = m;
+    if (rstd_out) *rstd_out = rstd;
     for (int i = 0; i < n; ++i) {
         float v = (x[i] - m) * rstd * (weight ? weight[i] : 1.0f);
         out[i] = bias ? v + bias[i] : v;
@@ -36,6 +39,39 @@ bool has_avx2() {
 }
 }  // namespace
 #endif
+
+void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd, int n) {
+#if defined(__x86_64__)
+    if (has_avx2()) return simd::layernorm_backward_avx2(dx, dy, x, w, mean, rstd, n);
+#endif
+    simd::layernorm_backward_scalar(dx, dy, x, w, mean, rstd, n);
+}
+
+void simd::layernorm_backward_scalar(float* dx, const float* dy, const float* x, const float* w, float mean,
+                                     float rstd, int n) {
+    double sum_g = 0, sum_g_xhat = 0;
+    for (int i = 0; i < n; ++i) {
+        const float g = dy[i] * w[i];
+        sum_g += g;
+        sum_g_xhat += g * (x[i] - mean) * rstd;
+    }
+    const float mean_g = static_cast<float>(sum_g / n), mean_g_xhat = static_cast<float>(sum_g_xhat / n);
+    for (int i = 0; i < n; ++i) dx[i] += rstd * (dy[i] * w[i] - mean_g - (x[i] - mean) * rstd * mean_g_xhat);
+}
+
+void layernorm_param_grads(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n) {
+#if defined(__x86_64__)
+    if (has_avx2()) return simd::layernorm_param_grads_avx2(dw, db, dy, x, mean, rstd, n);
+#endif
+    simd::layernorm_param_grads_scalar(dw, db, dy, x, mean, rstd, n);
+}
+
+void simd::layernorm_param_grads_scalar(float* dw, float* db, const float* dy, const float* x, float mean, float rstd,
+                                        int n) {
+    for (int i = 0; i < n; ++i) dw[i] = std::fma(dy[i], (x[i] - mean) * rstd, dw[i]);  // as the vector twin
+    if (db)
+        for (int i = 0; i < n; ++i) db[i] += dy[i];
+}
 
 void softmax(float* x, int n) {
 #if defined(__x86_64__)

@@ -8,8 +8,15 @@ namespace lm {
 
 // out = x / sqrt(mean(x^2) + eps) * weight   (weight may be null: no scale)
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
-// out = (x - mean) / sqrt(var + eps) * weight + bias   (bias may be null)
-void layernorm(float* out, const float* x, const float* weight, const float* bias, int n, float eps);
+// out = (x - mean) / sqrt(var + eps) * weight + bias   (bias may be null); the row's mean and
+// rstd = 1 / sqrt(var + eps) are also stored when the pointers are given (training keeps them).
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int n, float eps,
+               float* mean_out = nullptr, float* rstd_out = nullptr);
+// Backward of layernorm for one row, given its mean and rstd: with xhat = (x - mean) rstd and
+// g = dy w, dx += rstd (g - mean(g) - xhat mean(g xhat)).
+void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd, int n);
+// The row's share of the parameter gradients: dw += dy xhat, db += dy (db may be null).
+void layernorm_param_grads(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
 // In place, numerically stable (max subtracted).
 void softmax(float* x, int n);
 // Rotary position embedding over n_heads consecutive heads of head_dim each, at position pos.
@@ -45,6 +52,11 @@ void swiglu_scalar(float* out, const float* gate, const float* up, int n);
 void gelu_tanh_scalar(float* out, const float* x, int n);
 void gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
 void gelu_tanh_backward_avx2(float* dx, const float* dy, const float* x, int n, bool overwrite);
+void layernorm_backward_scalar(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
+                               int n);
+void layernorm_param_grads_scalar(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
+void layernorm_backward_avx2(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd, int n);
+void layernorm_param_grads_avx2(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
 void softmax_avx2(float* x, int n);
 void gelu_tanh_avx2(float* out, const float* x, int n);
 void swiglu_avx2(float* out, const float* gate, const float* up, int n);

@@ -2,6 +2,8 @@
 // Matmul lives in layers_matmul.cpp, attention in layers_attention.cpp.
 #include "src/layers.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -83,54 +85,27 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
 // ---------------------------------------------------------------------------------------------
 // layernorm
 
-// mean and rstd are computed as simd/ops layernorm computes them, so out is exactly that kernel's.
+// The row kernels of simd/ops; out is exactly the inference layernorm's.
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C, float eps) {
 #pragma omp parallel for schedule(static) if ((long)N * C > PARALLEL_VALUES)
-    for (int n = 0; n < N; ++n) {
-        const float* x = inp + (long)n * C;
-        double sum = 0;
-        for (int i = 0; i < C; ++i) sum += x[i];
-        const double m = sum / C;
-        double var = 0;
-        for (int i = 0; i < C; ++i) var += (x[i] - m) * (x[i] - m);
-        mean[n] = static_cast<float>(m);
-        rstd[n] = static_cast<float>(1.0 / std::sqrt(var / C + eps));
-        layernorm(out + (long)n * C, x, weight, bias, C, eps);
-    }
+    for (int n = 0; n < N; ++n) layernorm(out + (long)n * C, inp + (long)n * C, weight, bias, C, eps, mean + n, rstd + n);
 }
 
-// xhat = (x - mean) rstd, g = dy w:  dx = rstd (g - mean(g) - xhat mean(g xhat)),
-// dw = sum_n dy xhat, db = sum_n dy. Rows split over threads for dx, columns for dw and db.
+// dx per row (rows split over threads); dw and db per column range (columns split over
+// threads), each column summed over the rows in order whatever the split.
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int N, int C) {
 #pragma omp parallel if ((long)N * C > PARALLEL_VALUES)
     {
 #pragma omp for schedule(static)
-        for (int n = 0; n < N; ++n) {
-            const float* x = inp + (long)n * C;
-            const float* dy = dout + (long)n * C;
-            float* dx = dinp + (long)n * C;
-            const float m = mean[n], r = rstd[n];
-            double sum_g = 0, sum_g_xhat = 0;
-            for (int i = 0; i < C; ++i) {
-                const float g = dy[i] * weight[i];
-                sum_g += g;
-                sum_g_xhat += g * (x[i] - m) * r;
-            }
-            const float mean_g = static_cast<float>(sum_g / C), mean_g_xhat = static_cast<float>(sum_g_xhat / C);
-            for (int i = 0; i < C; ++i) dx[i] += r * (dy[i] * weight[i] - mean_g - (x[i] - m) * r * mean_g_xhat);
-        }
-#pragma omp for schedule(static)
-        for (int i0 = 0; i0 < C; i0 += 16)
-            for (int n = 0; n < N; ++n) {
-                const float* x = inp + (long)n * C;
-                const float* dy = dout + (long)n * C;
-                for (int i = i0; i < std::min(C, i0 + 16); ++i) {
-                    dweight[i] += dy[i] * (x[i] - mean[n]) * rstd[n];
-                    if (dbias) dbias[i] += dy[i];
-                }
-            }
+        for (int n = 0; n < N; ++n)
+            layernorm_backward(dinp + (long)n * C, dout + (long)n * C, inp + (long)n * C, weight, mean[n], rstd[n], C);
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int c0 = (int)((long)C * t / nt), c1 = (int)((long)C * (t + 1) / nt);
+        for (int n = 0; c0 < c1 && n < N; ++n)
+            layernorm_param_grads(dweight + c0, dbias ? dbias + c0 : nullptr, dout + (long)n * C + c0,
+                                  inp + (long)n * C + c0, mean[n], rstd[n], c1 - c0);
     }
 }
 

@@ -52,6 +52,38 @@ TEST_CASE("softmax, swiglu and gelu: AVX2 matches the scalar reference") {
     }
 }
 
+TEST_CASE("GELU and LayerNorm backward: AVX2 matches the scalar reference") {
+    if (!has_avx2()) return;
+    for (int n : {1, 7, 8, 9, 31, 64, 173, 1000}) {
+        const std::vector<float> x = randoms(n, 3.0f, n), dy = randoms(n, 1.0f, 300 + n), w = randoms(n, 1.0f, 400 + n);
+        const std::vector<float> start = randoms(n, 1.0f, 500 + n);
+        for (bool overwrite : {false, true}) {
+            std::vector<float> d1 = start, d2 = start;
+            simd::gelu_tanh_backward_scalar(d1.data(), dy.data(), x.data(), n, overwrite);
+            simd::gelu_tanh_backward_avx2(d2.data(), dy.data(), x.data(), n, overwrite);
+            double worst = 0;
+            for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(d1[i] - d2[i])));
+            CHECK(worst < 2e-6);
+        }
+        const float mean = 0.3f, rstd = 1.7f;
+        std::vector<float> dx1 = start, dx2 = start;
+        simd::layernorm_backward_scalar(dx1.data(), dy.data(), x.data(), w.data(), mean, rstd, n);
+        simd::layernorm_backward_avx2(dx2.data(), dy.data(), x.data(), w.data(), mean, rstd, n);
+        double worst = 0, scale = 0;  // float vs double sums: relative to the row's largest gradient
+        for (int i = 0; i < n; ++i) {
+            worst = std::max(worst, static_cast<double>(std::fabs(dx1[i] - dx2[i])));
+            scale = std::max(scale, static_cast<double>(std::fabs(dx1[i])));
+        }
+        CHECK(worst < 2e-6 * scale);
+        // The parameter gradients are the same arithmetic in both (fused multiply-add): equal bits.
+        std::vector<float> dw1 = start, dw2 = start, db1 = w, db2 = w;
+        simd::layernorm_param_grads_scalar(dw1.data(), db1.data(), dy.data(), x.data(), mean, rstd, n);
+        simd::layernorm_param_grads_avx2(dw2.data(), db2.data(), dy.data(), x.data(), mean, rstd, n);
+        CHECK(dw1 == dw2);
+        CHECK(db1 == db2);
+    }
+}
+
 #endif
 
 TEST_CASE("softmax scalar reference is exact on a hand-checked case") {
