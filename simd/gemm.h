@@ -52,9 +52,8 @@ struct Gemm {
             const float* a = g.a + (m0 + p) * g.a_rs + k0 * g.a_cs;
             if (g.a_cs == 1) {
                 Ops::template transpose<MR>(a, g.a_rs, rows, kc, dst);
-            } else if (g.a_rs == 1 && rows == MR) {
-                for (int k = 0; k < kc; ++k)
-                    for (int i = 0; i < MR; ++i) dst[k * MR + i] = a[k * g.a_cs + i];
+            } else if (g.a_rs == 1 && rows == MR) {  // a constant-size copy per k: inlined vector moves
+                for (int k = 0; k < kc; ++k) std::memcpy(dst + k * MR, a + k * g.a_cs, sizeof(float) * MR);
             } else {
                 for (int k = 0; k < kc; ++k)
                     for (int i = 0; i < rows; ++i) dst[k * MR + i] = a[i * g.a_rs + k * g.a_cs];
@@ -72,41 +71,51 @@ struct Gemm {
         }
     }
 
-    // One NR-column micro-panel of B: depth [k0, k0 + kc) x columns [n0, n0 + cols), cols <= NR,
-    // as [k][col], zero-padded.
-    static void pack_b(float* dst, const GemmArgs& g, int k0, int kc, int n0, int cols) {
+    // B depth [k0, k0 + kc) x columns [n0, n0 + nc) as NR-column micro-panels, [k][col] each,
+    // zero-padded.
+    static void pack_b(float* dst, const GemmArgs& g, int k0, int kc, int n0, int nc) {
         thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> widened;
         const int64_t base = k0 * g.b_rs + n0 * g.b_cs;
-        if (g.b_cs == 1) {  // rows of B contiguous
-            if (g.b_type == DType::F32 && cols == NR) {
-                const float* b = static_cast<const float*>(g.b) + base;
-                for (int k = 0; k < kc; ++k)
-                    for (int v = 0; v < NV; ++v) batch::load_unaligned(b + k * g.b_rs + v * L).store_aligned(dst + k * NR + v * L);
-                return;
-            }
+        const int full = nc / NR * NR;  // columns in whole panels
+        if (g.b_cs == 1) {  // rows of B contiguous: read each row once, left to right
             for (int k = 0; k < kc; ++k) {
-                widen(g, base + k * g.b_rs, dst + k * NR, cols);
-                std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
+                float* out = dst + k * NR;
+                if (g.b_type == DType::F32) {
+                    const float* row = static_cast<const float*>(g.b) + base + k * g.b_rs;
+                    for (int q = 0; q < full; q += NR)
+                        for (int v = 0; v < NV; ++v)
+                            batch::load_unaligned(row + q + v * L).store_aligned(out + q * kc + v * L);
+                } else {
+                    for (int q = 0; q < full; q += NR) widen(g, base + k * g.b_rs + q, out + q * kc, NR);
+                }
+                if (full < nc) {
+                    widen(g, base + k * g.b_rs + full, out + full * kc, nc - full);
+                    std::fill(out + full * kc + nc - full, out + full * kc + NR, 0.f);
+                }
             }
             return;
         }
-        if (g.b_rs == 1) {  // columns of B contiguous (B = W^T for a row-major W)
-            if (g.b_type == DType::F32) {
-                Ops::template transpose<NR>(static_cast<const float*>(g.b) + base, g.b_cs, cols, kc, dst);
+        for (int q = 0; q < nc; q += NR, dst += NR * kc) {
+            const int cols = std::min(NR, nc - q);
+            const int64_t at = base + q * g.b_cs;
+            if (g.b_rs == 1) {  // columns of B contiguous (B = W^T for a row-major W)
+                if (g.b_type == DType::F32) {
+                    Ops::template transpose<NR>(static_cast<const float*>(g.b) + at, g.b_cs, cols, kc, dst);
+                } else {
+                    if (widened.size() < static_cast<size_t>(NR) * KC) widened.resize(static_cast<size_t>(NR) * KC);
+                    for (int j = 0; j < cols; ++j) widen(g, at + j * g.b_cs, widened.data() + j * kc, kc);
+                    Ops::template transpose<NR>(widened.data(), kc, cols, kc, dst);
+                }
+                for (int k = 0; k < kc; ++k) std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
             } else {
-                if (widened.size() < static_cast<size_t>(NR) * KC) widened.resize(static_cast<size_t>(NR) * KC);
-                for (int j = 0; j < cols; ++j) widen(g, base + j * g.b_cs, widened.data() + j * kc, kc);
-                Ops::template transpose<NR>(widened.data(), kc, cols, kc, dst);
+                for (int k = 0; k < kc; ++k)
+                    for (int j = 0; j < NR; ++j) {
+                        float v = 0.f;
+                        if (j < cols) widen(g, at + k * g.b_rs + j * g.b_cs, &v, 1);
+                        dst[k * NR + j] = v;
+                    }
             }
-            for (int k = 0; k < kc; ++k) std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
-            return;
         }
-        for (int k = 0; k < kc; ++k)
-            for (int j = 0; j < NR; ++j) {
-                float v = 0.f;
-                if (j < cols) widen(g, base + k * g.b_rs + j * g.b_cs, &v, 1);
-                dst[k * NR + j] = v;
-            }
     }
 
     // C tile (R rows x cols, of an MR x NR tile) = or += packed A micro-panel . packed B micro-panel.
@@ -159,8 +168,7 @@ struct Gemm {
         }
     }
 
-    // The whole nest over rows [mb, me) and columns [nb, ne) on the calling thread. B panels are
-    // packed as the first MC block of rows reaches them.
+    // The whole nest over rows [mb, me) and columns [nb, ne) on the calling thread.
     static void block(const GemmArgs& g, int mb, int me, int nb, int ne) {
         thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> a_pack, b_pack;
         if (a_pack.size() < static_cast<size_t>(MC) * KC) a_pack.resize(static_cast<size_t>(MC) * KC);
@@ -171,16 +179,15 @@ struct Gemm {
                 const int kc = std::min(KC, g.K - k0);
                 const bool overwrite = g.overwrite && k0 == 0;
                 const float* bias = k0 == 0 ? g.bias : nullptr;
+                pack_b(b_pack.data(), g, k0, kc, n0, nc);
                 for (int m0 = mb; m0 < me; m0 += MC) {
                     const int mc = std::min(MC, me - m0);
                     pack_a(a_pack.data(), g, m0, mc, k0, kc);
-                    for (int j = 0; j < nc; j += NR) {
-                        float* bp = b_pack.data() + j * kc;
-                        if (m0 == mb) pack_b(bp, g, k0, kc, n0 + j, std::min(NR, nc - j));
+                    for (int j = 0; j < nc; j += NR)  // the B micro-panel stays in L1 across the rows
                         for (int i = 0; i < mc; i += MR)
-                            tile(std::min(MR, mc - i), kc, a_pack.data() + i * kc, bp, g.c + (m0 + i) * g.ldc + n0 + j,
-                                 g.ldc, std::min(NR, nc - j), overwrite, bias ? bias + n0 + j : nullptr);
-                    }
+                            tile(std::min(MR, mc - i), kc, a_pack.data() + i * kc, b_pack.data() + j * kc,
+                                 g.c + (m0 + i) * g.ldc + n0 + j, g.ldc, std::min(NR, nc - j), overwrite,
+                                 bias ? bias + n0 + j : nullptr);
                 }
             }
         }

@@ -123,7 +123,8 @@ void rope_forward(float* out, const float* inp, int B, int T, int C, int n_heads
 
 // The rotation is orthogonal, so dx = R(theta)^T dy = R(-theta) dy: the simd/ops kernel at
 // position -t turns by exactly the negated angles of the forward (cos is even, sin odd).
-void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base) {
+void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base,
+                   Dinp mode) {
     const int R = n_heads * HS;
     thread_local std::vector<float> row;  // grows once per thread
     if ((int)row.size() < R) row.resize(R);
@@ -132,8 +133,13 @@ void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_he
             const long off = ((long)b * T + t) * C;
             std::memcpy(row.data(), dout + off, sizeof(float) * R);
             rope(row.data(), HS, n_heads, -t, freq_base, false);
-            add(dinp + off, row.data(), R);
-            add(dinp + off + R, dout + off + R, C - R);
+            if (mode == Dinp::Overwrite) {
+                std::memcpy(dinp + off, row.data(), sizeof(float) * R);
+                std::memcpy(dinp + off + R, dout + off + R, sizeof(float) * (C - R));
+            } else {
+                add(dinp + off, row.data(), R);
+                add(dinp + off + R, dout + off + R, C - R);
+            }
         }
 }
 

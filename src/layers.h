@@ -44,7 +44,8 @@ void strided_gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, cons
 // wide; the first n_heads*HS values are rotated, the rest copied (so a packed q|k|v row
 // rotates q and k and passes v through). out may equal inp in forward.
 void rope_forward(float* out, const float* inp, int B, int T, int C, int n_heads, int HS, float freq_base);
-void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base);
+void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base,
+                   Dinp mode = Dinp::Accumulate);
 
 // Causal multi-head attention with grouped-query heads (NH % NKV == 0; query head h reads
 // kv head h / (NH/NKV)). qkv rows are packed [q (NH*HS) | k (NKV*HS) | v (NKV*HS)].
@@ -52,7 +53,7 @@ void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_he
 // datt[B,NH,T,T] in backward is scratch, overwritten.
 void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS);
 void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int B,
-                        int T, int NH, int NKV, int HS);
+                        int T, int NH, int NKV, int HS, Dinp mode = Dinp::Accumulate);
 
 // out[N, H] = silu(gate) * up, where inp rows are packed [gate (H) | up (H)].
 void swiglu_forward(float* out, const float* inp, int N, int H);

@@ -3,7 +3,6 @@
 // q, k, v in place inside the qkv rows, and the full T x T products (twice the causal work)
 // still beat per-pair dot products by far.
 #include <cmath>
-#include <cstring>
 
 #include "simd/ops.h"
 #include "src/layers.h"
@@ -26,16 +25,14 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
             const float* v = k + NKV * HS;
             float* a = att + ((long)b * NH + h) * T * T;
             float* o = out + (long)b * T * C + h * HS;
-            std::memset(a, 0, sizeof(float) * T * T);
-            strided_gemm(a, T, q, C3, 1, k, 1, C3, T, T, HS);  // a[t, t2] = q[t] . k[t2]
+            strided_gemm(a, T, q, C3, 1, k, 1, C3, T, T, HS, true);  // a[t, t2] = q[t] . k[t2]
             for (int t = 0; t < T; ++t) {
                 float* row = a + (long)t * T;
                 for (int t2 = 0; t2 <= t; ++t2) row[t2] *= scale;
                 softmax(row, t + 1);
                 for (int t2 = t + 1; t2 < T; ++t2) row[t2] = 0.0f;
-                std::memset(o + (long)t * C, 0, sizeof(float) * HS);
             }
-            strided_gemm(o, C, a, T, 1, v, C3, 1, T, HS, T);  // o[t] = sum_t2 a[t, t2] v[t2]
+            strided_gemm(o, C, a, T, 1, v, C3, 1, T, HS, T, true);  // o[t] = sum_t2 a[t, t2] v[t2]
         }
 }
 
@@ -43,7 +40,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
 // dq += dS k, dk += dS^T q. One thread owns a (b, kv head) pair and so every query head that
 // writes into its dk, dv.
 void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int B,
-                        int T, int NH, int NKV, int HS) {
+                        int T, int NH, int NKV, int HS, Dinp mode) {
     const int C3 = (NH + 2 * NKV) * HS, C = NH * HS, group = NH / NKV;
     const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
     const bool parallel = (long)B * NH * T * T * HS > ATTENTION_PARALLEL_WORK;
@@ -61,9 +58,10 @@ void attention_backward(float* dqkv, float* datt, const float* dout, const float
                 const float* dy = dout + (long)b * T * C + h * HS;
                 const float* p = att + ((long)b * NH + h) * T * T;
                 float* ds = datt + ((long)b * NH + h) * T * T;
-                std::memset(ds, 0, sizeof(float) * T * T);
-                strided_gemm(ds, T, dy, C, 1, v, 1, C3, T, T, HS);  // dP[t, t2] = dO[t] . v[t2]
-                strided_gemm(dv, C3, p, 1, T, dy, C, 1, T, HS, T);  // dv[t2] += sum_t P[t, t2] dO[t]
+                strided_gemm(ds, T, dy, C, 1, v, 1, C3, T, T, HS, true);  // dP[t, t2] = dO[t] . v[t2]
+                // Overwriting, the first query head of the group sets dk and dv and the others add.
+                const bool set = mode == Dinp::Overwrite, first = h == kvh * group;
+                strided_gemm(dv, C3, p, 1, T, dy, C, 1, T, HS, T, set && first);  // dv[t2] += sum_t P[t, t2] dO[t]
                 for (int t = 0; t < T; ++t) {
                     const float* prow = p + (long)t * T;
                     float* row = ds + (long)t * T;
@@ -72,8 +70,8 @@ void attention_backward(float* dqkv, float* datt, const float* dout, const float
                     for (int t2 = 0; t2 <= t; ++t2) row[t2] = prow[t2] * (row[t2] - static_cast<float>(sum)) * scale;
                     for (int t2 = t + 1; t2 < T; ++t2) row[t2] = 0.0f;
                 }
-                strided_gemm(dq, C3, ds, T, 1, k, C3, 1, T, HS, T);  // dq[t] += sum_t2 dS[t, t2] k[t2]
-                strided_gemm(dk, C3, ds, 1, T, q, C3, 1, T, HS, T);  // dk[t2] += sum_t dS[t, t2] q[t]
+                strided_gemm(dq, C3, ds, T, 1, k, C3, 1, T, HS, T, set);          // dq[t] += sum_t2 dS[t, t2] k[t2]
+                strided_gemm(dk, C3, ds, 1, T, q, C3, 1, T, HS, T, set && first);  // dk[t2] += sum_t dS[t, t2] q[t]
             }
         }
 }

@@ -268,10 +268,7 @@ static void transformer_backward(TrainModel& m) {
     // so branch gradients are added into it in place (layers.h residual_backward, folded).
     for (int l = L - 1; l >= 0; --l) {
         const float* residual = l == 0 ? a.encoded : at(a.residual3, l - 1, BTC);
-        // Attention (over the query heads sharing a kv head) and rope accumulate; every other
-        // scratch gradient has one writer, which overwrites it.
-        std::memset(s.dqkv, 0, sizeof(float) * BT * C3);
-        std::memset(s.dqkvr, 0, sizeof(float) * BT * C3);
+        // Every scratch gradient has one writer, which overwrites it (nothing to zero first).
         constexpr Dinp set = Dinp::Overwrite;
 
         // residual3 = residual2 + fcproj(act(fc(ln2(residual2))))
@@ -289,8 +286,8 @@ static void transformer_backward(TrainModel& m) {
                         at(a.atty, l, BTC), at(p.attprojw, l, (size_t)C * C), BT, C, C, set);
         float* dq = is_llama(m) ? s.dqkvr : s.dqkv;
         attention_backward(dq, s.datt, s.datty, at(a.qkvr, l, (size_t)BT * C3), at(a.att, l, (size_t)B * NH * T * T),
-                           B, T, NH, NKV, HS);
-        if (is_llama(m)) rope_backward(s.dqkv, s.dqkvr, B, T, C3, NH + NKV, HS, c.rope_base);
+                           B, T, NH, NKV, HS, set);
+        if (is_llama(m)) rope_backward(s.dqkv, s.dqkvr, B, T, C3, NH + NKV, HS, c.rope_base, set);
         matmul_backward(s.dln1, at(g.qkvw, l, (size_t)C3 * C), at(g.qkvb, l, C3), s.dqkv, at(a.ln1, l, BTC),
                         at(p.qkvw, l, (size_t)C3 * C), BT, C, C3, set);
         norm_backward(m, s.dresidual, at(g.ln1w, l, C), at(g.ln1b, l, C), s.dln1, residual, at(p.ln1w, l, C),
