@@ -124,6 +124,8 @@ struct Gemm {
     // bias (columns of this tile, or null) is added to every row.
     static void micro(int kc, const float* ap, const float* bp, float* c, int64_t ldc, int cols, bool overwrite,
                       const float* bias) {
+        for (int i = 0; i < R; ++i)  // the C tile arrives while the k loop runs
+            for (int v = 0; v < NV; v += 64 / (L * 4)) __builtin_prefetch(c + i * ldc + v * L, 1);
         batch acc[R][NV];
         for (int i = 0; i < R; ++i)
             for (int v = 0; v < NV; ++v) acc[i][v] = batch(0.f);
@@ -193,8 +195,9 @@ struct Gemm {
         }
     }
 
-    // Share `part` of `parts`: contiguous runs of NR-column panels when N has enough of them,
-    // else of MR-row panels.
+    // Share `part` of `parts`: contiguous runs of MR-row panels or of NR-column panels, whichever
+    // dimension is longer. Every share packs all of the operand it does not split (B when rows
+    // are split, A when columns are), so splitting the longer side packs the least twice.
     static void run(const GemmArgs& g, int part, int parts) {
         if (g.M <= 0 || g.N <= 0) return;
         if (g.K <= 0) {  // C (+)= bias
@@ -205,7 +208,7 @@ struct Gemm {
             return;
         }
         const int64_t col_panels = (g.N + NR - 1) / NR, row_panels = (g.M + MR - 1) / MR;
-        if (col_panels >= 4 * parts || col_panels >= row_panels) {
+        if (g.N >= g.M) {
             const int p0 = static_cast<int>(col_panels * part / parts), p1 = static_cast<int>(col_panels * (part + 1) / parts);
             if (p0 < p1) block(g, 0, g.M, p0 * NR, std::min(g.N, p1 * NR));
         } else {

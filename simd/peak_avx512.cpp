@@ -3,13 +3,17 @@
 
 namespace lm::simd {
 
+// Two streams (the two halves of the slice) read side by side: more DRAM pages in flight
+// than one sequential stream, which measures a little higher on every machine tried.
 float sum_floats_avx512(const float* p, size_t n) {
+    const size_t half = n / 2 / 32 * 32;
+    const float* q = p + half;
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t i = 0; i + 64 <= n; i += 64) {
+    for (size_t i = 0; i < half; i += 32) {
         a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
         a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
-        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
-        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(q + i));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(q + i + 16));
     }
     return hsum512(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
