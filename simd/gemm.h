@@ -41,7 +41,7 @@ struct Gemm {
     using batch = xsimd::batch<float, Arch>;
     static constexpr int L = static_cast<int>(batch::size);
     static constexpr int NR = L * NV;            // columns of a register tile
-    static constexpr int KC = 256;               // depth of a packed block: a B micro-panel fills <= 32 KB
+    static constexpr int KC = 128;               // depth of a packed block: B and A micro-panels stay in L1
     static constexpr int MC = MR * (192 / MR);   // rows of a packed A block
     static constexpr int NC = NR * 32;           // columns of a packed B block
 
