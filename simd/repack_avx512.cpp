@@ -30,6 +30,16 @@ inline void reduce16(const __m512* a, float* out) {
     _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(f[0], f[2]), _mm512_add_ps(f[1], f[3])));
 }
 
+// Decode streams each packed group from memory once. The hardware prefetchers alone keep
+// too few lines in flight while the kernel computes (it reached ~70 % of the read bandwidth a
+// plain summing loop gets); asking for the lines kPrefetchAhead bytes ahead, into L2, lifts
+// a 2-thread q4_0 sweep from ~19 to ~24 GB/s on the benchmark machine (3-6 KB all did
+// about as well). Past the end of a group it fetches the next group, which comes next.
+constexpr int kPrefetchAhead = 4096;
+inline void prefetch_block(const uint8_t* p, int bytes) {
+    for (int at = 0; at < bytes; at += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + kPrefetchAhead + at, _MM_HINT_T1);
+}
+
 // hsum128 of lane r across a[0..3].
 inline __m512 reduce4(const __m512* a) { return _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3])); }
 
@@ -104,6 +114,7 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
         for (int l = 0; l < 16; ++l) acc[l] = _mm512_setzero_ps();
         auto block = [&](int64_t b, __m512* half) {
             const uint8_t* p = group + b * Step::kBlockBytes;
+            prefetch_block(p, Step::kBlockBytes);
             const __m512 scale = _mm512_mul_ps(load_fp16x16(p + Step::kScaleAt), _mm512_set1_ps(_cvtsh_ss(x[b].d)));
             Step::run(p, x[b], neg + 8 * b, scale, half);
         };
@@ -133,6 +144,7 @@ void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
         for (int m = 0; m < 4; ++m) acc_min[m] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* p = group + i * kBlockBytes;
+            prefetch_block(p, kBlockBytes);
             const block_q8_K& xb = x[i];
             const __m512 dy = _mm512_set1_ps(xb.d);
             const __m512 d = _mm512_mul_ps(load_fp16x16(p + 2304), dy);
@@ -190,6 +202,7 @@ void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
         for (int l = 0; l < 16; ++l) acc[l] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* p = group + i * kBlockBytes;
+            prefetch_block(p, kBlockBytes);
             const block_q8_K& xb = x[i];
             const __m512 d = _mm512_mul_ps(load_fp16x16(p + 3328), _mm512_set1_ps(xb.d));
             auto scales = [&](int v) { return _mm512_cvtepi8_epi16(load256(p + 3072 + 32 * v)); };
