@@ -35,6 +35,11 @@ void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint1
 
 }  // namespace simd
 
+void to_f16(const float* x, uint16_t* out, int n) {
+    static const simd::QuantizeFn convert = simd::activation_quantizer(DType::F16, simd::active_isa());
+    convert(x, out, n);
+}
+
 void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
             int head_dim, float scale, float* scratch) {
 #if defined(__x86_64__)

@@ -12,6 +12,10 @@ namespace lm {
 void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
             int head_dim, float scale, float* scratch);
 
+// The f16 rows of the cache: out[i] = x[i] rounded to f16, as quantize_row(F16) does (with the
+// CPU's conversion instructions where it has them).
+void to_f16(const float* x, uint16_t* out, int n);
+
 namespace simd {
 void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                    int head_dim, float scale, float* scratch);

@@ -65,28 +65,33 @@ struct BlockFormat {
             for (int j = 0; j < kGroup; ++j) {
                 const Block* b = row + g * kGroup + j;
                 if (j < count) Codes::get(*b, codes[j]);
-                groups[g].d[j] = j < count ? f16_to_f32(b->d) : 0.f;
-                if constexpr (kExtra) groups[g].extra[j] = j < count ? f16_to_f32(b->m) : 0.f;
+                else std::memset(codes[j], 0, QK);
+                groups[g].d[j] = j < count ? _cvtsh_ss(b->d) : 0.f;
+                if constexpr (kExtra) groups[g].extra[j] = j < count ? _cvtsh_ss(b->m) : 0.f;
             }
-            interleave(codes, _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(QK)), count, kSteps, &groups[g]);
+            interleave32(codes, &groups[g]);
         }
     }
 
     // d, o x sum(codes) and (q8_1) s per block.
     static void pack_activations(const XBlock* row, int64_t k, Group* groups) {
         const int64_t nb = k / QK;
-        const __m512i offsets = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(sizeof(XBlock)));
+        alignas(64) uint8_t codes[kGroup][QK];
         for (int64_t g = 0; g * kGroup < nb; ++g) {
             const int count = static_cast<int>(std::min<int64_t>(kGroup, nb - g * kGroup));
             const XBlock* first = row + g * kGroup;
-            interleave(first->qs, offsets, count, kSteps, &groups[g]);
+            for (int j = 0; j < kGroup; ++j) {
+                if (j < count) std::memcpy(codes[j], first[j].qs, QK);
+                else std::memset(codes[j], 0, QK);
+            }
+            interleave32(codes, &groups[g]);
             for (int j = 0; j < kGroup; ++j) {
                 int sum = 0;
                 for (int l = 0; j < count && l < QK; ++l) sum += first[j].qs[l];
-                groups[g].d[j] = j < count ? f16_to_f32(first[j].d) : 0.f;
+                groups[g].d[j] = j < count ? _cvtsh_ss(first[j].d) : 0.f;
                 groups[g].offset[j] = Codes::kOffset * sum;
                 groups[g].extra[j] = 0.f;
-                if constexpr (kExtra) groups[g].extra[j] = j < count ? f16_to_f32(first[j].s) : 0.f;
+                if constexpr (kExtra) groups[g].extra[j] = j < count ? _cvtsh_ss(first[j].s) : 0.f;
             }
         }
     }

@@ -8,7 +8,6 @@
 #include "simd/attention.h"
 #include "weights/error.h"
 #include "weights/limits.h"
-#include "weights/quant.h"
 
 namespace lm {
 
@@ -32,8 +31,8 @@ KvCache::KvCache(int n_layers, int context, int kv_dim)
 void KvCache::store(int layer, int pos, int n, const float* k, const float* v, size_t stride) {
     for (int i = 0; i < n; ++i) {
         const size_t at = (static_cast<size_t>(layer) * context_ + pos + i) * kv_dim_;
-        quantize_row(DType::F16, k + i * stride, &keys_[at], kv_dim_);
-        quantize_row(DType::F16, v + i * stride, &values_[at], kv_dim_);
+        to_f16(k + i * stride, &keys_[at], kv_dim_);
+        to_f16(v + i * stride, &values_[at], kv_dim_);
     }
 }
 
