@@ -195,6 +195,102 @@ struct Gemm {
         }
     }
 
+    // ---- B = W^T (b_rs == 1: the rows of W contiguous) with M < N, as in prompts -------------
+    // Packing B here would mean transposing W, which costs a large share of the arithmetic
+    // when M is small: the shuffles share ports with the FMAs, and W streams from memory
+    // without overlap. So this path swaps the roles: MR rows of W are copied as they are
+    // into a [MR][KC] buffer (plain vector copies) and broadcast from it, while A (the
+    // activations, M x K, small) is transposed once into panels of NR rows, [k][row], that
+    // the vector side reads. The register tile is MR columns of C x NR rows of C, kept across
+    // the KC blocks in a small buffer and written to C (transposed, with bias) at the end.
+    // Each output is still one FMA chain per KC block, the blocks added in order, so results
+    // do not depend on the split either.
+
+    // acc[i][v] (+)= sum_k wbuf[i][k] panel[k][v*L ..]; partial sums in and out of `part`.
+    template <int R>
+    static void micro_wt(int kc, const float* wbuf, const float* panel, float* part, bool first) {
+        batch acc[R][NV];
+        for (int i = 0; i < R; ++i)
+            for (int v = 0; v < NV; ++v) acc[i][v] = first ? batch(0.f) : batch::load_aligned(part + (i * NV + v) * L);
+        for (int k = 0; k < kc; ++k, panel += NR) {
+            batch xv[NV];
+            for (int v = 0; v < NV; ++v) xv[v] = batch::load_aligned(panel + v * L);
+            for (int i = 0; i < R; ++i) {
+                const batch w(wbuf[i * KC + k]);
+                for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(w, xv[v], acc[i][v]);
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(part + (i * NV + v) * L);
+    }
+
+    template <int R = MR>
+    static void tile_wt(int rows, int kc, const float* wbuf, const float* panel, float* part, bool first) {
+        if constexpr (R > 0) {
+            if (rows == R) return micro_wt<R>(kc, wbuf, panel, part, first);
+            tile_wt<R - 1>(rows, kc, wbuf, panel, part, first);
+        }
+    }
+
+    // Columns [nb, ne) of C (rows of W) for all M rows, on the calling thread.
+    static void block_wt(const GemmArgs& g, int nb, int ne) {
+        const int panels = (g.M + NR - 1) / NR, blocks = (g.K + KC - 1) / KC;
+        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> a_pack, wbuf, parts;
+        const size_t a_size = static_cast<size_t>(blocks) * panels * KC * NR;
+        if (a_pack.size() < a_size) a_pack.resize(a_size);
+        if (wbuf.size() < static_cast<size_t>(MR) * KC) wbuf.resize(static_cast<size_t>(MR) * KC);
+        if (parts.size() < static_cast<size_t>(panels) * MR * NR) parts.resize(static_cast<size_t>(panels) * MR * NR);
+        // A panels, [k block][panel][k][row], rows past M zero.
+        for (int b = 0; b < blocks; ++b) {
+            const int k0 = b * KC, kc = std::min(KC, g.K - k0);
+            for (int p = 0; p < panels; ++p) {
+                float* dst = a_pack.data() + (static_cast<size_t>(b) * panels + p) * KC * NR;
+                const int rows = std::min(NR, g.M - p * NR);
+                const float* a = g.a + p * NR * g.a_rs + k0 * g.a_cs;
+                if (g.a_cs == 1) {
+                    Ops::template transpose<NR>(a, g.a_rs, rows, kc, dst);
+                } else {
+                    for (int k = 0; k < kc; ++k)
+                        for (int t = 0; t < rows; ++t) dst[k * NR + t] = a[t * g.a_rs + k * g.a_cs];
+                }
+                if (rows < NR)
+                    for (int k = 0; k < kc; ++k) std::fill(dst + k * NR + rows, dst + (k + 1) * NR, 0.f);
+            }
+        }
+        alignas(64) float out[MR][NR];
+        for (int n0 = nb; n0 < ne; n0 += MR) {
+            const int cols = std::min(MR, ne - n0);
+            for (int b = 0; b < blocks; ++b) {
+                const int k0 = b * KC, kc = std::min(KC, g.K - k0);
+                for (int i = 0; i < cols; ++i) widen(g, k0 + (n0 + i) * g.b_cs, wbuf.data() + i * KC, kc);
+                // While these multiply, the next block's rows of W are fetched (a row at a time).
+                const int nk0 = b + 1 < blocks ? k0 + KC : 0, nn0 = b + 1 < blocks ? n0 : n0 + MR;
+                const int next_rows = nn0 < ne ? std::min(MR, ne - nn0) : 0, next_kc = std::min(KC, g.K - nk0);
+                const int size = g.b_type == DType::F32 ? 4 : 2;
+                int row = 0;
+                for (int p = 0; p < panels; ++p) {
+                    for (const int end = next_rows * (p + 1) / panels; row < end; ++row) {
+                        const char* src = static_cast<const char*>(g.b) + (nk0 + (nn0 + row) * g.b_cs) * size;
+                        for (int at = 0; at < next_kc * size; at += 64) __builtin_prefetch(src + at, 0, 3);
+                    }
+                    tile_wt(cols, kc, wbuf.data(), a_pack.data() + (static_cast<size_t>(b) * panels + p) * KC * NR,
+                            parts.data() + static_cast<size_t>(p) * MR * NR, b == 0);
+                }
+            }
+            for (int p = 0; p < panels; ++p) {  // C rows p*NR.. x columns n0.., from [column][row] tiles
+                std::memcpy(out, parts.data() + static_cast<size_t>(p) * MR * NR, sizeof(float) * cols * NR);
+                const int rows = std::min(NR, g.M - p * NR);
+                for (int t = 0; t < rows; ++t) {
+                    float* c = g.c + (p * NR + t) * g.ldc + n0;
+                    for (int i = 0; i < cols; ++i) {
+                        const float v = g.bias ? out[i][t] + g.bias[n0 + i] : out[i][t];
+                        c[i] = g.overwrite ? v : c[i] + v;
+                    }
+                }
+            }
+        }
+    }
+
     // Share `part` of `parts`: contiguous runs of MR-row panels or of NR-column panels, whichever
     // dimension is longer. Every share packs all of the operand it does not split (B when rows
     // are split, A when columns are), so splitting the longer side packs the least twice.
@@ -205,6 +301,14 @@ struct Gemm {
                 for (int m = 0; m < g.M; ++m)
                     for (int n = 0; n < g.N; ++n)
                         g.c[m * g.ldc + n] = (g.overwrite ? 0.f : g.c[m * g.ldc + n]) + (g.bias ? g.bias[n] : 0.f);
+            return;
+        }
+        // W^T with fewer rows of A than of W (prompts): transpose A rather than W. Shares are
+        // whole MR-column groups.
+        if (g.b_rs == 1 && g.b_cs != 1 && g.M < g.N) {
+            const int64_t groups = (g.N + MR - 1) / MR;
+            const int p0 = static_cast<int>(groups * part / parts), p1 = static_cast<int>(groups * (part + 1) / parts);
+            if (p0 < p1) block_wt(g, p0 * MR, std::min(g.N, p1 * MR));
             return;
         }
         const int64_t col_panels = (g.N + NR - 1) / NR, row_panels = (g.M + MR - 1) / MR;

@@ -306,7 +306,8 @@ TEST_CASE("strided GEMM: every ISA build, all stride patterns, across block edge
         const char* name;
         long a_rs, a_cs, b_rs, b_cs;
     };
-    for (Layout l : {Layout{"A . B^T", K, 1, 1, K}, Layout{"A . B", K, 1, N, 1}, Layout{"A^T . B", 1, M, N, 1}}) {
+    for (Layout l : {Layout{"A . B^T", K, 1, 1, K}, Layout{"A . B", K, 1, N, 1}, Layout{"A^T . B", 1, M, N, 1},
+                     Layout{"A^T . B^T", 1, M, 1, K}}) {
         dvec ref(c0.begin(), c0.end());
         for (int m = 0; m < M; ++m)
             for (int k = 0; k < K; ++k) {
