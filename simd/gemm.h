@@ -1,13 +1,15 @@
 // The packed, cache-blocked F32 GEMM behind prompt processing and training, written once with
 // xsimd and instantiated per ISA (gemm_avx512.cpp, gemm_avx2.cpp, gemm_neon.cpp,
 // gemm_baseline.cpp):
-//   C[M, N] (+)= A[M, K] . B[K, N],  A(m, k) = a[m * a_rs + k * a_cs],  B(k, n) = b[k * b_rs + n * b_cs]
-// B may hold f16 or bf16 (weights); packing widens it. Loop nest after BLIS (Van Zee and van de
-// Geijn, 2015): NC columns -> KC depth -> pack B -> MC rows -> pack A -> NR columns -> MR rows,
-// where the MR x NR register tile reads both operands as contiguous packed streams (A one
-// broadcast per row, B NR/lanes aligned vectors per k). The B micro-panel (KC x NR) stays in
-// L1 across the MC rows, the packed A block (MC x KC) in L2 across the NC columns.
-//
+//   C[M, N] (+)= A[M, K] . B[K, N] (+ bias[N]),  A(m, k) = a[m * a_rs + k * a_cs],  B(k, n) = b[k * b_rs + n * b_cs]
+// B may hold f16 or bf16 (weights); packing widens it. Two loop nests:
+//  - block(): after BLIS (Van Zee and van de Geijn, 2015): NC columns -> KC depth -> pack B ->
+//    MC rows -> pack A -> NR columns -> MR rows, where the MR x NR register tile reads both
+//    operands as contiguous packed streams (A one broadcast per row, B NR/lanes aligned
+//    vectors per k). The B micro-panel stays in L1 across the MC rows, the packed A block in
+//    L2 across the NC columns. Training's products and large-M ones take this path.
+//  - block_wt(): x W^T with fewer rows of x than of W (prompt processing), where packing B
+//    would mean transposing all of W per call; see the comment there.
 // Every output is the same sequence of operations whatever share of the product a thread
 // computes: an FMA chain over each KC block of k in order, the blocks added to C in order.
 // So results never depend on the thread count or on how M and N are split.

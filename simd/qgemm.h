@@ -28,7 +28,7 @@ struct alignas(64) Group {
     uint8_t q[8][64];        // codes, interleaved (steps beyond the format's kSteps unused)
     float d[kGroup];         // scales, 0 for padding sub-blocks
     float extra[kGroup];     // weights x activations added per sub-block (q4_1: m x s; q4_K: -dmin m x d sum)
-    int32_t offset[kGroup];  // activations: code offset o x sum(codes), removed from the dot
+    int32_t offset[kGroup];  // activations: -(code offset o x sum(codes)), where each dot starts
 };
 static_assert(sizeof(Group) == 704);
 
@@ -91,9 +91,10 @@ void micro(int64_t groups, const Group* const* w, const Group* const* x, float* 
     for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
     for (int64_t g = 0; g < groups; ++g) {
-        __m512i sum[R][C];
+        __m512i sum[R][C];  // starting at -offset removes the code offset at no cost
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) sum[r][c] = _mm512_setzero_si512();
+            for (int c = 0; c < C; ++c)
+                sum[r][c] = F::kOffset ? _mm512_load_si512(x[c][g].offset) : _mm512_setzero_si512();
         for (int i = 0; i < F::kSteps; ++i) {
             __m512i yv[C];
             for (int c = 0; c < C; ++c) yv[c] = _mm512_load_si512(x[c][g].q[i]);
@@ -105,10 +106,8 @@ void micro(int64_t groups, const Group* const* w, const Group* const* x, float* 
         for (int r = 0; r < R; ++r) {
             const __m512 dw = _mm512_load_ps(w[r][g].d);
             for (int c = 0; c < C; ++c) {
-                __m512i s = sum[r][c];
-                if constexpr (F::kOffset) s = _mm512_sub_epi32(s, _mm512_load_si512(x[c][g].offset));
                 const __m512 scale = _mm512_mul_ps(dw, _mm512_load_ps(x[c][g].d));
-                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][c]), scale, acc[r][c]);
                 if constexpr (F::kExtra)
                     acc[r][c] =
                         _mm512_fmadd_ps(_mm512_load_ps(w[r][g].extra), _mm512_load_ps(x[c][g].extra), acc[r][c]);

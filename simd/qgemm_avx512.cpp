@@ -73,7 +73,7 @@ struct BlockFormat {
         }
     }
 
-    // d, o x sum(codes) and (q8_1) s per block.
+    // d, -o x sum(codes) and (q8_1) s per block.
     static void pack_activations(const XBlock* row, int64_t k, Group* groups) {
         const int64_t nb = k / QK;
         alignas(64) uint8_t codes[kGroup][QK];
@@ -89,7 +89,7 @@ struct BlockFormat {
                 int sum = 0;
                 for (int l = 0; j < count && l < QK; ++l) sum += first[j].qs[l];
                 groups[g].d[j] = j < count ? _cvtsh_ss(first[j].d) : 0.f;
-                groups[g].offset[j] = Codes::kOffset * sum;
+                groups[g].offset[j] = -Codes::kOffset * sum;
                 groups[g].extra[j] = 0.f;
                 if constexpr (kExtra) groups[g].extra[j] = j < count ? _cvtsh_ss(first[j].s) : 0.f;
             }

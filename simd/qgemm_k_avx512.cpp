@@ -115,7 +115,7 @@ struct Q6_KFormat {
             for (int j = 0; j < kGroup; ++j) {
                 groups[g].d[j] = row[g].d;
                 groups[g].extra[j] = 0.f;
-                groups[g].offset[j] = 32 * row[g].bsums[j];
+                groups[g].offset[j] = -32 * row[g].bsums[j];
             }
         }
     }
