@@ -84,18 +84,29 @@ inline void interleave32(const uint8_t (*codes)[32], Group* g) {
     }
 }
 
-// R weight rows x C activation rows over all groups.
+// A last group whose lanes 8-15 are padding (8 real sub-blocks) is folded so that half the
+// steps cover it: step i then holds dwords 2i (lanes 0-7) and 2i + 1 (lanes 8-15). The two
+// halves of each dot are added before the float work, whose lanes 8-15 have zero scales.
+// (Rows of 24 blocks, k = 768 as in stories110M, would otherwise waste a quarter of the work.)
+inline void fold_half(Group* g, int steps) {
+    for (int i = 0; i < steps / 2; ++i)
+        _mm512_store_si512(g->q[i], _mm512_inserti64x4(_mm512_load_si512(g->q[2 * i]),
+                                                       _mm512_castsi512_si256(_mm512_load_si512(g->q[2 * i + 1])), 1));
+}
+
+// R weight rows x C activation rows over all groups; with half_tail the last group is folded.
 template <int R, int C, class F>
-void micro(int64_t groups, const Group* const* w, const Group* const* x, float* y, int64_t ldy) {
+void micro(int64_t groups, bool half_tail, const Group* const* w, const Group* const* x, float* y, int64_t ldy) {
     __m512 acc[R][C];
     for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
     for (int64_t g = 0; g < groups; ++g) {
+        const bool folded = half_tail && g == groups - 1;
         __m512i sum[R][C];  // starting at -offset removes the code offset at no cost
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c)
                 sum[r][c] = F::kOffset ? _mm512_load_si512(x[c][g].offset) : _mm512_setzero_si512();
-        for (int i = 0; i < F::kSteps; ++i) {
+        for (int i = 0; i < (folded ? F::kSteps / 2 : F::kSteps); ++i) {
             __m512i yv[C];
             for (int c = 0; c < C; ++c) yv[c] = _mm512_load_si512(x[c][g].q[i]);
             for (int r = 0; r < R; ++r) {
@@ -103,6 +114,10 @@ void micro(int64_t groups, const Group* const* w, const Group* const* x, float* 
                 for (int c = 0; c < C; ++c) sum[r][c] = _mm512_dpbusd_epi32(sum[r][c], wv, yv[c]);
             }
         }
+        if (folded)
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c)
+                    sum[r][c] = _mm512_add_epi32(sum[r][c], _mm512_shuffle_i64x2(sum[r][c], sum[r][c], 0xEE));
         for (int r = 0; r < R; ++r) {
             const __m512 dw = _mm512_load_ps(w[r][g].d);
             for (int c = 0; c < C; ++c) {
@@ -119,22 +134,24 @@ void micro(int64_t groups, const Group* const* w, const Group* const* x, float* 
 }
 
 template <int R, class F>
-void micro_cols(int nc, int64_t groups, const Group* const* w, const Group* const* x, float* y, int64_t ldy) {
+void micro_cols(int nc, int64_t groups, bool half_tail, const Group* const* w, const Group* const* x, float* y,
+                int64_t ldy) {
     switch (nc) {
-        case 3: return micro<R, 3, F>(groups, w, x, y, ldy);
-        case 2: return micro<R, 2, F>(groups, w, x, y, ldy);
-        default: return micro<R, 1, F>(groups, w, x, y, ldy);
+        case 3: return micro<R, 3, F>(groups, half_tail, w, x, y, ldy);
+        case 2: return micro<R, 2, F>(groups, half_tail, w, x, y, ldy);
+        default: return micro<R, 1, F>(groups, half_tail, w, x, y, ldy);
     }
 }
 
 // F: W, X (block types) of kWeightBlock / kActivationBlock elements, kSteps (8 for 32-element
-// sub-blocks, 4 for 16), kOffset, kExtra, groups(k), pack_weights(row, k, groups) and
-// pack_activations(row, k, groups).
+// sub-blocks, 4 for 16), kOffset, kExtra, groups(k), half_tail(k) (the last group holds only
+// sub-blocks 0-7: fold it), pack_weights(row, k, groups) and pack_activations(row, k, groups).
 template <class F>
 void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n, int threads) {
     using W = typename F::W;
     using X = typename F::X;
     const int64_t groups = F::groups(k);
+    const bool half_tail = F::half_tail(k);
     const int64_t w_blocks = k / F::kWeightBlock, x_blocks = k / F::kActivationBlock;  // per row
     thread_local std::vector<Group> x_packed;
     if (x_packed.size() < static_cast<size_t>(groups * n)) x_packed.resize(groups * n);
@@ -142,7 +159,10 @@ void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n
     const W* w = static_cast<const W*>(wv);
     const X* x = static_cast<const X*>(xv);
     auto pack = [&](int id, int count) {
-        for (int t = id; t < n; t += count) F::pack_activations(x + t * x_blocks, k, xp + t * groups);
+        for (int t = id; t < n; t += count) {
+            F::pack_activations(x + t * x_blocks, k, xp + t * groups);
+            if (half_tail) fold_half(xp + t * groups + groups - 1, F::kSteps);
+        }
     };
     auto compute = [&](int id, int count) {
         thread_local std::vector<Group> w_packed;
@@ -154,6 +174,7 @@ void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n
             const Group* wr[kRows];
             for (int r = 0; r < nr; ++r) {
                 F::pack_weights(w + (r0 + r) * w_blocks, k, w_packed.data() + r * groups);
+                if (half_tail) fold_half(w_packed.data() + r * groups + groups - 1, F::kSteps);
                 wr[r] = w_packed.data() + r * groups;
             }
             for (int c0 = 0; c0 < n; c0 += kCols) {
@@ -162,9 +183,9 @@ void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n
                 for (int c = 0; c < nc; ++c) xc[c] = xp + (c0 + c) * groups;
                 float* out = y + c0 * m + r0;
                 if (nr == kRows)
-                    micro_cols<kRows, F>(nc, groups, wr, xc, out, m);
+                    micro_cols<kRows, F>(nc, groups, half_tail, wr, xc, out, m);
                 else
-                    for (int r = 0; r < nr; ++r) micro_cols<1, F>(nc, groups, wr + r, xc, out + r, m);
+                    for (int r = 0; r < nr; ++r) micro_cols<1, F>(nc, groups, half_tail, wr + r, xc, out + r, m);
             }
         }
     };

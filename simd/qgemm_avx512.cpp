@@ -56,6 +56,7 @@ struct BlockFormat {
     static constexpr bool kOffset = Codes::kOffset != 0, kExtra = std::is_same_v<Block, block_q4_1>;
 
     static int64_t groups(int64_t k) { return (k / QK + kGroup - 1) / kGroup; }
+    static bool half_tail(int64_t k) { return (k / QK) % kGroup == kGroup / 2; }
 
     static void pack_weights(const Block* row, int64_t k, Group* groups) {
         const int64_t nb = k / QK;

@@ -5,6 +5,7 @@
 #include "simd/qgemm.h"  // first: it sets up <immintrin.h>
 
 #include <cstddef>
+#include <cstring>
 
 #include "simd/kernels.h"
 #include "weights/quant.h"
@@ -20,6 +21,7 @@ struct Q4_KFormat {
     static constexpr bool kOffset = false, kExtra = true;
 
     static int64_t groups(int64_t k) { return (k / QK_K + 1) / 2; }  // two super-blocks per group
+    static bool half_tail(int64_t k) { return (k / QK_K) % 2 == 1; }
 
     static void pack_weights(const block_q4_K* row, int64_t k, Group* groups) {
         const int64_t nsb = k / QK_K;
@@ -32,9 +34,10 @@ struct Q4_KFormat {
                 for (int j = 0; j < 8; ++j) {
                     uint8_t sc, m;
                     q4_K_scale_min(j, b.scales, &sc, &m);
-                    groups[g].d[8 * h + j] = h < supers ? f16_to_f32(b.d) * sc : 0.f;
-                    groups[g].extra[8 * h + j] = h < supers ? -f16_to_f32(b.dmin) * m : 0.f;
+                    groups[g].d[8 * h + j] = h < supers ? _cvtsh_ss(b.d) * sc : 0.f;
+                    groups[g].extra[8 * h + j] = h < supers ? -_cvtsh_ss(b.dmin) * m : 0.f;
                 }
+                if (h >= supers) std::memset(codes[8 * h], 0, 8 * 32);
                 for (int c = 0; h < supers && c < 4; ++c) {  // chunk c: sub-blocks 2c (low), 2c+1 (high)
                     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
                     _mm256_store_si256(reinterpret_cast<__m256i*>(codes[8 * h + 2 * c]), _mm256_and_si256(v, nibble));
@@ -42,7 +45,7 @@ struct Q4_KFormat {
                                        _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
                 }
             }
-            interleave(codes, _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(32)), 8 * supers, kSteps, &groups[g]);
+            interleave32(codes, &groups[g]);
         }
     }
 
@@ -76,6 +79,7 @@ struct Q6_KFormat {
     static constexpr bool kOffset = true, kExtra = false;
 
     static int64_t groups(int64_t k) { return k / QK_K; }  // one super-block of 16 sub-blocks
+    static bool half_tail(int64_t) { return false; }
 
     // The 256 codes (0..63) in element order; layout as in dequantize_row_q6_K.
     static void unpack(const block_q6_K& b, uint8_t* out) {

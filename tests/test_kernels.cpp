@@ -141,17 +141,18 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
     }
 }
 
-// The integer GEMM against the scalar block dots: several 16-sub-block groups plus a partial one,
-// row and token tails, and any thread count.
+// The integer GEMM against the scalar block dots: several 16-sub-block groups plus a partial one
+// (also exactly half a group, which is folded), row and token tails, and any thread count.
 TEST_CASE("integer GEMM matches the scalar reference") {
     for (Isa isa : reachable_isas()) {
         if (isa == Isa::Scalar) continue;
-        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q4_K, DType::Q6_K}) {
+        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q4_K, DType::Q6_K})
+        for (int64_t blocks : {37, 40}) {  // 32-element types: 2 groups + 5 / + 8 sub-blocks
             QGemmFn qgemm = qgemm_kernel(type, isa);
             if (!qgemm) continue;
             DType act;
             REQUIRE(activation_type(type, &act));
-            const int64_t m = 13, k = info(type).block_size == 256 ? 256 * 5 : 32 * 37;
+            const int64_t m = 13, k = info(type).block_size == 256 ? 256 * (blocks == 37 ? 5 : 4) : 32 * blocks;
             const int n = 11;
             const std::vector<uint8_t> w = random_rows(type, m, k, 7), x = random_rows(act, n, k, 8);
             const size_t ws = row_bytes(type, k), xs = row_bytes(act, k);
@@ -165,7 +166,7 @@ TEST_CASE("integer GEMM matches the scalar reference") {
                     const double mag = magnitude(type, act, w.data() + r * ws, x.data() + t * xs, k);
                     worst = std::fmax(worst, std::fabs(y[t * m + r] - y_ref[t * m + r]) / mag);
                 }
-            INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " worst ", worst);
+            INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " worst ", worst);
             CHECK(worst < 2e-6);
             CHECK(std::memcmp(y.data(), y2.data(), y.size() * 4) == 0);
         }
