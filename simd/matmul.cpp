@@ -115,6 +115,7 @@ void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
         if (activation_scratch.size() < job.x_stride * n) activation_scratch.resize(job.x_stride * n);
         uint8_t* scratch = activation_scratch.data();
         simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
+#pragma omp parallel for schedule(static) num_threads(nt) if (n >= kGemmMinTokens && nt > 1)
         for (int t = 0; t < n; ++t) quantize(x + t * cols, scratch + t * job.x_stride, cols);
         job.x = scratch;
         if (n >= kGemmMinTokens) {

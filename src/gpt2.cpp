@@ -82,24 +82,25 @@ void Gpt2::forward_chunk(const int* tokens, int n, int pos, int threads, float* 
     }
     for (int l = 0; l < c.n_layers; ++l) {
         const Gpt2Layer& L = w_.layers[l];
-        for (int i = 0; i < n; ++i)
+        for_rows(n, threads, [&](int i) {
             layernorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), L.attn_norm_b->f32(), dim, eps);
+        });
         matmul(s.qkv.data(), *L.wqkv, s.xb.data(), n, threads);
         add_bias(s.qkv.data(), *L.bqkv, n);
         cache_.store(l, pos, n, &s.qkv[dim], &s.qkv[2 * dim], 3 * dim);
         cache_.attend(s.xb.data(), dim, s.qkv.data(), 3 * dim, l, n, pos, c.n_heads, c.head_dim, threads);
         matmul(s.xb2.data(), *L.wo, s.xb.data(), n, threads);
         add_bias(s.xb2.data(), *L.bo, n);
-        add(s.x.data(), s.xb2.data(), n * dim);
-
-        for (int i = 0; i < n; ++i)
+        for_rows(n, threads, [&](int i) {
+            add(&s.x[i * dim], &s.xb2[i * dim], dim);
             layernorm(&s.xb[i * dim], &s.x[i * dim], L.ffn_norm->f32(), L.ffn_norm_b->f32(), dim, eps);
+        });
         matmul(s.hb.data(), *L.w_up, s.xb.data(), n, threads);
         add_bias(s.hb.data(), *L.b_up, n);
-        gelu_tanh(s.hb.data(), s.hb.data(), n * hidden);
+        for_rows(n, threads, [&](int i) { gelu_tanh(&s.hb[i * hidden], &s.hb[i * hidden], hidden); });
         matmul(s.xb.data(), *L.w_down, s.hb.data(), n, threads);
         add_bias(s.xb.data(), *L.b_down, n);
-        add(s.x.data(), s.xb.data(), n * dim);
+        for_rows(n, threads, [&](int i) { add(&s.x[i * dim], &s.xb[i * dim], dim); });
     }
     // Final norm and classifier: every row when all logits are wanted, else the last one.
     const int first = all_logits ? 0 : n - 1;

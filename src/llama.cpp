@@ -68,25 +68,26 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
     }
     for (int l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& L = w_.layers[l];
-        for (int i = 0; i < n; ++i) rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), dim, c.norm_eps);
+        for_rows(n, threads, [&](int i) { rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), dim, c.norm_eps); });
         matmul(s.q.data(), *L.wq, s.xb.data(), n, threads);
         matmul(s.k.data(), *L.wk, s.xb.data(), n, threads);
         matmul(s.v.data(), *L.wv, s.xb.data(), n, threads);
-        for (int i = 0; i < n; ++i) {
+        for_rows(n, threads, [&](int i) {
             rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox);
             rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox);
-        }
-        cache_.store(l, pos, n, s.k.data(), s.v.data(), kv_dim);
+            cache_.store(l, pos + i, 1, &s.k[i * kv_dim], &s.v[i * kv_dim], kv_dim);
+        });
         cache_.attend(s.xb.data(), dim, s.q.data(), dim, l, n, pos, c.n_heads, c.head_dim, threads);
         matmul(s.xb2.data(), *L.wo, s.xb.data(), n, threads);
-        add(s.x.data(), s.xb2.data(), n * dim);
-
-        for (int i = 0; i < n; ++i) rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.ffn_norm->f32(), dim, c.norm_eps);
+        for_rows(n, threads, [&](int i) {
+            add(&s.x[i * dim], &s.xb2[i * dim], dim);
+            rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.ffn_norm->f32(), dim, c.norm_eps);
+        });
         matmul(s.hb.data(), *L.w_gate, s.xb.data(), n, threads);
         matmul(s.hb2.data(), *L.w_up, s.xb.data(), n, threads);
-        swiglu(s.hb.data(), s.hb.data(), s.hb2.data(), n * hidden);
+        for_rows(n, threads, [&](int i) { swiglu(&s.hb[i * hidden], &s.hb[i * hidden], &s.hb2[i * hidden], hidden); });
         matmul(s.xb.data(), *L.w_down, s.hb.data(), n, threads);
-        add(s.x.data(), s.xb.data(), n * dim);
+        for_rows(n, threads, [&](int i) { add(&s.x[i * dim], &s.xb[i * dim], dim); });
     }
     // Final norm and classifier: every row when all logits are wanted, else the last one.
     const int first = all_logits ? 0 : n - 1;

@@ -30,6 +30,15 @@ private:
     int context_ = 0, max_batch_ = 1;
 };
 
+// Runs fn(i) for the rows i of a batch, on `threads` threads when the batch is a prompt (the
+// per-token steps between matmuls are otherwise serial work that idles the other threads)
+// and on the calling thread for decode. Rows are independent, so results do not change.
+template <class Fn>
+void for_rows(int n, int threads, Fn fn) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (n >= 8 && threads > 1)
+    for (int i = 0; i < n; ++i) fn(i);
+}
+
 // Repacked copies of a model's weight matrices (simd/repack.h), made once at load time.
 class PackedWeights {
 public:
