@@ -26,10 +26,11 @@ out=bench/RESULTS.md
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx512_bf16|amx_int8)$' | tr '\n' ' ')
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+l3=$(lscpu 2>/dev/null | awk -F: '/L3 cache/ {gsub(/^ +/, "", $2); print $2}')
 {
     echo "# lm bench"
     echo
-    echo "Machine: $cpu, $(nproc) cores, $mem, ISA: $flags"
+    echo "Machine: $cpu, $(nproc) cores, $mem, L3 ${l3:-unknown}, ISA: $flags"
     echo "lm: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%d)"
     echo "Command: \`make bench\` (\`lm bench --roofline -p 128 -n 128 -t 1,2 -r 3\` over random-weight models from \`lm init\`)"
     echo
