@@ -120,10 +120,10 @@ struct Gemm {
         }
     }
 
-    // C tile (R rows x cols, of an MR x NR tile) = or += packed A micro-panel . packed B micro-panel.
-    // Short tiles (the last rows of M) run with only R rows of accumulators.
+    // C tile (R rows x cols, of an MR x NR tile) = or += packed A micro-panel . packed B micro-panel
+    // (+ bias: the tile's columns of it, or null). Short tiles (the last rows of M) run with only
+    // R rows of accumulators.
     template <int R>
-    // bias (columns of this tile, or null) is added to every row.
     static void micro(int kc, const float* ap, const float* bp, float* c, int64_t ldc, int cols, bool overwrite,
                       const float* bias) {
         for (int i = 0; i < R; ++i)  // the C tile arrives while the k loop runs

@@ -47,9 +47,10 @@ double seconds(std::chrono::steady_clock::time_point t0) {
 }
 
 // What the model costs per token: bytes of weights read in decode (the embedding contributes
-// one row) and FLOPs of the matmuls (2 per weight) in prompt processing.
+// one row) and FLOPs of the matmuls (2 per weight) in prompt processing, where the classifier
+// runs once per prompt (for the last position's logits) and the other matmuls once per token.
 struct Cost {
-    double weight_bytes = 0, params = 0, matmul_flops = 0, file_bytes = 0;
+    double weight_bytes = 0, params = 0, body_flops = 0, head_flops = 0, file_bytes = 0;
     std::string types;
 };
 Cost model_cost(const ModelFile& f) {
@@ -64,12 +65,12 @@ Cost model_cost(const ModelFile& f) {
             continue;
         }
         cost.weight_bytes += t.nbytes;
-        if (t.n_dims == 2) cost.matmul_flops += 2.0 * t.count();
+        if (t.n_dims == 2) (t.name == "output.weight" ? cost.head_flops : cost.body_flops) += 2.0 * t.count();
     }
     if (!f.find("output.weight")) {  // tied classifier reads the embedding in full
         const Tensor& e = f.get("token_embd.weight");
         cost.weight_bytes += e.nbytes;
-        cost.matmul_flops += 2.0 * e.count();
+        cost.head_flops += 2.0 * e.count();
     }
     for (const auto& [name, bytes] : by_type)
         if (bytes > 0.05 * cost.file_bytes) cost.types += (cost.types.empty() ? "" : "+") + name;
@@ -130,10 +131,11 @@ int cmd_bench(Args& args) {
                             cost.file_bytes / 1048576.0, cost.params / 1e6, threads, test == 0 ? "pp" : "tg", n, s.mean, s.sd);
                 if (roofline) {
                     // Decode reads every weight once per token (plus the f16 KV cache, about
-                    // half full on average); prompt processing is bound by FMA throughput.
+                    // half full on average); prompt processing is bound by FMA throughput, its
+                    // FLOPs per token being the body's, attention's and 1/n of the classifier's.
                     const double kv_bytes = 2.0 * 2 * config.n_layers * config.kv_dim() * (n / 2.0);
                     const double attn_flops = 4.0 * config.n_layers * config.dim * (n / 2.0);
-                    const double limit = test == 0 ? peak[threads] / (cost.matmul_flops + attn_flops)
+                    const double limit = test == 0 ? peak[threads] / (cost.body_flops + attn_flops + cost.head_flops / n)
                                                    : bandwidth[threads] / (cost.weight_bytes + kv_bytes);
                     std::printf(" %.2f | %.1f %% |", limit, 100.0 * s.mean / limit);
                 }
