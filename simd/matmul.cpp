@@ -92,51 +92,107 @@ void gemm(const GemmArgs& g, int threads) {
     gemm_share(g, omp_get_thread_num(), omp_get_num_threads());
 }
 
-void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
-    simd::TileFn tile = simd::tile_kernel(w.type, simd::active_isa());
+namespace {
+
+// The tile and packed kernels: x converted once per activation type (in scratch of its own),
+// then the chunks of every part's rows shared out as one list, contiguous and equal shares in
+// thread order (the static schedule, spelled out).
+void matmul_tiles(const MatmulPart* parts, int count, const float* x, int n, int threads) {
+    constexpr int kMaxParts = 4;
+    if (count > kMaxParts) fail("matmul: at most ", kMaxParts, " weights share one call");
+    thread_local std::vector<uint8_t> scratch[kMaxParts];
+    DType converted[kMaxParts];
+    int n_converted = 0;
+    Job jobs[kMaxParts];
+    int64_t first_chunk[kMaxParts + 1] = {0};
+    int64_t work = 0;
+    for (int i = 0; i < count; ++i) {
+        const Tensor& w = *parts[i].w;
+        const int64_t cols = w.cols();
+        DType act;
+        simd::activation_type(w.type, &act);
+        Job& job = jobs[i];
+        job = Job{simd::tile_kernel(w.type, simd::active_isa()), nullptr, 0, &w, reinterpret_cast<const uint8_t*>(x),
+                  static_cast<size_t>(cols) * 4, parts[i].y, n};
+        if (act != DType::F32) {
+            job.x_stride = row_bytes(act, cols);
+            int slot = 0;
+            while (slot < n_converted && converted[slot] != act) ++slot;
+            if (slot == n_converted) {  // first part of this activation type: convert x
+                converted[n_converted++] = act;
+                std::vector<uint8_t>& buf = scratch[slot];
+                if (buf.size() < job.x_stride * n) buf.resize(job.x_stride * n);
+                simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
+                for (int t = 0; t < n; ++t) quantize(x + t * cols, buf.data() + t * job.x_stride, cols);
+            }
+            job.x = scratch[slot].data();
+            if (w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
+                job.group_bytes = packed_group_bytes(w.type, cols);
+        }
+        first_chunk[i + 1] = first_chunk[i] + (w.rows() + kRowChunk - 1) / kRowChunk;
+        work += w.rows() * cols * n;
+    }
+    const int64_t total = first_chunk[count];
+    const int nt = work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, total));
+    auto run = [&](int64_t lo, int64_t hi) {  // global chunks [lo, hi)
+        for (int i = 0; i < count; ++i) {
+            const int64_t a = std::max(lo, first_chunk[i]), b = std::min(hi, first_chunk[i + 1]);
+            if (a < b) run_chunks(jobs[i], a - first_chunk[i], b - first_chunk[i]);
+        }
+    };
+    if (nt == 1) return run(0, total);
+#pragma omp parallel num_threads(nt)
+    {
+        const int64_t id = omp_get_thread_num(), share = omp_get_num_threads();
+        run(total * id / share, total * (id + 1) / share);
+    }
+}
+
+void check_part(const Tensor& w, const float* x, float* y, int n) {
     DType act;
-    if (!tile || !simd::activation_type(w.type, &act))
+    if (!simd::tile_kernel(w.type, simd::active_isa()) || !simd::activation_type(w.type, &act))
         fail("matmul: weight ", w.name, " has type ", dtype_name(w.type), ", which lm cannot compute with");
     check(w, x, y, n);
+}
+
+}  // namespace
+
+void matmul(const MatmulPart* parts, int count, const float* x, int n, int threads) {
+    for (int i = 0; i < count; ++i) check_part(*parts[i].w, x, parts[i].y, n);
+    if (n <= 0) return;
+    if (threads <= 0) threads = omp_get_max_threads();
+    if (n >= kGemmMinTokens) {  // prompts: a GEMM per weight
+        for (int i = 0; i < count; ++i) matmul(parts[i].y, *parts[i].w, x, n, threads);
+        return;
+    }
+    matmul_tiles(parts, count, x, n, threads);
+}
+
+void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
+    check_part(w, x, y, n);
     if (n <= 0 || w.rows() == 0) return;
     const int64_t rows = w.rows(), cols = w.cols();
     const int64_t work = checked_mul(static_cast<uint64_t>(rows * cols), static_cast<uint64_t>(n), "matmul");
     if (threads <= 0) threads = omp_get_max_threads();
     const int64_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
     const int nt = work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, n_chunks));
+    const MatmulPart part{y, &w};
+    if (n < kGemmMinTokens) return matmul_tiles(&part, 1, x, n, nt);
 
     // bf16 stays on the vdpbf16ps tile kernel: its order reproduces llama.cpp's logits exactly,
     // and bf16-rounded activations amplify any other summation order.
-    const bool is_float = w.type == DType::F32 || w.type == DType::F16;
-    if (n >= kGemmMinTokens && is_float) return float_gemm(y, w, x, n, nt);
-    Job job{tile, nullptr, 0, &w, reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * 4, y, n};
-    if (act != DType::F32) {
-        job.x_stride = row_bytes(act, cols);
-        if (activation_scratch.size() < job.x_stride * n) activation_scratch.resize(job.x_stride * n);
-        uint8_t* scratch = activation_scratch.data();
-        simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
-#pragma omp parallel for schedule(static) num_threads(nt) if (n >= kGemmMinTokens && nt > 1)
-        for (int t = 0; t < n; ++t) quantize(x + t * cols, scratch + t * job.x_stride, cols);
-        job.x = scratch;
-        if (n >= kGemmMinTokens) {
-            if (simd::QGemmFn qgemm = simd::qgemm_kernel(w.type, simd::active_isa())) {
-                qgemm(y, w.data, scratch, rows, cols, n, nt);
-                return;
-            }
-        }
-        if (w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
-            job.group_bytes = packed_group_bytes(w.type, cols);
-    }
-    if (nt == 1) {
-        run_chunks(job, 0, n_chunks);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        // Contiguous, equal shares of chunks in thread order (the static schedule, spelled out).
-        const int64_t id = omp_get_thread_num(), count = omp_get_num_threads();
-        run_chunks(job, n_chunks * id / count, n_chunks * (id + 1) / count);
-    }
+    if (w.type == DType::F32 || w.type == DType::F16) return float_gemm(y, w, x, n, nt);
+    DType act;
+    simd::activation_type(w.type, &act);
+    const simd::QGemmFn qgemm = act == DType::F32 ? nullptr : simd::qgemm_kernel(w.type, simd::active_isa());
+    if (!qgemm) return matmul_tiles(&part, 1, x, n, nt);
+    const size_t x_stride = row_bytes(act, cols);
+    if (activation_scratch.size() < x_stride * n) activation_scratch.resize(x_stride * n);
+    uint8_t* scratch = activation_scratch.data();
+    simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < n; ++t) quantize(x + t * cols, scratch + t * x_stride, cols);
+    qgemm(y, w.data, scratch, rows, cols, n, nt);
 }
 
 }  // namespace lm

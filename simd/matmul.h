@@ -41,4 +41,13 @@ void gemm_share(const GemmArgs& g, int part, int parts);
 // copy instead of w.data, with bit-identical results.
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads);
 
+// Several weights applied to the same activations (q, k, v; gate, up): the same results as
+// one matmul per part, but in decode x is converted once per activation type and the rows of
+// all the weights are shared out in one parallel region, so the threads meet once. At most 4.
+struct MatmulPart {
+    float* y;
+    const Tensor* w;
+};
+void matmul(const MatmulPart* parts, int count, const float* x, int n, int threads);
+
 }  // namespace lm

@@ -69,9 +69,8 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
     for (int l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& L = w_.layers[l];
         for_rows(n, threads, [&](int i) { rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.attn_norm->f32(), dim, c.norm_eps); });
-        matmul(s.q.data(), *L.wq, s.xb.data(), n, threads);
-        matmul(s.k.data(), *L.wk, s.xb.data(), n, threads);
-        matmul(s.v.data(), *L.wv, s.xb.data(), n, threads);
+        const MatmulPart qkv[] = {{s.q.data(), L.wq}, {s.k.data(), L.wk}, {s.v.data(), L.wv}};
+        matmul(qkv, 3, s.xb.data(), n, threads);
         for_rows(n, threads, [&](int i) {
             rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox);
             rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox);
@@ -83,8 +82,8 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
             add(&s.x[i * dim], &s.xb2[i * dim], dim);
             rmsnorm(&s.xb[i * dim], &s.x[i * dim], L.ffn_norm->f32(), dim, c.norm_eps);
         });
-        matmul(s.hb.data(), *L.w_gate, s.xb.data(), n, threads);
-        matmul(s.hb2.data(), *L.w_up, s.xb.data(), n, threads);
+        const MatmulPart gate_up[] = {{s.hb.data(), L.w_gate}, {s.hb2.data(), L.w_up}};
+        matmul(gate_up, 2, s.xb.data(), n, threads);
         for_rows(n, threads, [&](int i) { swiglu(&s.hb[i * hidden], &s.hb[i * hidden], &s.hb2[i * hidden], hidden); });
         matmul(s.xb.data(), *L.w_down, s.hb.data(), n, threads);
         for_rows(n, threads, [&](int i) { add(&s.x[i * dim], &s.xb[i * dim], dim); });

@@ -77,6 +77,46 @@ TEST_CASE("packed matmul equals the unpacked one bit for bit") {
     }
 }
 
+// Weights sharing one input in one call (q, k, v with mixed types, packed and not) give what
+// one call per weight gives, bit for bit, for decode and prompt sizes and 1 or 2 threads.
+TEST_CASE("matmul over several weights equals one matmul per weight") {
+    const int64_t cols = 256;
+    const DType types[] = {DType::Q4_K, DType::Q6_K, DType::F32, DType::Q8_0};
+    const int rows[] = {48, 17, 33, 64};
+    std::vector<std::vector<uint8_t>> data(4), storage(4);
+    Tensor w[4];
+    for (int i = 0; i < 4; ++i) {
+        const std::vector<float> wf = normal_floats(static_cast<size_t>(rows[i] * cols), 50 + i);
+        data[i].resize(row_bytes(types[i], cols) * rows[i]);
+        for (int r = 0; r < rows[i]; ++r)
+            quantize_row(types[i], wf.data() + r * cols, data[i].data() + r * row_bytes(types[i], cols), cols);
+        w[i].type = types[i];
+        w[i].n_dims = 2;
+        w[i].ne[0] = cols;
+        w[i].ne[1] = rows[i];
+        w[i].data = data[i].data();
+        w[i].nbytes = data[i].size();
+        if (i % 2 == 0) repack(w[i], storage[i]);  // where this CPU has packed kernels
+    }
+    for (int n : {1, 3, 12})
+        for (int threads : {1, 2}) {
+            const std::vector<float> x = normal_floats(static_cast<size_t>(n * cols), 200 + n);
+            std::vector<std::vector<float>> expect(4), got(4);
+            MatmulPart parts[4];
+            for (int i = 0; i < 4; ++i) {
+                expect[i].resize(static_cast<size_t>(n * rows[i]));
+                got[i].resize(expect[i].size());
+                matmul(expect[i].data(), w[i], x.data(), n, threads);
+                parts[i] = {got[i].data(), &w[i]};
+            }
+            matmul(parts, 4, x.data(), n, threads);
+            for (int i = 0; i < 4; ++i) {
+                INFO("n ", n, " threads ", threads, " part ", i);
+                CHECK(got[i] == expect[i]);
+            }
+        }
+}
+
 TEST_CASE("repacking is refused for types without a packed layout") {
     std::vector<uint8_t> bytes(row_bytes(DType::F32, 32) * 4), storage;
     Tensor w;
