@@ -94,41 +94,68 @@ void gemm(const GemmArgs& g, int threads) {
 
 namespace {
 
-// The tile and packed kernels: x converted once per activation type (in scratch of its own),
-// then the chunks of every part's rows shared out as one list, contiguous and equal shares in
-// thread order (the static schedule, spelled out).
-void matmul_tiles(const MatmulPart* parts, int count, const float* x, int n, int threads) {
-    constexpr int kMaxParts = 4;
-    if (count > kMaxParts) fail("matmul: at most ", kMaxParts, " weights share one call");
-    thread_local std::vector<uint8_t> scratch[kMaxParts];
-    DType converted[kMaxParts];
-    int n_converted = 0;
+constexpr int kMaxParts = 4;
+
+// x converted to the activation types of the weights of one call, each type once.
+class Converted {
+public:
+    Converted(const float* x, int n, int64_t cols) : x_(x), n_(n), cols_(cols) {}
+    // x as rows of `act` (row_bytes(act, cols) apart); F32 is x itself.
+    const uint8_t* get(DType act, int threads) {
+        if (act == DType::F32) return reinterpret_cast<const uint8_t*>(x_);
+        int slot = 0;
+        while (slot < count_ && types_[slot] != act) ++slot;
+        if (slot < count_) return scratch_[slot].data();
+        if (count_ == kMaxParts) fail("matmul: too many activation types in one call");
+        types_[count_++] = act;
+        const size_t stride = row_bytes(act, cols_);
+        std::vector<uint8_t>& buf = scratch_[slot];
+        if (buf.size() < stride * n_) buf.resize(stride * n_);
+        uint8_t* out = buf.data();
+        const simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
+#pragma omp parallel for schedule(static) num_threads(threads) if (n_ >= kGemmMinTokens && threads > 1)
+        for (int t = 0; t < n_; ++t) quantize(x_ + t * cols_, out + t * stride, cols_);
+        return out;
+    }
+
+private:
+    static thread_local std::vector<uint8_t> scratch_[kMaxParts];  // grow to the largest call, never shrink
+    const float* x_;
+    int n_;
+    int64_t cols_;
+    DType types_[kMaxParts];
+    int count_ = 0;
+};
+thread_local std::vector<uint8_t> Converted::scratch_[kMaxParts];
+
+DType activation(DType weight) {
+    DType act;
+    simd::activation_type(weight, &act);
+    return act;
+}
+
+// Threads worth waking for n tokens through w.
+int team(const Tensor& w, int n, int threads) {
+    const int64_t work = checked_mul(static_cast<uint64_t>(w.rows() * w.cols()), static_cast<uint64_t>(n), "matmul");
+    const int64_t chunks = (w.rows() + kRowChunk - 1) / kRowChunk;
+    return work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, chunks));
+}
+
+// The tile and packed kernels: the chunks of every part's rows shared out as one list,
+// contiguous and equal shares in thread order (the static schedule, spelled out).
+void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int threads) {
     Job jobs[kMaxParts];
     int64_t first_chunk[kMaxParts + 1] = {0};
     int64_t work = 0;
     for (int i = 0; i < count; ++i) {
         const Tensor& w = *parts[i].w;
         const int64_t cols = w.cols();
-        DType act;
-        simd::activation_type(w.type, &act);
+        const DType act = activation(w.type);
         Job& job = jobs[i];
-        job = Job{simd::tile_kernel(w.type, simd::active_isa()), nullptr, 0, &w, reinterpret_cast<const uint8_t*>(x),
-                  static_cast<size_t>(cols) * 4, parts[i].y, n};
-        if (act != DType::F32) {
-            job.x_stride = row_bytes(act, cols);
-            int slot = 0;
-            while (slot < n_converted && converted[slot] != act) ++slot;
-            if (slot == n_converted) {  // first part of this activation type: convert x
-                converted[n_converted++] = act;
-                std::vector<uint8_t>& buf = scratch[slot];
-                if (buf.size() < job.x_stride * n) buf.resize(job.x_stride * n);
-                simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
-                for (int t = 0; t < n; ++t) quantize(x + t * cols, buf.data() + t * job.x_stride, cols);
-            }
-            job.x = scratch[slot].data();
-            if (w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
-                job.group_bytes = packed_group_bytes(w.type, cols);
-        }
+        job = Job{simd::tile_kernel(w.type, simd::active_isa()), nullptr, 0, &w, x.get(act, threads),
+                  row_bytes(act, cols), parts[i].y, n};
+        if (act != DType::F32 && w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
+            job.group_bytes = packed_group_bytes(w.type, cols);
         first_chunk[i + 1] = first_chunk[i] + (w.rows() + kRowChunk - 1) / kRowChunk;
         work += w.rows() * cols * n;
     }
@@ -148,6 +175,24 @@ void matmul_tiles(const MatmulPart* parts, int count, const float* x, int n, int
     }
 }
 
+// Prompts: a GEMM per weight (the float or the integer one), the activations still converted
+// once per type; weights without a GEMM here take the tile kernels.
+void matmul_gemms(const MatmulPart* parts, int count, Converted& x, const float* xf, int n, int threads) {
+    for (int i = 0; i < count; ++i) {
+        const Tensor& w = *parts[i].w;
+        const int nt = team(w, n, threads);
+        // bf16 stays on the vdpbf16ps tile kernel: its order reproduces llama.cpp's logits
+        // exactly, and bf16-rounded activations amplify any other summation order.
+        if (w.type == DType::F32 || w.type == DType::F16) {
+            float_gemm(parts[i].y, w, xf, n, nt);
+        } else if (const simd::QGemmFn qgemm = simd::qgemm_kernel(w.type, simd::active_isa())) {
+            qgemm(parts[i].y, w.data, x.get(activation(w.type), nt), w.rows(), w.cols(), n, nt);
+        } else {
+            matmul_tiles(&parts[i], 1, x, n, nt);
+        }
+    }
+}
+
 void check_part(const Tensor& w, const float* x, float* y, int n) {
     DType act;
     if (!simd::tile_kernel(w.type, simd::active_isa()) || !simd::activation_type(w.type, &act))
@@ -158,41 +203,23 @@ void check_part(const Tensor& w, const float* x, float* y, int n) {
 }  // namespace
 
 void matmul(const MatmulPart* parts, int count, const float* x, int n, int threads) {
-    for (int i = 0; i < count; ++i) check_part(*parts[i].w, x, parts[i].y, n);
-    if (n <= 0) return;
-    if (threads <= 0) threads = omp_get_max_threads();
-    if (n >= kGemmMinTokens) {  // prompts: a GEMM per weight
-        for (int i = 0; i < count; ++i) matmul(parts[i].y, *parts[i].w, x, n, threads);
-        return;
+    if (count > kMaxParts) fail("matmul: at most ", kMaxParts, " weights share one call");
+    for (int i = 0; i < count; ++i) {
+        check_part(*parts[i].w, x, parts[i].y, n);
+        if (i > 0 && parts[i].w->cols() != parts[0].w->cols())
+            fail("matmul: weights ", parts[0].w->name, " and ", parts[i].w->name, " differ in columns");
     }
-    matmul_tiles(parts, count, x, n, threads);
+    if (n <= 0 || count == 0) return;
+    if (threads <= 0) threads = omp_get_max_threads();
+    Converted converted(x, n, parts[0].w->cols());
+    if (n >= kGemmMinTokens) return matmul_gemms(parts, count, converted, x, n, threads);
+    matmul_tiles(parts, count, converted, n, threads);
 }
 
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
-    check_part(w, x, y, n);
-    if (n <= 0 || w.rows() == 0) return;
-    const int64_t rows = w.rows(), cols = w.cols();
-    const int64_t work = checked_mul(static_cast<uint64_t>(rows * cols), static_cast<uint64_t>(n), "matmul");
-    if (threads <= 0) threads = omp_get_max_threads();
-    const int64_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
-    const int nt = work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, n_chunks));
     const MatmulPart part{y, &w};
-    if (n < kGemmMinTokens) return matmul_tiles(&part, 1, x, n, nt);
-
-    // bf16 stays on the vdpbf16ps tile kernel: its order reproduces llama.cpp's logits exactly,
-    // and bf16-rounded activations amplify any other summation order.
-    if (w.type == DType::F32 || w.type == DType::F16) return float_gemm(y, w, x, n, nt);
-    DType act;
-    simd::activation_type(w.type, &act);
-    const simd::QGemmFn qgemm = act == DType::F32 ? nullptr : simd::qgemm_kernel(w.type, simd::active_isa());
-    if (!qgemm) return matmul_tiles(&part, 1, x, n, nt);
-    const size_t x_stride = row_bytes(act, cols);
-    if (activation_scratch.size() < x_stride * n) activation_scratch.resize(x_stride * n);
-    uint8_t* scratch = activation_scratch.data();
-    simd::QuantizeFn quantize = simd::activation_quantizer(act, simd::active_isa());
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int t = 0; t < n; ++t) quantize(x + t * cols, scratch + t * x_stride, cols);
-    qgemm(y, w.data, scratch, rows, cols, n, nt);
+    if (w.rows() > 0) matmul(&part, 1, x, n, threads);
+    else check_part(w, x, y, n);
 }
 
 }  // namespace lm
