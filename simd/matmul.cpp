@@ -1,6 +1,8 @@
-// matmul: converts the activations to the weight type's partner type once per call, then
-// splits the weight rows into fixed chunks that OpenMP threads take in a static order. Each
+// matmul: converts the activations to each weight type's partner type once per call (for all
+// the weights of the call), then either runs a GEMM per weight (prompts) or splits the rows of
+// all the weights into fixed chunks that OpenMP threads take in a static order (decode). Each
 // output is computed by exactly one thread with the same arithmetic for any thread count.
+// Also the strided GEMM entry points of simd/matmul.h.
 #include "simd/matmul.h"
 
 #include <omp.h>
@@ -23,7 +25,7 @@ constexpr int64_t kRowChunk = kPackedRows;      // rows per unit of work; fixed,
 constexpr int kColTile = 4;                     // activation rows handed to a tile kernel at once
 constexpr int kGemmMinTokens = 8;               // from here the packed GEMMs beat the tile kernels
 
-// Scratch for the converted activations: grows to the largest call, never shrinks.
+// Scratch for f16-rounded activations (float_gemm): grows to the largest call, never shrinks.
 thread_local std::vector<uint8_t> activation_scratch;
 
 void check(const Tensor& w, const float* x, float* y, int n) {
