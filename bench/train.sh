@@ -15,6 +15,7 @@ peer=../shared/bench/torch_gpt_train.py
 dir=build/bench-train
 mkdir -p "$dir"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+rev=$rev  # before TRAIN.md is rewritten
 for f in "$corpus" "$peer"; do
     [ -f "$f" ] || { echo "bench-train: missing $f" >&2; exit 1; }
 done
@@ -57,7 +58,7 @@ out=bench/TRAIN.md
     echo "# lm train vs PyTorch"
     echo
     echo "Machine: $cpu, $(nproc) cores, $mem, ISA: $flags"
-    echo "lm: $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u +%Y-%m-%d); PyTorch $torch_version; load average before the run: $load"
+    echo "lm: $rev, $(date -u +%Y-%m-%d); PyTorch $torch_version; load average before the run: $load"
     echo "Command: \`make bench-train\` (ITERS=$ITERS, THREADS=$THREADS; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset})"
     echo
     echo "nanoGPT CPU configuration on tinyshakespeare.txt (GPT-2 architecture, 4 layers, 4 heads, dim 128,"
