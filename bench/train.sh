@@ -15,7 +15,7 @@ peer=../shared/bench/torch_gpt_train.py
 dir=build/bench-train
 mkdir -p "$dir"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-rev=$rev  # before TRAIN.md is rewritten
+rev=$(git describe --always --dirty 2>/dev/null || echo unknown)  # before TRAIN.md is rewritten
 for f in "$corpus" "$peer"; do
     [ -f "$f" ] || { echo "bench-train: missing $f" >&2; exit 1; }
 done
