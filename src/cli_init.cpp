@@ -82,17 +82,10 @@ int cmd_init(Args& args) {
         fail("--type: '", type_name, "' is not one of f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q4_K, q6_K, q4_K_M");
 
     Metadata m;
-    auto u32 = [](int64_t v) { return Value::of_int(ValueType::U32, v); };
-    m.set("general.architecture", Value::of_string("llama"));
+    set_hyperparameters(m, {.arch = "llama", .context = s.ctx, .dim = s.dim, .hidden = s.hidden, .layers = s.layers,
+                            .heads = s.heads, .kv_heads = s.kv_heads, .norm_eps = 1e-5,
+                            .rope_dimensions = s.dim / s.heads});
     m.set("general.name", Value::of_string(std::string("random ") + s.name));
-    m.set("llama.context_length", u32(s.ctx));
-    m.set("llama.embedding_length", u32(s.dim));
-    m.set("llama.feed_forward_length", u32(s.hidden));
-    m.set("llama.block_count", u32(s.layers));
-    m.set("llama.attention.head_count", u32(s.heads));
-    m.set("llama.attention.head_count_kv", u32(s.kv_heads));
-    m.set("llama.rope.dimension_count", u32(s.dim / s.heads));
-    m.set("llama.attention.layer_norm_rms_epsilon", Value::of_float(ValueType::F32, 1e-5));
 
     struct Spec {
         std::string name;

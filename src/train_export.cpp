@@ -73,24 +73,12 @@ std::vector<Tensor> train_tensor_views(const TrainModel& m) {
 void train_architecture_metadata(const TrainModel& m, Metadata& meta) {
     const TrainConfig& c = m.config;
     if (c.arch == TrainArch::rnn) fail("export: the rnn architecture has no GGUF metadata");
-    const std::string a = is_gpt2(m) ? "gpt2" : "llama";
-    auto u32 = [](int64_t v) { return Value::of_int(ValueType::U32, v); };
-    auto f32 = [](double v) { return Value::of_float(ValueType::F32, v); };
-    meta.set("general.architecture", Value::of_string(a));
-    meta.set(a + ".context_length", u32(c.max_seq_len));
-    meta.set(a + ".embedding_length", u32(c.dim));
-    meta.set(a + ".feed_forward_length", u32(c.hidden_dim));
-    meta.set(a + ".block_count", u32(c.n_layers));
-    meta.set(a + ".attention.head_count", u32(c.n_heads));
-    meta.set(a + ".attention.head_count_kv", u32(c.n_kv_heads));
-    meta.set(a + ".vocab_size", u32(c.vocab_size));
-    if (is_gpt2(m)) {
-        meta.set(a + ".attention.layer_norm_epsilon", f32(c.norm_eps));
-    } else {
-        meta.set(a + ".attention.layer_norm_rms_epsilon", f32(c.norm_eps));
-        meta.set(a + ".rope.freq_base", f32(c.rope_base));
-        meta.set(a + ".rope.dimension_count", u32(c.dim / c.n_heads));
-    }
+    const bool llama = !is_gpt2(m);
+    set_hyperparameters(meta, {.arch = llama ? "llama" : "gpt2", .context = c.max_seq_len, .dim = c.dim,
+                               .hidden = c.hidden_dim, .layers = c.n_layers, .heads = c.n_heads,
+                               .kv_heads = c.n_kv_heads, .vocab = c.vocab_size, .norm_eps = c.norm_eps,
+                               .rope_base = llama ? std::optional<double>(c.rope_base) : std::nullopt,
+                               .rope_dimensions = llama ? std::optional<int64_t>(c.dim / c.n_heads) : std::nullopt});
 }
 
 void train_tokenizer_metadata(const Metadata& tokenizer, Metadata& meta) {

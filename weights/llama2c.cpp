@@ -62,19 +62,11 @@ struct Slicer {
 };
 
 void describe(Metadata& m, const Header& h) {
-    auto u32 = [](int64_t v) { return Value::of_int(ValueType::U32, v); };
-    m.set("general.architecture", Value::of_string("llama"));
+    set_hyperparameters(m, {.arch = "llama", .context = h.seq_len, .dim = h.dim, .hidden = h.hidden_dim,
+                            .layers = h.n_layers, .heads = h.n_heads, .kv_heads = h.n_kv_heads,
+                            .vocab = std::abs(h.vocab_size), .norm_eps = 1e-5, .rope_base = 10000.0,
+                            .rope_dimensions = h.dim / h.n_heads});
     m.set("general.name", Value::of_string("llama2.c checkpoint"));
-    m.set("llama.context_length", u32(h.seq_len));
-    m.set("llama.embedding_length", u32(h.dim));
-    m.set("llama.block_count", u32(h.n_layers));
-    m.set("llama.feed_forward_length", u32(h.hidden_dim));
-    m.set("llama.attention.head_count", u32(h.n_heads));
-    m.set("llama.attention.head_count_kv", u32(h.n_kv_heads));
-    m.set("llama.rope.dimension_count", u32(h.dim / h.n_heads));
-    m.set("llama.rope.freq_base", Value::of_float(ValueType::F32, 10000.0));
-    m.set("llama.attention.layer_norm_rms_epsilon", Value::of_float(ValueType::F32, 1e-5));
-    m.set("llama.vocab_size", u32(std::abs(h.vocab_size)));
 }
 
 }  // namespace

@@ -181,4 +181,21 @@ std::string format_value(const Value& v) {
     return out.str();
 }
 
+void set_hyperparameters(Metadata& m, const Hyperparameters& h) {
+    const std::string& a = h.arch;
+    auto u32 = [&](const std::string& key, int64_t v) { m.set(a + key, Value::of_int(ValueType::U32, v)); };
+    m.set("general.architecture", Value::of_string(a));
+    u32(".context_length", h.context);
+    u32(".embedding_length", h.dim);
+    u32(".feed_forward_length", h.hidden);
+    u32(".block_count", h.layers);
+    u32(".attention.head_count", h.heads);
+    if (h.kv_heads) u32(".attention.head_count_kv", *h.kv_heads);
+    if (h.vocab) u32(".vocab_size", *h.vocab);
+    m.set(a + (a == "llama" ? ".attention.layer_norm_rms_epsilon" : ".attention.layer_norm_epsilon"),
+          Value::of_float(ValueType::F32, h.norm_eps));
+    if (h.rope_base) m.set(a + ".rope.freq_base", Value::of_float(ValueType::F32, *h.rope_base));
+    if (h.rope_dimensions) u32(".rope.dimension_count", *h.rope_dimensions);
+}
+
 }  // namespace lm

@@ -2,6 +2,7 @@
 // keys a GGUF would carry, so everything after loading reads one kind of metadata.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +66,21 @@ public:
 
     std::string source;  // file name, for error messages
 };
+
+// A transformer's shape as the GGUF keys llama.cpp reads (general.architecture and ARCH.*):
+// every writer of a GGUF (the converters, lm init, lm train) sets them through
+// set_hyperparameters, so the key names and types live in one place. The optional ones are
+// written when given; the others always (a 0 read from a bad input stays visible to the
+// reader's checks).
+struct Hyperparameters {
+    std::string arch;  // llama, gpt2, bert
+    int64_t context = 0, dim = 0, hidden = 0, layers = 0, heads = 0;
+    std::optional<int64_t> kv_heads = std::nullopt, vocab = std::nullopt;
+    double norm_eps = 0;  // ARCH.attention.layer_norm_rms_epsilon (llama) or .layer_norm_epsilon
+    std::optional<double> rope_base = std::nullopt;         // ARCH.rope.freq_base
+    std::optional<int64_t> rope_dimensions = std::nullopt;  // ARCH.rope.dimension_count
+};
+void set_hyperparameters(Metadata& m, const Hyperparameters& h);
 
 // One line per value for `lm info`; long arrays are summarized.
 std::string format_value(const Value& v);

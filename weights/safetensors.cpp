@@ -308,19 +308,17 @@ struct HfConfig {
 };
 
 Value u32(int64_t v) { return Value::of_int(ValueType::U32, v); }
-Value f32(double v) { return Value::of_float(ValueType::F32, v); }
 
 void gpt2_config(const HfConfig& c, Metadata& m) {
     const std::string act = c.string("activation_function", "gelu_new");
     if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
         fail(c.path, ": activation_function \"", act, "\" is not supported (GPT-2 uses gelu_new)");
     const int64_t dim = c.first_integer("n_embd", "hidden_size");
-    m.set("gpt2.context_length", u32(c.first_integer("n_positions", "n_ctx")));
-    m.set("gpt2.embedding_length", u32(dim));
-    m.set("gpt2.feed_forward_length", u32(c.integer("n_inner", 4 * dim)));
-    m.set("gpt2.block_count", u32(c.first_integer("n_layer", "num_hidden_layers")));
-    m.set("gpt2.attention.head_count", u32(c.first_integer("n_head", "num_attention_heads")));
-    m.set("gpt2.attention.layer_norm_epsilon", f32(c.number("layer_norm_epsilon", 1e-5)));
+    set_hyperparameters(m, {.arch = "gpt2", .context = c.first_integer("n_positions", "n_ctx"), .dim = dim,
+                            .hidden = c.integer("n_inner", 4 * dim),
+                            .layers = c.first_integer("n_layer", "num_hidden_layers"),
+                            .heads = c.first_integer("n_head", "num_attention_heads"),
+                            .norm_eps = c.number("layer_norm_epsilon", 1e-5)});
 }
 
 // llama.cpp's pooling types (LLAMA_POOLING_TYPE_*): 1 mean, 2 cls. Sentence-transformers
@@ -338,12 +336,10 @@ void bert_config(const HfConfig& c, Metadata& m, const std::string& dir) {
     if (act != "gelu") fail(c.path, ": hidden_act \"", act, "\" is not supported (BERT uses gelu)");
     const std::string positions = c.string("position_embedding_type", "absolute");
     if (positions != "absolute") fail(c.path, ": position_embedding_type \"", positions, "\" is not supported (absolute)");
-    m.set("bert.context_length", u32(c.integer("max_position_embeddings")));
-    m.set("bert.embedding_length", u32(c.integer("hidden_size")));
-    m.set("bert.feed_forward_length", u32(c.integer("intermediate_size")));
-    m.set("bert.block_count", u32(c.integer("num_hidden_layers")));
-    m.set("bert.attention.head_count", u32(c.integer("num_attention_heads")));
-    m.set("bert.attention.layer_norm_epsilon", f32(c.number("layer_norm_eps", 1e-12)));
+    set_hyperparameters(m, {.arch = "bert", .context = c.integer("max_position_embeddings"),
+                            .dim = c.integer("hidden_size"), .hidden = c.integer("intermediate_size"),
+                            .layers = c.integer("num_hidden_layers"), .heads = c.integer("num_attention_heads"),
+                            .norm_eps = c.number("layer_norm_eps", 1e-12)});
     m.set("bert.attention.causal", Value::of_bool(false));
     m.set("bert.pooling_type", u32(bert_pooling(dir)));
     // id2label {"0": "negative", "1": "positive"} -> labels in id order.
@@ -362,15 +358,11 @@ void bert_config(const HfConfig& c, Metadata& m, const std::string& dir) {
 
 void llama_config(const HfConfig& c, Metadata& m) {
     const int64_t dim = c.integer("hidden_size"), heads = c.integer("num_attention_heads");
-    m.set("llama.context_length", u32(c.integer("max_position_embeddings")));
-    m.set("llama.embedding_length", u32(dim));
-    m.set("llama.feed_forward_length", u32(c.integer("intermediate_size")));
-    m.set("llama.block_count", u32(c.integer("num_hidden_layers")));
-    m.set("llama.attention.head_count", u32(heads));
-    m.set("llama.attention.head_count_kv", u32(c.integer("num_key_value_heads", heads)));
-    m.set("llama.rope.dimension_count", u32(dim / heads));
-    m.set("llama.rope.freq_base", f32(c.number("rope_theta", 10000.0)));
-    m.set("llama.attention.layer_norm_rms_epsilon", f32(c.number("rms_norm_eps", 1e-6)));
+    set_hyperparameters(m, {.arch = "llama", .context = c.integer("max_position_embeddings"), .dim = dim,
+                            .hidden = c.integer("intermediate_size"), .layers = c.integer("num_hidden_layers"),
+                            .heads = heads, .kv_heads = c.integer("num_key_value_heads", heads),
+                            .norm_eps = c.number("rms_norm_eps", 1e-6), .rope_base = c.number("rope_theta", 10000.0),
+                            .rope_dimensions = dim / heads});
 }
 
 }  // namespace
