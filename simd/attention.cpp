@@ -4,9 +4,6 @@
 
 #include "simd/kernels.h"
 #include "simd/ops.h"
-#if defined(__x86_64__)
-#include "simd/cpu_x86.h"
-#endif
 #include "weights/dtype.h"
 
 namespace lm {
@@ -43,7 +40,7 @@ void to_f16(const float* x, uint16_t* out, int n) {
 void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
             int head_dim, float scale, float* scratch) {
 #if defined(__x86_64__)
-    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && simd::cpu_has_f16c();
+    static const bool avx2 = simd::isa_reachable(simd::Isa::Avx2);  // AVX2, FMA and F16C
     if (avx2 && head_dim % 8 == 0) return simd::attend_avx2(out, q, keys, values, stride, len, head_dim, scale, scratch);
 #endif
     simd::attend_scalar(out, q, keys, values, stride, len, head_dim, scale, scratch);

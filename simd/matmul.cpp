@@ -25,9 +25,6 @@ constexpr int64_t kRowChunk = kPackedRows;      // rows per unit of work; fixed,
 constexpr int kColTile = 4;                     // activation rows handed to a tile kernel at once
 constexpr int kGemmMinTokens = 8;               // from here the packed GEMMs beat the tile kernels
 
-// Scratch for f16-rounded activations (float_gemm): grows to the largest call, never shrinks.
-thread_local std::vector<uint8_t> activation_scratch;
-
 void check(const Tensor& w, const float* x, float* y, int n) {
     if (!w.data) fail("matmul: weight ", w.name, " has no data");
     if (n > 0 && (!x || !y)) fail("matmul: null activations or output for weight ", w.name);
@@ -66,17 +63,10 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
     }
 }
 
-// f32 / f16 weights with several tokens: the packed GEMM, y = x W^T, with x rounded to f16
-// first for f16 weights (as the tile kernels see it).
+// f32 / f16 weights with several tokens: the packed GEMM, y = x W^T (for f16 weights x is
+// already rounded to f16, as the tile kernels see it).
 void float_gemm(float* y, const Tensor& w, const float* x, int n, int threads) {
-    const int64_t cols = w.cols(), count = cols * n;
-    if (w.type != DType::F32) {
-        const size_t bytes = static_cast<size_t>(count) * 4;
-        if (activation_scratch.size() < bytes) activation_scratch.resize(bytes);
-        float* rounded = reinterpret_cast<float*>(activation_scratch.data());
-        simd::round_to_f16(x, rounded, count, simd::active_isa());
-        x = rounded;
-    }
+    const int64_t cols = w.cols();
     const GemmArgs g{y, w.rows(), x, cols, 1, w.data, w.type, 1, cols,
                      n, static_cast<int>(w.rows()), static_cast<int>(cols), true};
     gemm(g, threads);
@@ -102,6 +92,17 @@ constexpr int kMaxParts = 4;
 class Converted {
 public:
     Converted(const float* x, int n, int64_t cols) : x_(x), n_(n), cols_(cols) {}
+    // x as floats, rounded to f16 values for f16 weights (what their float GEMM multiplies).
+    const float* floats(DType weight) {
+        if (weight != DType::F16) return x_;
+        const size_t count = static_cast<size_t>(n_) * cols_;
+        if (!rounded_done_) {
+            if (rounded_.size() < count) rounded_.resize(count);
+            simd::round_to_f16(x_, rounded_.data(), static_cast<int64_t>(count), simd::active_isa());
+            rounded_done_ = true;
+        }
+        return rounded_.data();
+    }
     // x as rows of `act` (row_bytes(act, cols) apart); F32 is x itself.
     const uint8_t* get(DType act, int threads) {
         if (act == DType::F32) return reinterpret_cast<const uint8_t*>(x_);
@@ -121,7 +122,10 @@ public:
     }
 
 private:
-    static thread_local std::vector<uint8_t> scratch_[kMaxParts];  // grow to the largest call, never shrink
+    // Grow to the largest call, never shrink.
+    static thread_local std::vector<uint8_t> scratch_[kMaxParts];
+    static thread_local std::vector<float> rounded_;
+    bool rounded_done_ = false;
     const float* x_;
     int n_;
     int64_t cols_;
@@ -129,6 +133,7 @@ private:
     int count_ = 0;
 };
 thread_local std::vector<uint8_t> Converted::scratch_[kMaxParts];
+thread_local std::vector<float> Converted::rounded_;
 
 DType activation(DType weight) {
     DType act;
@@ -136,10 +141,10 @@ DType activation(DType weight) {
     return act;
 }
 
-// Threads worth waking for n tokens through w.
-int team(const Tensor& w, int n, int threads) {
-    const int64_t work = checked_mul(static_cast<uint64_t>(w.rows() * w.cols()), static_cast<uint64_t>(n), "matmul");
-    const int64_t chunks = (w.rows() + kRowChunk - 1) / kRowChunk;
+int64_t row_chunks(const Tensor& w) { return (w.rows() + kRowChunk - 1) / kRowChunk; }
+
+// Threads worth waking for `work` multiply-adds in `chunks` units.
+int team(int64_t work, int64_t chunks, int threads) {
     return work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, chunks));
 }
 
@@ -158,11 +163,11 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
                   row_bytes(act, cols), parts[i].y, n};
         if (act != DType::F32 && w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
             job.group_bytes = packed_group_bytes(w.type, cols);
-        first_chunk[i + 1] = first_chunk[i] + (w.rows() + kRowChunk - 1) / kRowChunk;
+        first_chunk[i + 1] = first_chunk[i] + row_chunks(w);
         work += w.rows() * cols * n;
     }
     const int64_t total = first_chunk[count];
-    const int nt = work < kSingleThreadWork ? 1 : static_cast<int>(std::min<int64_t>(threads, total));
+    const int nt = team(work, total, threads);
     auto run = [&](int64_t lo, int64_t hi) {  // global chunks [lo, hi)
         for (int i = 0; i < count; ++i) {
             const int64_t a = std::max(lo, first_chunk[i]), b = std::min(hi, first_chunk[i + 1]);
@@ -179,14 +184,15 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
 
 // Prompts: a GEMM per weight (the float or the integer one), the activations still converted
 // once per type; weights without a GEMM here take the tile kernels.
-void matmul_gemms(const MatmulPart* parts, int count, Converted& x, const float* xf, int n, int threads) {
+void matmul_gemms(const MatmulPart* parts, int count, Converted& x, int n, int threads) {
     for (int i = 0; i < count; ++i) {
         const Tensor& w = *parts[i].w;
-        const int nt = team(w, n, threads);
+        const int64_t work = checked_mul(static_cast<uint64_t>(w.rows() * w.cols()), static_cast<uint64_t>(n), "matmul");
+        const int nt = team(work, row_chunks(w), threads);
         // bf16 stays on the vdpbf16ps tile kernel: its order reproduces llama.cpp's logits
         // exactly, and bf16-rounded activations amplify any other summation order.
         if (w.type == DType::F32 || w.type == DType::F16) {
-            float_gemm(parts[i].y, w, xf, n, nt);
+            float_gemm(parts[i].y, w, x.floats(w.type), n, nt);
         } else if (const simd::QGemmFn qgemm = simd::qgemm_kernel(w.type, simd::active_isa())) {
             qgemm(parts[i].y, w.data, x.get(activation(w.type), nt), w.rows(), w.cols(), n, nt);
         } else {
@@ -214,14 +220,13 @@ void matmul(const MatmulPart* parts, int count, const float* x, int n, int threa
     if (n <= 0 || count == 0) return;
     if (threads <= 0) threads = omp_get_max_threads();
     Converted converted(x, n, parts[0].w->cols());
-    if (n >= kGemmMinTokens) return matmul_gemms(parts, count, converted, x, n, threads);
+    if (n >= kGemmMinTokens) return matmul_gemms(parts, count, converted, n, threads);
     matmul_tiles(parts, count, converted, n, threads);
 }
 
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
     const MatmulPart part{y, &w};
-    if (w.rows() > 0) matmul(&part, 1, x, n, threads);
-    else check_part(w, x, y, n);
+    matmul(&part, 1, x, n, threads);
 }
 
 }  // namespace lm

@@ -3,8 +3,6 @@
 // and give the same bits for any thread count. Each call is one OpenMP parallel region at most.
 #include <omp.h>
 
-#include <algorithm>
-
 #include "simd/matmul.h"
 #include "src/layers.h"
 
@@ -17,22 +15,22 @@ GemmArgs strided(float* c, long ldc, const float* a, long a_rs, long a_cs, const
     return GemmArgs{c, ldc, a, a_rs, a_cs, b, DType::F32, b_rs, b_cs, M, N, K, overwrite};
 }
 
-// Below this many multiply-adds a call runs on one thread.
+// Below this many multiply-adds matmul_backward runs on one thread (gemm's own bound).
 constexpr long kParallelWork = 1L << 18;
 
 }  // namespace
 
+// gemm() itself keeps small products on the calling thread.
 void strided_gemm(float* c, long ldc, const float* a, long a_rs, long a_cs, const float* b, long b_rs, long b_cs,
                   int M, int N, int K, bool overwrite) {
-    const long work = (long)M * N * K;
-    gemm(strided(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, overwrite), work > kParallelWork ? 0 : 1);
+    gemm(strided(c, ldc, a, a_rs, a_cs, b, b_rs, b_cs, M, N, K, overwrite), 0);
 }
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
     // out[N, OC] = inp[N, C] . W^T + bias, where W^T(c, o) = weight[o * C + c]
     GemmArgs g = strided(out, OC, inp, C, 1, weight, 1, C, N, OC, C, true);
     g.bias = bias;
-    gemm(g, (long)N * C * OC > kParallelWork ? 0 : 1);
+    gemm(g, 0);
 }
 
 // Both products and the bias sum in one parallel region: each thread takes its share of
