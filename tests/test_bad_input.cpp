@@ -6,44 +6,16 @@
 #include <functional>
 #include <vector>
 
+#include "tests/gguf_bytes.h"
 #include "tests/lm_process.h"
 #include "weights/gguf.h"
 #include "weights/limits.h"
 #include "weights/quant.h"
 
 using namespace lm;
+using testing::GgufBytes;
 
 namespace {
-
-// GGUF bytes built by hand, so a row can lie in any field.
-struct Gguf {
-    std::string b;
-    template <typename T>
-    Gguf& put(T v) {
-        b.append(reinterpret_cast<const char*>(&v), sizeof v);
-        return *this;
-    }
-    Gguf& str(const std::string& s) { return put<uint64_t>(s.size()).raw(s); }
-    Gguf& raw(const std::string& s) {
-        b += s;
-        return *this;
-    }
-    Gguf& header(uint64_t n_tensors, uint64_t n_kv) {
-        return put<uint32_t>(kGgufMagic).put<uint32_t>(3).put<uint64_t>(n_tensors).put<uint64_t>(n_kv);
-    }
-    Gguf& kv_u32(const std::string& key, uint32_t v) { return str(key).put<uint32_t>(4).put<uint32_t>(v); }
-    // Tensor info: name, dims, type, offset.
-    Gguf& tensor(const std::string& name, std::vector<uint64_t> ne, uint32_t type = 0, uint64_t offset = 0) {
-        str(name).put<uint32_t>(static_cast<uint32_t>(ne.size()));
-        for (uint64_t n : ne) put<uint64_t>(n);
-        return put<uint32_t>(type).put<uint64_t>(offset);
-    }
-    Gguf& data(size_t bytes) {
-        while (b.size() % 32) b += '\0';
-        b.append(bytes, '\0');
-        return *this;
-    }
-};
 
 // A valid tiny Llama (dim 8, 2 heads, 1 layer, vocab 4, context 16) with a 4-token
 // SentencePiece vocabulary, written with write_gguf; `edit` changes metadata or tensors.
@@ -141,62 +113,62 @@ const std::vector<Row>& rows() {
         {"directory without config.json", [](const std::string& p) { std::filesystem::create_directories(p); return p; },
          "info FILE", "FILE: a model directory needs config.json"},
         // --- GGUF header
-        {"GGUF version", bytes(Gguf().put<uint32_t>(kGgufMagic).put<uint32_t>(1).put<uint64_t>(0).put<uint64_t>(0).b),
+        {"GGUF version", bytes(GgufBytes().put<uint32_t>(kGgufMagic).put<uint32_t>(1).put<uint64_t>(0).put<uint64_t>(0).b),
          "info FILE", "FILE: unsupported GGUF version 1 (2 and 3 are supported)"},
-        {"GGUF truncated header", bytes(Gguf().put<uint32_t>(kGgufMagic).put<uint32_t>(3).b), "info FILE",
+        {"GGUF truncated header", bytes(GgufBytes().put<uint32_t>(kGgufMagic).put<uint32_t>(3).b), "info FILE",
          "FILE: truncated file: header runs past the end (offset 8)"},
-        {"GGUF tensor count over the limit", bytes(Gguf().header(limits::kMaxTensors + 1, 0).b), "info FILE",
+        {"GGUF tensor count over the limit", bytes(GgufBytes().header(limits::kMaxTensors + 1, 0).b), "info FILE",
          "FILE: tensor count 1048577 exceeds the limit of 1048576"},
-        {"GGUF tensor count beyond the file", bytes(Gguf().header(1000, 0).b), "info FILE",
+        {"GGUF tensor count beyond the file", bytes(GgufBytes().header(1000, 0).b), "info FILE",
          "FILE: truncated or corrupt file: tensor count 1000 exceeds the file size"},
-        {"GGUF metadata count over the limit", bytes(Gguf().header(0, limits::kMaxMetadataEntries + 1).b), "info FILE",
+        {"GGUF metadata count over the limit", bytes(GgufBytes().header(0, limits::kMaxMetadataEntries + 1).b), "info FILE",
          "FILE: metadata count 1048577 exceeds the limit of 1048576"},
-        {"GGUF metadata count beyond the file", bytes(Gguf().header(0, 1000).b), "info FILE",
+        {"GGUF metadata count beyond the file", bytes(GgufBytes().header(0, 1000).b), "info FILE",
          "FILE: truncated or corrupt file: metadata count 1000 exceeds the file size"},
         // --- GGUF metadata
-        {"GGUF key length over the limit", bytes(Gguf().header(0, 1).put<uint64_t>(1 << 30).data(64).b), "info FILE",
+        {"GGUF key length over the limit", bytes(GgufBytes().header(0, 1).put<uint64_t>(1 << 30).data(64).b), "info FILE",
          "FILE: metadata key length 1073741824 exceeds the limit of 1024"},
         {"GGUF string length over the limit",
-         bytes(Gguf().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(1 << 25).data(64).b), "info FILE",
+         bytes(GgufBytes().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(1 << 25).data(64).b), "info FILE",
          "FILE: string length 33554432 exceeds the limit of 16777216"},
-        {"GGUF string beyond the file", bytes(Gguf().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(100).b),
+        {"GGUF string beyond the file", bytes(GgufBytes().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(100).b),
          "info FILE", "FILE: truncated file: string runs past the end (offset 45)"},
-        {"GGUF unknown value type", bytes(Gguf().header(0, 1).str("k").put<uint32_t>(13).data(64).b), "info FILE",
+        {"GGUF unknown value type", bytes(GgufBytes().header(0, 1).str("k").put<uint32_t>(13).data(64).b), "info FILE",
          "FILE: metadata key k has unknown value type 13"},
         {"GGUF array length over the limit",
-         bytes(Gguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(0).put<uint64_t>(1 << 27).data(64).b),
+         bytes(GgufBytes().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(0).put<uint64_t>(1 << 27).data(64).b),
          "info FILE", "FILE: metadata k: array length 134217728 exceeds the limit of 67108864"},
         {"GGUF array length beyond the file",
-         bytes(Gguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(4).put<uint64_t>(1000).data(64).b),
+         bytes(GgufBytes().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(4).put<uint64_t>(1000).data(64).b),
          "info FILE", "FILE: metadata k: array length 1000 exceeds the file size"},
         {"GGUF arrays nested too deeply", [](const std::string& p) {
-             Gguf g;
+             GgufBytes g;
              g.header(0, 1).str("k").put<uint32_t>(9);
              for (int i = 0; i < 5; ++i) g.put<uint32_t>(9).put<uint64_t>(1);
              return write(p, g.data(64).b);
          }, "info FILE", "FILE: metadata k: arrays nested too deeply"},
-        {"GGUF duplicate key", bytes(Gguf().header(0, 2).kv_u32("k", 1).kv_u32("k", 2).b), "info FILE",
+        {"GGUF duplicate key", bytes(GgufBytes().header(0, 2).kv_u32("k", 1).kv_u32("k", 2).b), "info FILE",
          "FILE: duplicate metadata key k"},
-        {"GGUF invalid bool", bytes(Gguf().header(0, 1).str("k").put<uint32_t>(7).put<uint8_t>(2).b), "info FILE",
+        {"GGUF invalid bool", bytes(GgufBytes().header(0, 1).str("k").put<uint32_t>(7).put<uint8_t>(2).b), "info FILE",
          "FILE: invalid bool value 2"},
-        {"GGUF alignment", bytes(Gguf().header(0, 1).kv_u32("general.alignment", 4).b), "info FILE",
+        {"GGUF alignment", bytes(GgufBytes().header(0, 1).kv_u32("general.alignment", 4).b), "info FILE",
          "FILE: general.alignment 4 is not a power of two from 8 to 2^20"},
         // --- GGUF tensor infos
-        {"GGUF tensor dimensions", bytes(Gguf().header(1, 0).tensor("w", {1, 1, 1, 1, 1}).data(64).b), "info FILE",
+        {"GGUF tensor dimensions", bytes(GgufBytes().header(1, 0).tensor("w", {1, 1, 1, 1, 1}).data(64).b), "info FILE",
          "FILE: tensor w has 5 dimensions (1 to 4 allowed)"},
-        {"GGUF zero dimension", bytes(Gguf().header(1, 0).tensor("w", {0}).data(64).b), "info FILE",
+        {"GGUF zero dimension", bytes(GgufBytes().header(1, 0).tensor("w", {0}).data(64).b), "info FILE",
          "FILE: tensor w has invalid dimension 0"},
-        {"GGUF element count over the limit", bytes(Gguf().header(1, 0).tensor("w", {1 << 30, 1 << 30}).data(64).b),
+        {"GGUF element count over the limit", bytes(GgufBytes().header(1, 0).tensor("w", {1 << 30, 1 << 30}).data(64).b),
          "info FILE", "FILE: tensor w has too many elements"},
-        {"GGUF unknown tensor type", bytes(Gguf().header(1, 0).tensor("w", {4}, 77).data(64).b), "info FILE",
+        {"GGUF unknown tensor type", bytes(GgufBytes().header(1, 0).tensor("w", {4}, 77).data(64).b), "info FILE",
          "FILE: tensor w has unknown type 77"},
-        {"GGUF row not whole blocks", bytes(Gguf().header(1, 0).tensor("w", {10}, 8).data(64).b), "info FILE",
+        {"GGUF row not whole blocks", bytes(GgufBytes().header(1, 0).tensor("w", {10}, 8).data(64).b), "info FILE",
          "FILE: tensor w row length 10 is not a multiple of the q8_0 block size 32"},
-        {"GGUF duplicate tensor", bytes(Gguf().header(2, 0).tensor("w", {4}).tensor("w", {4}).data(64).b), "info FILE",
+        {"GGUF duplicate tensor", bytes(GgufBytes().header(2, 0).tensor("w", {4}).tensor("w", {4}).data(64).b), "info FILE",
          "FILE: duplicate tensor name w"},
-        {"GGUF misaligned tensor offset", bytes(Gguf().header(1, 0).tensor("w", {4}, 0, 4).data(64).b), "info FILE",
+        {"GGUF misaligned tensor offset", bytes(GgufBytes().header(1, 0).tensor("w", {4}, 0, 4).data(64).b), "info FILE",
          "FILE: tensor w offset 4 is not aligned to 32"},
-        {"GGUF tensor data beyond the file", bytes(Gguf().header(1, 0).tensor("w", {64}).data(64).b), "info FILE",
+        {"GGUF tensor data beyond the file", bytes(GgufBytes().header(1, 0).tensor("w", {64}).data(64).b), "info FILE",
          "FILE: tensor w data (offset 0, 256 bytes) runs past the end of the file (truncated?)"},
         // --- a well-formed GGUF that does not describe a model lm can run
         {"no architecture", llama_without("general.architecture"), "run FILE",

@@ -2,45 +2,28 @@
 #include <cstring>
 #include <fstream>
 
+#include "tests/gguf_bytes.h"
 #include "tests/testing.h"
 #include "weights/error.h"
 #include "weights/gguf.h"
 
 using namespace lm;
+using testing::GgufBytes;
 
 namespace {
 
-// Builds GGUF bytes by hand so a test can lie in any field.
-struct Bytes {
-    std::string b;
-    template <typename T>
-    Bytes& put(T v) {
-        b.append(reinterpret_cast<const char*>(&v), sizeof v);
-        return *this;
-    }
-    Bytes& str(const std::string& s) {
-        put<uint64_t>(s.size());
-        b += s;
-        return *this;
-    }
-    void save(const std::string& path) const { std::ofstream(path, std::ios::binary) << b; }
-};
-
 // A valid file: one u32 key, one 2x32 f32 tensor at offset 0.
-Bytes valid_file(uint32_t tensor_type = 0, uint64_t offset = 0, uint64_t n_tensors = 1, uint64_t n_kv = 1,
-                 uint64_t key_len = 5) {
-    Bytes f;
-    f.put<uint32_t>(kGgufMagic).put<uint32_t>(3).put<uint64_t>(n_tensors).put<uint64_t>(n_kv);
-    f.put<uint64_t>(key_len);
-    f.b += "a.key";
-    f.put<uint32_t>(4).put<uint32_t>(7);
-    f.str("w").put<uint32_t>(2).put<uint64_t>(32).put<uint64_t>(2).put<uint32_t>(tensor_type).put<uint64_t>(offset);
+GgufBytes valid_file(uint32_t tensor_type = 0, uint64_t offset = 0, uint64_t n_tensors = 1, uint64_t n_kv = 1,
+                     uint64_t key_len = 5) {
+    GgufBytes f;
+    f.header(n_tensors, n_kv).put<uint64_t>(key_len).raw("a.key").put<uint32_t>(4).put<uint32_t>(7);
+    f.tensor("w", {32, 2}, tensor_type, offset);
     while (f.b.size() % 32) f.b += '\0';
     for (int i = 0; i < 64; ++i) f.put<float>(static_cast<float>(i));
     return f;
 }
 
-std::string load_error(const Bytes& f) {
+std::string load_error(const GgufBytes& f) {
     const std::string path = testing::temp_path("bad.gguf");
     f.save(path);
     try {
@@ -130,13 +113,13 @@ TEST_CASE("write_gguf round-trips every value type and tensor bytes") {
 
 TEST_CASE("hostile files give one clear error") {
     CHECK(load_error(valid_file()) == "(no error)");
-    Bytes wrong_magic = valid_file();
+    GgufBytes wrong_magic = valid_file();
     wrong_magic.b[3] = 'X';
     CHECK(load_error(wrong_magic).find("not a GGUF") != std::string::npos);
-    Bytes truncated_header;
+    GgufBytes truncated_header;
     truncated_header.b = valid_file().b.substr(0, 20);
     CHECK(load_error(truncated_header).find("truncated") != std::string::npos);
-    Bytes truncated_data = valid_file();
+    GgufBytes truncated_data = valid_file();
     truncated_data.b.resize(truncated_data.b.size() - 10);
     CHECK(load_error(truncated_data).find("runs past the end") != std::string::npos);
     CHECK(load_error(valid_file(0, 1024)).find("runs past the end") != std::string::npos);
@@ -145,20 +128,20 @@ TEST_CASE("hostile files give one clear error") {
     CHECK(load_error(valid_file(0, 0, 1, 1ull << 60)).find("metadata count") != std::string::npos);
     CHECK(load_error(valid_file(0, 0, 1, 1, 1ull << 62)).find("exceeds") != std::string::npos);
     CHECK(load_error(valid_file(99)).find("unknown type 99") != std::string::npos);
-    Bytes bad_version = valid_file();
+    GgufBytes bad_version = valid_file();
     bad_version.b[4] = 9;
     CHECK(load_error(bad_version).find("unsupported GGUF version 9") != std::string::npos);
-    Bytes empty;
+    GgufBytes empty;
     CHECK(load_error(empty).find("file is empty") != std::string::npos);
     CHECK_THROWS_WITH_AS(load_model("build/tmp/does-not-exist.gguf"), doctest::Contains("cannot open"), Error);
 }
 
 TEST_CASE("arrays that claim more elements than the file holds are refused before allocating") {
-    Bytes f;
+    GgufBytes f;
     f.put<uint32_t>(kGgufMagic).put<uint32_t>(3).put<uint64_t>(0).put<uint64_t>(1);
     f.str("big").put<uint32_t>(9).put<uint32_t>(8).put<uint64_t>(1ull << 61);
     CHECK(load_error(f).find("array length") != std::string::npos);
-    Bytes deep;
+    GgufBytes deep;
     deep.put<uint32_t>(kGgufMagic).put<uint32_t>(3).put<uint64_t>(0).put<uint64_t>(1);
     deep.str("deep").put<uint32_t>(9);
     for (int i = 0; i < 10; ++i) deep.put<uint32_t>(9).put<uint64_t>(1);

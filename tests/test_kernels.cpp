@@ -5,11 +5,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "simd/kernels.h"
+#include "tests/testing.h"
 #include "simd/matmul.h"
 #include "weights/quant.h"
 
@@ -18,17 +18,9 @@ using namespace lm::simd;
 
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.f, 1.f);
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-}
-
 // Rows of `type` (weights) or of its activation type, quantized from random floats.
 std::vector<uint8_t> random_rows(DType type, int rows, int64_t k, uint32_t seed) {
-    const std::vector<float> f = random_floats(static_cast<size_t>(rows * k), seed);
+    const std::vector<float> f = testing::normal_floats(static_cast<size_t>(rows * k), seed);
     std::vector<uint8_t> q(row_bytes(type, k) * rows);
     for (int r = 0; r < rows; ++r) quantize_row(type, f.data() + r * k, q.data() + r * row_bytes(type, k), k);
     return q;
@@ -116,7 +108,7 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
         GemmFn gemm = gemm_kernel(isa);
         for (Shape s : {Shape{1, 1, 1}, Shape{13, 7, 33}, Shape{25, 64, 17}, Shape{100, 129, 65}, Shape{7, 300, 2},
                         Shape{70, 520, 31}}) {
-            const std::vector<float> w = random_floats(s.m * s.k, 1), x = random_floats(s.n * s.k, 2);
+            const std::vector<float> w = testing::normal_floats(s.m * s.k, 1), x = testing::normal_floats(s.n * s.k, 2);
             std::vector<float> y(s.m * s.n), y_ref(s.m * s.n), y2(s.m * s.n);
             const auto args = [&](float* out) {
                 return lm::GemmArgs{out, s.m, x.data(), s.k, 1, w.data(), DType::F32, 1, s.k,
@@ -176,7 +168,7 @@ TEST_CASE("integer GEMM matches the scalar reference") {
 // Vector activation quantizers give the reference's bytes, ties included: blocks whose
 // largest value is 127 have scale 1, so x.5 values are exact ties.
 TEST_CASE("activation quantizers are bit-identical to quantize_row") {
-    std::vector<float> x = random_floats(2048, 3);
+    std::vector<float> x = testing::normal_floats(2048, 3);
     for (int j = 0; j < 256; ++j) x[j] = j % 32 == 0 ? 127.f : static_cast<float>(j % 7) - 3.5f;
     x[300] = -1e-3f, x[301] = 0.f;
     for (int j = 512; j < 768; ++j) x[j] = 0.f;  // an all-zero q8_K block

@@ -6,26 +6,19 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "simd/kernels.h"
 #include "simd/matmul.h"
+#include "tests/testing.h"
 #include "weights/error.h"
+#include "weights/model_file.h"
 #include "weights/quant.h"
 
 using namespace lm;
 
 namespace {
-
-std::vector<float> random_floats(size_t n, uint32_t seed, float sigma = 1.f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.f, sigma);
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-}
 
 std::vector<uint8_t> quantize(DType t, const std::vector<float>& x, int64_t rows, int64_t cols) {
     std::vector<uint8_t> q(row_bytes(t, cols) * rows);
@@ -155,7 +148,7 @@ TEST_CASE("q4_0 / q8_0 / q5_0 / q4_1 on a hand-computed block") {
 }
 
 TEST_CASE("quantize -> dequantize error per type") {
-    const std::vector<float> x = random_floats(4096, 1);
+    const std::vector<float> x = testing::normal_floats(4096, 1);
     // Relative rms error bounds: measured values are about 0.8x these.
     struct Case {
         DType type;
@@ -174,7 +167,7 @@ TEST_CASE("quantize -> dequantize error per type") {
 }
 
 TEST_CASE("8-bit blocks: every element within half a step of the block scale") {
-    const std::vector<float> x = random_floats(32 * 64, 2, 3.f);
+    const std::vector<float> x = testing::normal_floats(32 * 64, 2, 3.f);
     std::vector<float> y = dequantize(DType::Q8_0, quantize(DType::Q8_0, x, 1, 32 * 64), 1, 32 * 64);
     float worst = 0;  // max error in units of the block step d = amax / 127
     for (int b = 0; b < 64; ++b) {
@@ -188,7 +181,7 @@ TEST_CASE("8-bit blocks: every element within half a step of the block scale") {
 }
 
 TEST_CASE("q8_K bsums and all-zero blocks") {
-    std::vector<float> x = random_floats(512, 3);
+    std::vector<float> x = testing::normal_floats(512, 3);
     for (int j = 256; j < 512; ++j) x[j] = 0;
     std::vector<block_q8_K> q(2);
     quantize_row(DType::Q8_K, x.data(), q.data(), 512);
@@ -218,7 +211,7 @@ struct Weights {
 
 Weights random_weights(DType type, int64_t rows, int64_t cols, uint32_t seed) {
     Weights w;
-    w.bytes = quantize(type, random_floats(rows * cols, seed), rows, cols);
+    w.bytes = quantize(type, testing::normal_floats(rows * cols, seed), rows, cols);
     w.values = dequantize(type, w.bytes, rows, cols);
     w.tensor.name = std::string(1, 'w');  // (from a literal, GCC 12 reports a false -Wrestrict)
     w.tensor.type = type, w.tensor.n_dims = 2, w.tensor.ne[0] = cols, w.tensor.ne[1] = rows;
@@ -264,7 +257,7 @@ TEST_CASE("matmul matches a double-precision reference for every type") {
             for (int64_t rows : {1, 7, 33, 67}) {
                 const Weights w = random_weights(type, rows, cols, 10 + static_cast<uint32_t>(rows));
                 for (int n : ns) {
-                    const std::vector<float> x = random_floats(n * cols, 99 + n);
+                    const std::vector<float> x = testing::normal_floats(n * cols, 99 + n);
                     const std::vector<float> xd = dequantize(act, quantize(act, x, n, cols), n, cols);
                     std::vector<float> y(n * rows, NAN);
                     matmul(y.data(), w.tensor, x.data(), n, 1);
@@ -289,12 +282,12 @@ TEST_CASE("matmul matches a double-precision reference for every type") {
 TEST_CASE("matmul is bit-identical for any thread count") {
     for (DType type : {DType::F32, DType::Q4_0, DType::Q4_K}) {
         const int64_t rows = 301, cols = 512;
-        const std::vector<uint8_t> wq = quantize(type, random_floats(rows * cols, 5), rows, cols);
+        const std::vector<uint8_t> wq = quantize(type, testing::normal_floats(rows * cols, 5), rows, cols);
         Tensor w;
         w.name = "w", w.type = type, w.n_dims = 2, w.ne[0] = cols, w.ne[1] = rows;
         w.data = wq.data(), w.nbytes = wq.size();
         for (int n : {1, 5, 37}) {
-            const std::vector<float> x = random_floats(n * cols, 6);
+            const std::vector<float> x = testing::normal_floats(n * cols, 6);
             std::vector<float> y1(n * rows), y2(n * rows), y3(n * rows);
             matmul(y1.data(), w, x.data(), n, 1);
             matmul(y2.data(), w, x.data(), n, 2);
@@ -319,9 +312,6 @@ TEST_CASE("matmul rejects types lm cannot compute with") {
 }
 
 }  // TEST_SUITE("quant")
-
-#include "tests/testing.h"
-#include "weights/model_file.h"
 
 TEST_SUITE("quant") {
 

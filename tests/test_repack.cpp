@@ -3,7 +3,6 @@
 // two threads; and whole models agree with and without repacking.
 #include <doctest/doctest.h>
 
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,14 +16,6 @@
 using namespace lm;
 
 namespace {
-
-std::vector<float> normal_floats(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.f, 1.f);
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-}
 
 // Restores repacking when a test ends, whatever it checked.
 struct RepackSwitch {
@@ -47,7 +38,7 @@ TEST_CASE("packed matmul equals the unpacked one bit for bit") {
         const int bs = info(type).block_size;
         for (int64_t cols : {static_cast<int64_t>(bs), 3 * static_cast<int64_t>(bs), 9 * static_cast<int64_t>(bs)}) {
             for (int rows : {1, 15, 16, 17, 37, 64}) {
-                const std::vector<float> wf = normal_floats(static_cast<size_t>(rows * cols), 7 + rows);
+                const std::vector<float> wf = testing::normal_floats(static_cast<size_t>(rows * cols), 7 + rows);
                 std::vector<uint8_t> wq(row_bytes(type, cols) * rows);
                 for (int r = 0; r < rows; ++r)
                     quantize_row(type, wf.data() + r * cols, wq.data() + r * row_bytes(type, cols), cols);
@@ -63,7 +54,7 @@ TEST_CASE("packed matmul equals the unpacked one bit for bit") {
                 std::vector<uint8_t> storage;
                 REQUIRE(repack(packed, storage));
                 for (int n = 1; n <= 9; ++n) {
-                    const std::vector<float> x = normal_floats(static_cast<size_t>(n * cols), 100 + n);
+                    const std::vector<float> x = testing::normal_floats(static_cast<size_t>(n * cols), 100 + n);
                     std::vector<float> expect(static_cast<size_t>(n * rows)), got(expect.size()), got2(expect.size());
                     matmul(expect.data(), w, x.data(), n, 1);
                     matmul(got.data(), packed, x.data(), n, 1);
@@ -86,7 +77,7 @@ TEST_CASE("matmul over several weights equals one matmul per weight") {
     std::vector<std::vector<uint8_t>> data(4), storage(4);
     Tensor w[4];
     for (int i = 0; i < 4; ++i) {
-        const std::vector<float> wf = normal_floats(static_cast<size_t>(rows[i] * cols), 50 + i);
+        const std::vector<float> wf = testing::normal_floats(static_cast<size_t>(rows[i] * cols), 50 + i);
         data[i].resize(row_bytes(types[i], cols) * rows[i]);
         for (int r = 0; r < rows[i]; ++r)
             quantize_row(types[i], wf.data() + r * cols, data[i].data() + r * row_bytes(types[i], cols), cols);
@@ -100,7 +91,7 @@ TEST_CASE("matmul over several weights equals one matmul per weight") {
     }
     for (int n : {1, 3, 12})
         for (int threads : {1, 2}) {
-            const std::vector<float> x = normal_floats(static_cast<size_t>(n * cols), 200 + n);
+            const std::vector<float> x = testing::normal_floats(static_cast<size_t>(n * cols), 200 + n);
             std::vector<std::vector<float>> expect(4), got(4);
             MatmulPart parts[4];
             for (int i = 0; i < 4; ++i) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,15 @@ inline std::string shared_file(const std::string& rel) {
     if (in_ci()) FAIL_CHECK("missing shared test file ", path, " (CI=true)");
     else MESSAGE("skipping: missing shared test file ", path);
     return "";
+}
+
+// n floats drawn from N(0, sigma^2) with a fixed seed.
+inline std::vector<float> normal_floats(size_t n, uint32_t seed, float sigma = 1.f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.f, sigma);
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
 }
 
 // A scratch file for a test, in a directory of this process's own so that suites running
