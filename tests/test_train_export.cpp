@@ -20,6 +20,17 @@
 
 namespace {
 
+// Largest |softmax(logits) - probs| over T rows of V (logits are turned into probabilities in place).
+double max_probability_gap(std::vector<float>& logits, const float* probs, int T, int V) {
+    double worst = 0;
+    for (int t = 0; t < T; ++t) {
+        lm::softmax(logits.data() + (size_t)t * V, V);
+        for (int i = 0; i < V; ++i)
+            worst = std::max(worst, (double)std::abs(logits[(size_t)t * V + i] - probs[(size_t)t * V + i]));
+    }
+    return worst;
+}
+
 // Weights large enough that the logits are far from uniform: matrices U(-0.3, 0.3), norm
 // weights near 1, biases small.
 void randomize(lm::TrainModel& model, unsigned seed) {
@@ -51,12 +62,7 @@ void check_round_trip(const lm::TrainConfig& config, const std::string& file_nam
     const int V = config.vocab_size;
     std::vector<float> logits((size_t)T * V);
     decoder->forward(tokens.data(), T, 0, 1, logits.data());
-    double worst = 0;
-    for (int t = 0; t < T; ++t) {
-        lm::softmax(logits.data() + (size_t)t * V, V);
-        for (int i = 0; i < V; ++i)
-            worst = std::max(worst, (double)std::abs(logits[(size_t)t * V + i] - model.acts.probs[(size_t)t * V + i]));
-    }
+    const double worst = max_probability_gap(logits, model.acts.probs, T, V);
     if (std::getenv("LM_VERBOSE")) std::printf("  %s max |p_inference - p_train| %.3e\n", file_name.c_str(), worst);
     INFO(file_name, ": max |p_inference - p_train| ", worst);
     CHECK(worst < 1e-3);
@@ -93,12 +99,7 @@ void check_pretrained(const std::string& model_rel, const std::string& logits_re
     std::vector<int> targets(tokens.begin() + 1, tokens.end());
     targets.push_back(lm::IGNORE_INDEX);
     lm::train_forward(model, tokens.data(), targets.data());
-    double worst = 0;
-    for (int t = 0; t < n; ++t) {
-        lm::softmax(logits.data() + (size_t)t * V, V);
-        for (int i = 0; i < V; ++i)
-            worst = std::max(worst, (double)std::abs(logits[(size_t)t * V + i] - model.acts.probs[(size_t)t * V + i]));
-    }
+    const double worst = max_probability_gap(logits, model.acts.probs, n, V);
     if (std::getenv("LM_VERBOSE")) std::printf("  %s max |p_train - p_llama.cpp| %.3e\n", model_rel.c_str(), worst);
     INFO(model_rel, ": max |p_train - p_llama.cpp| ", worst);
     CHECK(worst < tol);
