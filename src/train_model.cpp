@@ -260,7 +260,7 @@ static void transformer_backward(TrainModel& m) {
     const TrainScratch& s = m.scratch;
     const size_t BTC = (size_t)BT * C;
 
-    matmul_backward(s.dlnf, g.head, nullptr, s.dlogits, a.lnf, p.head, BT, C, V);
+    matmul_backward(s.dlnf, g.head, nullptr, s.dlogits, a.lnf, p.head, BT, C, V, Dinp::Overwrite);
     norm_backward(m, s.dresidual, g.lnfw, g.lnfb, s.dlnf, at(a.residual3, L - 1, BTC), p.lnfw, a.lnf_mean,
                   a.lnf_rstd, BT);
 
@@ -311,7 +311,7 @@ static void rnn_model_backward(TrainModel& m) {
     const int B = m.B, T = m.T, C = m.config.dim, H = m.config.hidden_dim, V = m.config.vocab_size;
     const TrainActivations& a = m.acts;
     const TrainScratch& s = m.scratch;
-    matmul_backward(s.drnn_h, m.g.head, m.g.headb, s.dlogits, a.rnn_h, m.p.head, B * T, H, V);
+    matmul_backward(s.drnn_h, m.g.head, m.g.headb, s.dlogits, a.rnn_h, m.p.head, B * T, H, V, Dinp::Overwrite);
     rnn_backward(s.dresidual, m.g.rnnwx, m.g.rnnwh, m.g.rnnb, s.dpre, s.drnn_h, a.rnn_h, a.encoded, m.p.rnnwx,
                  m.p.rnnwh, B, T, C, H);
     embedding_backward(m.g.wte, nullptr, s.dresidual, m.inputs.data(), B, T, C);
@@ -334,13 +334,10 @@ void train_zero_grad(TrainModel& m) { zero(m.grads.data(), m.grads.size()); }
 
 void train_backward(TrainModel& m, float loss_scale) {
     const int BT = m.B * m.T, V = m.config.vocab_size;
-    // Buffers accumulated into before any per-layer reset (the rest are reset per layer or
-    // overwritten: datt by attention, dpre by the RNN).
-    const size_t BTC = (size_t)BT * m.config.dim, BTH = is_rnn(m) ? (size_t)BT * m.config.hidden_dim : 0;
+    // The two buffers accumulated into (every other scratch gradient is overwritten by its
+    // one writer: the classifier's dlnf / drnn_h, each layer's buffers, datt, dpre).
     zero(m.scratch.dlogits, (size_t)BT * V);
-    zero(m.scratch.dresidual, BTC);
-    zero(m.scratch.dlnf, is_rnn(m) ? 0 : BTC);
-    zero(m.scratch.drnn_h, BTH);
+    zero(m.scratch.dresidual, (size_t)BT * m.config.dim);
     crossentropy_backward(m.scratch.dlogits, m.acts.probs, m.targets.data(), BT, V, IGNORE_INDEX);
     if (loss_scale != 1.0f)
         for (size_t i = 0; i < (size_t)BT * V; ++i) m.scratch.dlogits[i] *= loss_scale;
