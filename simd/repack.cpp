@@ -67,7 +67,7 @@ void pack_q4_K(const block_q4_K& x, int r, uint8_t* out) {
     for (int j = 0; j < 8; ++j) {
         uint8_t sc, m;
         q4_K_scale_min(j, x.scales, &sc, &m);
-        out[2048 + 32 * (j / 2) + 2 * r + j % 2] = sc;
+        out[2048 + 16 * j + r] = sc;
         out[2176 + 32 * (j / 2) + 2 * r + j % 2] = m;
     }
     pack_fp16(out + 2304, r, x.d);
@@ -79,11 +79,7 @@ void pack_q6_K(const block_q6_K& x, int r, uint8_t* out) {
         for (int l = 0; l < 16; ++l) put_word(out + 64 * (16 * h + l), r, x.ql, 64 * h + 4 * l);
         for (int l = 0; l < 8; ++l) put_word(out + 2048 + 64 * (8 * h + l), r, x.qh, 32 * h + 4 * l);
     }
-    for (int v = 0; v < 8; ++v) {  // pair vector v = 4 gp + q: scales 8 gp + q and 8 gp + 4 + q
-        const int j = 8 * (v / 4) + v % 4;
-        out[3072 + 32 * v + 2 * r] = static_cast<uint8_t>(x.scales[j]);
-        out[3072 + 32 * v + 2 * r + 1] = static_cast<uint8_t>(x.scales[j + 4]);
-    }
+    for (int j = 0; j < 16; ++j) out[3072 + 16 * j + r] = static_cast<uint8_t>(x.scales[j]);
     pack_fp16(out + 3328, r, x.d);
 }
 

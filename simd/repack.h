@@ -1,8 +1,9 @@
 // Optional load-time repacking of quantized weight matrices for decode (n = 1 and small n).
 // ggml's block layout makes the AVX-512 dot kernels compute-bound: each block's nibbles are
 // unpacked and its scale applied alone. Here 16 rows are interleaved so that one vpdpbusd
-// serves 16 rows (dword lane r = row r) and the unpack work is shared; the float arithmetic
-// per output stays exactly that of the unpacked kernels, so results are bit-identical.
+// serves 16 rows (dword lane r = row r) and the unpack and scaling work is shared; the
+// kernels keep the scalar reference's arithmetic (integer block sums, then its float
+// multiplies and adds in block order), so their results are bit-identical to scalar_tile's.
 // A packed tensor keeps `data` (prompt processing still reads ggml's layout) and gains
 // `packed`; the model owns the storage. Layouts, per group of 16 rows (rows past the end are
 // zero), block after block along the row; "16 x" means one entry per row of the group:
@@ -13,13 +14,13 @@
 //   q8_0 (544 B/block): 8 x 64 B codes: register s, bytes 4r..4r+3 = qs[4s..4s+3] + 128 of
 //                       row r (unsigned); then 16 x fp16 d.
 //   q4_K (2368 B/super-block): 32 x 64 B codes: register 16h + L, bytes 4r..4r+3 =
-//                       qs[64h + 4L .. +3] of row r; then 4 x 32 B scales: pair m, bytes
-//                       2r, 2r+1 = 6-bit scales of sub-blocks 2m, 2m+1 of row r; 4 x 32 B mins
-//                       likewise; 16 x fp16 d; 16 x fp16 dmin.
+//                       qs[64h + 4L .. +3] of row r; then 8 x 16 B scales: sub-block j, byte
+//                       r = its 6-bit scale in row r; 4 x 32 B mins: pair m, bytes 2r, 2r+1 =
+//                       6-bit mins of sub-blocks 2m, 2m+1 of row r; 16 x fp16 d; 16 x fp16 dmin.
 //   q6_K (3360 B/super-block): 32 x 64 B ql: register 16h + L, bytes 4r..4r+3 =
 //                       ql[64h + 4L .. +3] of row r; 16 x 64 B qh: register 8h + L, bytes
-//                       4r..4r+3 = qh[32h + 4L .. +3]; 8 x 32 B scales: pair v = 4g + q, bytes
-//                       2r, 2r+1 = scales[8g + q], scales[8g + 4 + q] of row r; 16 x fp16 d.
+//                       4r..4r+3 = qh[32h + 4L .. +3]; 16 x 16 B scales: sub-block j, byte r =
+//                       scales[j] of row r; 16 x fp16 d.
 #pragma once
 #include <cstdint>
 #include <vector>
