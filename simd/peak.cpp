@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "simd/kernels.h"
+#include "weights/mmap.h"
 
 namespace lm {
 
@@ -70,7 +71,7 @@ volatile float g_sink;  // keeps the measured loops from being optimized away
 
 double measure_read_bandwidth(size_t bytes, int threads, int reps) {
     const size_t n = bytes / sizeof(float) / 64 * 64;
-    std::vector<float> buf(n);
+    StreamedVector<float> buf(n);  // in huge pages, like the repacked weights decode streams
     // First touch by the threads that will read, so pages sit near them.
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t i = 0; i < n; i += 1024) std::fill(buf.begin() + i, buf.begin() + std::min(n, i + 1024), 1.0f);

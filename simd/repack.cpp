@@ -104,7 +104,7 @@ size_t packed_group_bytes(DType type, int64_t cols) {
 void set_repack_enabled(bool on) { enabled.store(on, std::memory_order_relaxed); }
 bool repack_enabled() { return enabled.load(std::memory_order_relaxed); }
 
-bool repack(Tensor& w, std::vector<uint8_t>& storage) {
+bool repack(Tensor& w, StreamedVector<uint8_t>& storage) {
     if (!repack_enabled() || !w.data || packed_group_bytes(w.type, w.cols()) == 0) return false;
     if (w.cols() % info(w.type).block_size != 0 || w.rows() == 0) return false;
     if (!simd::packed_tile_kernel(w.type, simd::best_isa())) return false;

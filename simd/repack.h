@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "weights/mmap.h"
 #include "weights/tensor.h"
 
 namespace lm {
@@ -38,7 +39,7 @@ size_t packed_group_bytes(DType type, int64_t cols);
 // When this CPU has a packed kernel for w.type and repacking is enabled, fills storage with
 // w's packed copy, points w.packed at it and returns true; otherwise leaves w alone. Storage
 // must outlive w's use and must not be resized afterwards.
-bool repack(Tensor& w, std::vector<uint8_t>& storage);
+bool repack(Tensor& w, StreamedVector<uint8_t>& storage);
 
 // Process-wide switch (on by default), for tests that compare packed and unpacked models.
 void set_repack_enabled(bool enabled);

@@ -13,7 +13,7 @@ namespace lm {
 
 const Tensor* PackedWeights::pack(const Tensor* w) {
     Tensor copy = *w;
-    std::vector<uint8_t> bytes;
+    StreamedVector<uint8_t> bytes;
     if (!repack(copy, bytes)) return w;
     storage_.push_back(std::move(bytes));  // moving a vector keeps its buffer, so copy.packed stays valid
     tensors_.push_back(copy);

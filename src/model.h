@@ -2,6 +2,8 @@
 #pragma once
 #include <deque>
 #include <memory>
+
+#include "weights/mmap.h"
 #include <string>
 #include <vector>
 
@@ -54,7 +56,7 @@ public:
 
 private:
     std::deque<Tensor> tensors_;  // deques: pointers handed out stay valid
-    std::deque<std::vector<uint8_t>> storage_;
+    std::deque<StreamedVector<uint8_t>> storage_;
 };
 
 // Opens a model with its vocabulary: load_model, plus the tokenizer files that travel beside

@@ -54,7 +54,7 @@ TEST_CASE("packed matmul equals the scalar reference bit for bit") {
                 w.data = wq.data();
                 w.nbytes = wq.size();
                 Tensor packed = w;
-                std::vector<uint8_t> storage;
+                StreamedVector<uint8_t> storage;
                 REQUIRE(repack(packed, storage));
                 for (int n = 1; n <= 7; ++n) {
                     const std::vector<float> x = testing::normal_floats(static_cast<size_t>(n * cols), 100 + n);
@@ -79,7 +79,8 @@ TEST_CASE("matmul over several weights equals one matmul per weight") {
     const int64_t cols = 256;
     const DType types[] = {DType::Q4_K, DType::Q6_K, DType::F32, DType::Q8_0};
     const int rows[] = {48, 17, 33, 64};
-    std::vector<std::vector<uint8_t>> data(4), storage(4);
+    std::vector<std::vector<uint8_t>> data(4);
+    std::vector<StreamedVector<uint8_t>> storage(4);
     Tensor w[4];
     for (int i = 0; i < 4; ++i) {
         const std::vector<float> wf = testing::normal_floats(static_cast<size_t>(rows[i] * cols), 50 + i);
@@ -114,7 +115,8 @@ TEST_CASE("matmul over several weights equals one matmul per weight") {
 }
 
 TEST_CASE("repacking is refused for types without a packed layout") {
-    std::vector<uint8_t> bytes(row_bytes(DType::F32, 32) * 4), storage;
+    std::vector<uint8_t> bytes(row_bytes(DType::F32, 32) * 4);
+    StreamedVector<uint8_t> storage;
     Tensor w;
     w.type = DType::F32;
     w.ne[0] = 32;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -57,5 +58,22 @@ MappedFile::~MappedFile() {
     if (source_ == Source::owned) ::operator delete(const_cast<uint8_t*>(data_), kPageAlignment);
     else if (source_ == Source::mapped) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
+
+void* alloc_streamed(size_t bytes) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    if (bytes < kHuge) {
+        if (void* p = std::malloc(bytes ? bytes : 1)) return p;
+        throw std::bad_alloc();
+    }
+    const size_t size = (bytes + kHuge - 1) / kHuge * kHuge;  // whole pages: the advice covers only this block
+    void* p = std::aligned_alloc(kHuge, size);
+    if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, size, MADV_HUGEPAGE);  // advice only: without it the block still works
+#endif
+    return p;
+}
+
+void free_streamed(void* p) noexcept { std::free(p); }
 
 }  // namespace lm
