@@ -1,4 +1,5 @@
 // Llama forward pass against llama.cpp's logits for every shared GGUF, and llama2.c files.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -117,6 +118,10 @@ TEST_CASE("a llama2.c checkpoint and its GGUF conversion compute the same logits
     CHECK(run_all_positions(bin, ref, 2, 64) == run_all_positions(gguf, ref, 2, 64));
 }
 
+// Batches of 8+ tokens take the integer GEMM, smaller ones the packed decode kernels: two
+// float summation orders. Where a hidden value sits within a rounding of a q8 step, the
+// orders quantize it to neighbouring codes and the logits move by up to ~1e-2 on this tiny
+// model (measured 1.19e-2), so the paths are held to 2.5e-2 and the same predicted token.
 TEST_CASE("batched, chunked and token-by-token forward agree; threads do not change results") {
     const std::string path = testing::shared_file("models/tiny-random/rq-Q4_0.gguf");
     if (path.empty()) return;
@@ -133,12 +138,15 @@ TEST_CASE("batched, chunked and token-by-token forward agree; threads do not cha
     double chunk_diff = 0;
     for (size_t i = 0; i < all_chunked.size(); ++i)
         chunk_diff = std::max(chunk_diff, static_cast<double>(std::fabs(all_chunked[i] - all_batched[i])));
-    CHECK(chunk_diff < 1e-4);
+    CHECK(chunk_diff < 2.5e-2);
     for (int i = 0; i < n; ++i) {
         single.forward(&tokens[i], 1, i, 2);
+        const float* batch_row = all_batched.data() + i * V;
         double diff = 0;
-        for (int v = 0; v < V; ++v) diff = std::max(diff, static_cast<double>(std::fabs(single.logits()[v] - all_batched[i * V + v])));
-        CHECK(diff < 1e-4);
+        for (int v = 0; v < V; ++v) diff = std::max(diff, static_cast<double>(std::fabs(single.logits()[v] - batch_row[v])));
+        CHECK(diff < 2.5e-2);
+        CHECK(std::max_element(single.logits(), single.logits() + V) - single.logits() ==
+              std::max_element(batch_row, batch_row + V) - batch_row);
     }
 }
 
