@@ -74,7 +74,7 @@ QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
 
 // Decode kernels over repacked weights (simd/repack.h): y as TileFn for nr <= 16 rows of the
-// packed group at `group`. Bit-identical to tile_kernel(weight, isa). nullptr: no kernel.
+// packed group at `group`. Bit-identical to scalar_tile(weight). nullptr: no kernel.
 using PackedTileFn = void (*)(int64_t k, const void* group, int nr, const void* x, size_t x_stride, int nc, float* y,
                               int64_t ldy);
 PackedTileFn packed_tile_kernel(DType weight, Isa isa);
