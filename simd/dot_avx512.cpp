@@ -237,6 +237,15 @@ struct FloatKernel {
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm512_setzero_ps();
         int64_t i = 0;
+        if constexpr (R == 4 && Load::kPrefetch) {
+            // Decode streams the rows once: each row's stream asks for the same offset in the
+            // row 4 below (the next register block) while it reads this one.
+            const int64_t ahead = 4 * (w[1] - w[0]);
+            for (; i + 32 <= k; i += 32) {
+                for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w[r] + Load::kBytes * i + ahead), _MM_HINT_T1);
+                step<R, C>(acc, w, x, i, 0xFFFF, 0xFFFF);
+            }
+        }
         for (; i + 32 <= k; i += 32) step<R, C>(acc, w, x, i, 0xFFFF, 0xFFFF);
         if (i < k) {
             const int64_t rem = k - i;
@@ -258,13 +267,21 @@ struct FloatKernel {
     }
 };
 
+// kPrefetch: whether decode asks for the next rows ahead (FloatKernel::run). The widening
+// work keeps f16 rows from streaming at full rate on their own: tinyllama-1.1b F16 decode
+// went from 12.4 to 14.0 t/s on 2 threads with it. f32 rows stream at the probe's rate
+// without it, and slowed by 2-3 % with it.
 struct LoadF32 {
+    static constexpr int kBytes = 4;
+    static constexpr bool kPrefetch = false;
     static __m512 get(const uint8_t* p, int64_t i, __mmask16 m) {
         return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + i);
     }
 };
 
 struct LoadF16 {
+    static constexpr int kBytes = 2;
+    static constexpr bool kPrefetch = true;  // 32 elements: one line per row and step
     static __m512 get(const uint8_t* p, int64_t i, __mmask16 m) {
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + 2 * i));
     }
