@@ -40,6 +40,9 @@ void to_f16(const float* x, uint16_t* out, int n) {
 void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
             int head_dim, float scale, float* scratch) {
 #if defined(__x86_64__)
+    static const bool avx512 = simd::isa_reachable(simd::Isa::Avx512);
+    if (avx512 && head_dim % 16 == 0 && head_dim <= simd::kAttendAvx512MaxDim)
+        return simd::attend_avx512(out, q, keys, values, stride, len, head_dim, scale, scratch);
     static const bool avx2 = simd::isa_reachable(simd::Isa::Avx2);  // AVX2, FMA and F16C
     if (avx2 && head_dim % 8 == 0) return simd::attend_avx2(out, q, keys, values, stride, len, head_dim, scale, scratch);
 #endif

@@ -22,6 +22,10 @@ void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint1
 // head_dim a multiple of 8; needs AVX2, FMA and F16C.
 void attend_avx2(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                  int head_dim, float scale, float* scratch);
+// head_dim a multiple of 16, at most kAttendAvx512MaxDim; needs AVX-512F (and F16C, FMA).
+constexpr int kAttendAvx512MaxDim = 256;
+void attend_avx512(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
+                   int head_dim, float scale, float* scratch);
 }  // namespace simd
 
 }  // namespace lm

@@ -96,9 +96,9 @@ TEST_CASE("softmax scalar reference is exact on a hand-checked case") {
     CHECK(y[1] == doctest::Approx(0.75f));
 }
 
-TEST_CASE("attention: AVX2 matches the scalar reference, and the reference matches a double computation") {
-    for (int hd : {8, 16, 64, 128}) {
-        for (int len : {1, 5, 33}) {
+TEST_CASE("attention: AVX2 and AVX-512 match the scalar reference, and the reference matches a double computation") {
+    for (int hd : {8, 16, 64, 128, 256}) {
+        for (int len : {1, 5, 16, 33, 70}) {
             const size_t stride = 3 * hd;  // keys of other heads interleaved, as in the cache
             const std::vector<float> q = randoms(hd, 1.0f, hd + len);
             const std::vector<float> kf = randoms(len * stride, 1.0f, 7 * hd + len), vf = randoms(len * stride, 1.0f, 9 * hd);
@@ -123,6 +123,10 @@ TEST_CASE("attention: AVX2 matches the scalar reference, and the reference match
 #if defined(__x86_64__)
             if (has_avx2()) {
                 simd::attend_avx2(out.data(), q.data(), k.data(), v.data(), stride, len, hd, scale, scratch.data());
+                for (int j = 0; j < hd; ++j) CHECK(out[j] == doctest::Approx(ref[j]).epsilon(1e-4));
+            }
+            if (simd::isa_reachable(simd::Isa::Avx512) && hd % 16 == 0) {
+                simd::attend_avx512(out.data(), q.data(), k.data(), v.data(), stride, len, hd, scale, scratch.data());
                 for (int j = 0; j < hd; ++j) CHECK(out[j] == doctest::Approx(ref[j]).epsilon(1e-4));
             }
 #endif
