@@ -5,7 +5,7 @@
 // sub-blocks) is exact whatever the order it is added in, so the kernels accumulate codes x
 // activations in vpdpbusd chains and scale them in integers; per block, one conversion and
 // the reference's float multiplies and add, in block order. So packed results are
-// bit-identical to scalar_tile's on x86 (whose baseline build has no FMA to contract them).
+// bit-identical to scalar_tile's (both files are built with -ffp-contract=off: no FMAs).
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 
 #include <cstring>
@@ -40,6 +40,9 @@ inline void prefetch_part(const uint8_t* p, int bytes, int part, int parts) {
         _mm_prefetch(reinterpret_cast<const char*>(p) + kPrefetchAhead + 64 * l, _MM_HINT_T1);
 }
 inline void prefetch_block(const uint8_t* p, int bytes) { prefetch_part(p, bytes, 0, 1); }
+
+// y[r] = lane r of acc for the group's nr real rows.
+inline void put_rows(__m512 acc, int nr, float* y) { _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << nr) - 1), acc); }
 
 // Activation codes at..at+3 broadcast to every lane (one word per row's 4 codes).
 inline __m512i words(const int8_t* qs, int at) {
@@ -121,9 +124,7 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
             const __m512i isum = Step::isum(p, x[b], _mm512_set1_epi32(bases[b]));
             acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(isum), d));
         }
-        alignas(64) float out[16];
-        _mm512_store_ps(out, acc);
-        for (int r = 0; r < nr; ++r) y[c * ldy + r] = out[r];
+        put_rows(acc, nr, y + c * ldy);
     }
 }
 
@@ -171,9 +172,7 @@ void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
             acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(isum)),
                                                    _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(imin))));
         }
-        alignas(64) float out[16];
-        _mm512_store_ps(out, acc);
-        for (int r = 0; r < nr; ++r) y[c * ldy + r] = out[r];
+        put_rows(acc, nr, y + c * ldy);
     }
 }
 
@@ -215,9 +214,7 @@ void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
             const __m512 d = _mm512_mul_ps(load_fp16x16(p + 3328), _mm512_set1_ps(xb.d));
             acc = _mm512_add_ps(acc, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(sums[0], sums[1]))));
         }
-        alignas(64) float out[16];
-        _mm512_store_ps(out, acc);
-        for (int r = 0; r < nr; ++r) y[c * ldy + r] = out[r];
+        put_rows(acc, nr, y + c * ldy);
     }
 }
 
