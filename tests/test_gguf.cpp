@@ -6,6 +6,7 @@
 #include "tests/testing.h"
 #include "weights/error.h"
 #include "weights/gguf.h"
+#include "weights/mmap.h"
 
 using namespace lm;
 using testing::GgufBytes;
@@ -160,3 +161,26 @@ TEST_CASE("the shared stories260K GGUF reads with its metadata") {
 }
 
 }
+
+TEST_SUITE("weights") {
+
+// Small blocks come from malloc; from 2 MiB on they are 2 MiB aligned whole huge pages, and
+// every byte is usable (the block is written end to end and read back).
+TEST_CASE("streamed buffers: huge-page aligned from 2 MiB, every byte usable") {
+    for (size_t bytes : {size_t{1}, size_t{4096}, (size_t{2} << 20) - 1, size_t{2} << 20, (size_t{5} << 20) + 3}) {
+        StreamedVector<uint8_t> v(bytes);
+        for (size_t i = 0; i < bytes; ++i) v[i] = static_cast<uint8_t>(i * 7);
+        size_t bad = 0;
+        for (size_t i = 0; i < bytes; ++i) bad += v[i] != static_cast<uint8_t>(i * 7);
+        INFO("bytes ", bytes);
+        CHECK(bad == 0);
+        if (bytes >= (size_t{2} << 20)) CHECK(reinterpret_cast<uintptr_t>(v.data()) % (size_t{2} << 20) == 0);
+    }
+    StreamedVector<float> moved(1 << 20, 1.5f);  // 4 MiB: moving keeps the block
+    const float* at = moved.data();
+    StreamedVector<float> target = std::move(moved);
+    CHECK(target.data() == at);
+    CHECK(target.back() == 1.5f);
+}
+
+}  // TEST_SUITE("weights")
