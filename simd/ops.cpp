@@ -31,20 +31,26 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
     }
 }
 
-#if defined(__x86_64__)
-namespace {
-bool has_avx2() {
-    static const bool yes = simd::isa_reachable(simd::Isa::Avx2);
-    return yes;
+const simd::RowKernels& simd::row_kernels_scalar() {
+    static constexpr RowKernels table{softmax_scalar,     swiglu_scalar,
+                                      gelu_tanh_scalar,   gelu_tanh_backward_scalar,
+                                      layernorm_backward_scalar, layernorm_param_grads_scalar};
+    return table;
 }
-}  // namespace
+
+const simd::RowKernels& simd::row_kernels() {
+    static const RowKernels& best = []() -> const RowKernels& {
+#if defined(__x86_64__)
+        if (isa_reachable(Isa::Avx512)) return row_kernels_avx512();
+        if (isa_reachable(Isa::Avx2)) return row_kernels_avx2();
 #endif
+        return row_kernels_scalar();
+    }();
+    return best;
+}
 
 void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd, int n) {
-#if defined(__x86_64__)
-    if (has_avx2()) return simd::layernorm_backward_avx2(dx, dy, x, w, mean, rstd, n);
-#endif
-    simd::layernorm_backward_scalar(dx, dy, x, w, mean, rstd, n);
+    simd::row_kernels().layernorm_backward(dx, dy, x, w, mean, rstd, n);
 }
 
 void simd::layernorm_backward_scalar(float* dx, const float* dy, const float* x, const float* w, float mean,
@@ -60,10 +66,7 @@ void simd::layernorm_backward_scalar(float* dx, const float* dy, const float* x,
 }
 
 void layernorm_param_grads(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n) {
-#if defined(__x86_64__)
-    if (has_avx2()) return simd::layernorm_param_grads_avx2(dw, db, dy, x, mean, rstd, n);
-#endif
-    simd::layernorm_param_grads_scalar(dw, db, dy, x, mean, rstd, n);
+    simd::row_kernels().layernorm_param_grads(dw, db, dy, x, mean, rstd, n);
 }
 
 void simd::layernorm_param_grads_scalar(float* dw, float* db, const float* dy, const float* x, float mean, float rstd,
@@ -73,19 +76,9 @@ void simd::layernorm_param_grads_scalar(float* dw, float* db, const float* dy, c
         for (int i = 0; i < n; ++i) db[i] += dy[i];
 }
 
-void softmax(float* x, int n) {
-#if defined(__x86_64__)
-    if (has_avx2()) return simd::softmax_avx2(x, n);
-#endif
-    simd::softmax_scalar(x, n);
-}
+void softmax(float* x, int n) { simd::row_kernels().softmax(x, n); }
 
-void swiglu(float* out, const float* gate, const float* up, int n) {
-#if defined(__x86_64__)
-    if (has_avx2()) return simd::swiglu_avx2(out, gate, up, n);
-#endif
-    simd::swiglu_scalar(out, gate, up, n);
-}
+void swiglu(float* out, const float* gate, const float* up, int n) { simd::row_kernels().swiglu(out, gate, up, n); }
 
 void simd::softmax_scalar(float* x, int n) {
     float max = x[0];
@@ -121,12 +114,7 @@ void simd::swiglu_scalar(float* out, const float* gate, const float* up, int n) 
     for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-void gelu_tanh(float* out, const float* x, int n) {
-#if defined(__x86_64__)
-    if (has_avx2()) return simd::gelu_tanh_avx2(out, x, n);
-#endif
-    simd::gelu_tanh_scalar(out, x, n);
-}
+void gelu_tanh(float* out, const float* x, int n) { simd::row_kernels().gelu_tanh(out, x, n); }
 
 void simd::gelu_tanh_scalar(float* out, const float* x, int n) {
     const float k = 0.7978845608028654f;  // sqrt(2/pi)
@@ -137,10 +125,7 @@ void simd::gelu_tanh_scalar(float* out, const float* x, int n) {
 }
 
 void gelu_tanh_backward(float* dx, const float* dy, const float* x, int n, bool overwrite) {
-#if defined(__x86_64__)
-    if (has_avx2()) return simd::gelu_tanh_backward_avx2(dx, dy, x, n, overwrite);
-#endif
-    simd::gelu_tanh_backward_scalar(dx, dy, x, n, overwrite);
+    simd::row_kernels().gelu_tanh_backward(dx, dy, x, n, overwrite);
 }
 
 void simd::gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite) {

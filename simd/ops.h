@@ -45,21 +45,32 @@ F gelu_tanh_grad(F x) {
     return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
-// Scalar references and their AVX2 twins (simd/ops_avx2.cpp); the entry points above
-// dispatch between them.
+// Scalar references of the row kernels (their vector twins use them for tails).
 void softmax_scalar(float* x, int n);
 void swiglu_scalar(float* out, const float* gate, const float* up, int n);
 void gelu_tanh_scalar(float* out, const float* x, int n);
 void gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
-void gelu_tanh_backward_avx2(float* dx, const float* dy, const float* x, int n, bool overwrite);
 void layernorm_backward_scalar(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                int n);
 void layernorm_param_grads_scalar(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
-void layernorm_backward_avx2(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd, int n);
-void layernorm_param_grads_avx2(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
-void softmax_avx2(float* x, int n);
-void gelu_tanh_avx2(float* out, const float* x, int n);
-void swiglu_avx2(float* out, const float* gate, const float* up, int n);
+
+// One ISA level's row kernels: the scalar references, or their vector twins (simd/ops_vec.h,
+// built for AVX2 and AVX-512 on x86). The entry points above use row_kernels(), the best
+// level this CPU reaches.
+struct RowKernels {
+    void (*softmax)(float* x, int n);
+    void (*swiglu)(float* out, const float* gate, const float* up, int n);
+    void (*gelu_tanh)(float* out, const float* x, int n);
+    void (*gelu_tanh_backward)(float* dx, const float* dy, const float* x, int n, bool overwrite);
+    void (*layernorm_backward)(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
+                               int n);
+    void (*layernorm_param_grads)(float* dw, float* db, const float* dy, const float* x, float mean, float rstd,
+                                  int n);
+};
+const RowKernels& row_kernels();
+const RowKernels& row_kernels_scalar();
+const RowKernels& row_kernels_avx2();    // x86 only; needs AVX2 and FMA
+const RowKernels& row_kernels_avx512();  // x86 only; needs AVX-512F/BW
 }  // namespace simd
 
 }  // namespace lm

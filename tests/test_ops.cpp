@@ -19,6 +19,15 @@ std::vector<float> randoms(int n, float scale, uint32_t seed) {
     return v;
 }
 [[maybe_unused]] bool has_avx2() { return simd::isa_reachable(simd::Isa::Avx2); }
+// The vector row-kernel levels this CPU runs, with their names.
+std::vector<std::pair<const char*, const simd::RowKernels*>> vector_rows() {
+    std::vector<std::pair<const char*, const simd::RowKernels*>> levels;
+#if defined(__x86_64__)
+    if (simd::isa_reachable(simd::Isa::Avx2)) levels.emplace_back("avx2", &simd::row_kernels_avx2());
+    if (simd::isa_reachable(simd::Isa::Avx512)) levels.emplace_back("avx512", &simd::row_kernels_avx512());
+#endif
+    return levels;
+}
 [[maybe_unused]] double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
     double m = 0;
     for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]) / (std::fabs(b[i]) + 1e-6));
@@ -28,63 +37,62 @@ std::vector<float> randoms(int n, float scale, uint32_t seed) {
 
 TEST_SUITE("ops") {
 
-#if defined(__x86_64__)
-TEST_CASE("softmax, swiglu and gelu: AVX2 matches the scalar reference") {
-    if (!has_avx2()) return;
-    for (int n : {1, 7, 8, 9, 31, 64, 173, 1000}) {
-        std::vector<float> a = randoms(n, 4.0f, n), b = a;
-        simd::softmax_scalar(a.data(), n);
-        simd::softmax_avx2(b.data(), n);
-        CHECK(max_rel(b, a) < 1e-5);
-        double sum = 0;
-        for (float x : b) sum += x;
-        CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
-        const std::vector<float> g = randoms(n, 3.0f, 100 + n), u = randoms(n, 1.0f, 200 + n);
-        std::vector<float> s1(n), s2(n);
-        simd::swiglu_scalar(s1.data(), g.data(), u.data(), n);
-        simd::swiglu_avx2(s2.data(), g.data(), u.data(), n);
-        CHECK(max_rel(s2, s1) < 1e-5);
-        simd::gelu_tanh_scalar(s1.data(), g.data(), n);
-        simd::gelu_tanh_avx2(s2.data(), g.data(), n);
-        double worst = 0;  // absolute near zero crossings, where gelu is tiny
-        for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(s1[i] - s2[i])));
-        CHECK(worst < 2e-6);
-    }
-}
-
-TEST_CASE("GELU and LayerNorm backward: AVX2 matches the scalar reference") {
-    if (!has_avx2()) return;
-    for (int n : {1, 7, 8, 9, 31, 64, 173, 1000}) {
-        const std::vector<float> x = randoms(n, 3.0f, n), dy = randoms(n, 1.0f, 300 + n), w = randoms(n, 1.0f, 400 + n);
-        const std::vector<float> start = randoms(n, 1.0f, 500 + n);
-        for (bool overwrite : {false, true}) {
-            std::vector<float> d1 = start, d2 = start;
-            simd::gelu_tanh_backward_scalar(d1.data(), dy.data(), x.data(), n, overwrite);
-            simd::gelu_tanh_backward_avx2(d2.data(), dy.data(), x.data(), n, overwrite);
-            double worst = 0;
-            for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(d1[i] - d2[i])));
+TEST_CASE("softmax, swiglu and gelu: the vector twins match the scalar reference") {
+    for (const auto& [name, rows] : vector_rows())
+        for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {
+            INFO(name, " n ", n);
+            std::vector<float> a = randoms(n, 4.0f, n), b = a;
+            simd::softmax_scalar(a.data(), n);
+            rows->softmax(b.data(), n);
+            CHECK(max_rel(b, a) < 1e-5);
+            double sum = 0;
+            for (float x : b) sum += x;
+            CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+            const std::vector<float> g = randoms(n, 3.0f, 100 + n), u = randoms(n, 1.0f, 200 + n);
+            std::vector<float> s1(n), s2(n);
+            simd::swiglu_scalar(s1.data(), g.data(), u.data(), n);
+            rows->swiglu(s2.data(), g.data(), u.data(), n);
+            CHECK(max_rel(s2, s1) < 1e-5);
+            simd::gelu_tanh_scalar(s1.data(), g.data(), n);
+            rows->gelu_tanh(s2.data(), g.data(), n);
+            double worst = 0;  // absolute near zero crossings, where gelu is tiny
+            for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(s1[i] - s2[i])));
             CHECK(worst < 2e-6);
         }
-        const float mean = 0.3f, rstd = 1.7f;
-        std::vector<float> dx1 = start, dx2 = start;
-        simd::layernorm_backward_scalar(dx1.data(), dy.data(), x.data(), w.data(), mean, rstd, n);
-        simd::layernorm_backward_avx2(dx2.data(), dy.data(), x.data(), w.data(), mean, rstd, n);
-        double worst = 0, scale = 0;  // float vs double sums: relative to the row's largest gradient
-        for (int i = 0; i < n; ++i) {
-            worst = std::max(worst, static_cast<double>(std::fabs(dx1[i] - dx2[i])));
-            scale = std::max(scale, static_cast<double>(std::fabs(dx1[i])));
-        }
-        CHECK(worst < 2e-6 * scale);
-        // The parameter gradients are the same arithmetic in both (fused multiply-add): equal bits.
-        std::vector<float> dw1 = start, dw2 = start, db1 = w, db2 = w;
-        simd::layernorm_param_grads_scalar(dw1.data(), db1.data(), dy.data(), x.data(), mean, rstd, n);
-        simd::layernorm_param_grads_avx2(dw2.data(), db2.data(), dy.data(), x.data(), mean, rstd, n);
-        CHECK(dw1 == dw2);
-        CHECK(db1 == db2);
-    }
 }
 
-#endif
+TEST_CASE("GELU and LayerNorm backward: the vector twins match the scalar reference") {
+    for (const auto& [name, rows] : vector_rows())
+        for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {
+            INFO(name, " n ", n);
+            const std::vector<float> x = randoms(n, 3.0f, n), dy = randoms(n, 1.0f, 300 + n), w = randoms(n, 1.0f, 400 + n);
+            const std::vector<float> start = randoms(n, 1.0f, 500 + n);
+            for (bool overwrite : {false, true}) {
+                std::vector<float> d1 = start, d2 = start;
+                simd::gelu_tanh_backward_scalar(d1.data(), dy.data(), x.data(), n, overwrite);
+                rows->gelu_tanh_backward(d2.data(), dy.data(), x.data(), n, overwrite);
+                double worst = 0;
+                for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(d1[i] - d2[i])));
+                CHECK(worst < 2e-6);
+            }
+            const float mean = 0.3f, rstd = 1.7f;
+            std::vector<float> dx1 = start, dx2 = start;
+            simd::layernorm_backward_scalar(dx1.data(), dy.data(), x.data(), w.data(), mean, rstd, n);
+            rows->layernorm_backward(dx2.data(), dy.data(), x.data(), w.data(), mean, rstd, n);
+            double worst = 0, scale = 0;  // float vs double sums: relative to the row's largest gradient
+            for (int i = 0; i < n; ++i) {
+                worst = std::max(worst, static_cast<double>(std::fabs(dx1[i] - dx2[i])));
+                scale = std::max(scale, static_cast<double>(std::fabs(dx1[i])));
+            }
+            CHECK(worst < 2e-6 * scale);
+            // The parameter gradients are the same arithmetic in both (fused multiply-add): equal bits.
+            std::vector<float> dw1 = start, dw2 = start, db1 = w, db2 = w;
+            simd::layernorm_param_grads_scalar(dw1.data(), db1.data(), dy.data(), x.data(), mean, rstd, n);
+            rows->layernorm_param_grads(dw2.data(), db2.data(), dy.data(), x.data(), mean, rstd, n);
+            CHECK(dw1 == dw2);
+            CHECK(db1 == db2);
+        }
+}
 
 TEST_CASE("softmax scalar reference is exact on a hand-checked case") {
     std::vector<float> x = {0.0f, std::log(3.0f), 1000.0f};
