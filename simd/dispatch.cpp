@@ -157,6 +157,7 @@ QGemmFn qgemm_kernel(DType weight, Isa isa) {
 PackedTileFn packed_tile_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
     if (isa == Isa::Avx512) return avx512_packed_tile(weight);
+    if (isa == Isa::Avx2) return avx2_packed_tile(weight);
 #else
     (void)weight, (void)isa;
 #endif

@@ -32,12 +32,16 @@ const DType kPackedTypes[] = {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K
 
 TEST_SUITE("kernels") {
 
+// Every reachable ISA level with a packed kernel for the type (AVX-512: all five, AVX2:
+// q4_0 and q8_0), against the scalar reference.
 TEST_CASE("packed matmul equals the scalar reference bit for bit") {
     if (!simd::packed_tile_kernel(DType::Q4_0, simd::best_isa())) {
         MESSAGE("skipping: no packed kernels at ", simd::isa_name(simd::best_isa()));
         return;
     }
-    for (DType type : kPackedTypes) {
+    for (DType type : kPackedTypes)
+    for (simd::Isa isa : simd::reachable_isas()) {
+        if (!simd::packed_tile_kernel(type, isa)) continue;
         const int bs = info(type).block_size;
         for (int64_t cols : {static_cast<int64_t>(bs), 3 * static_cast<int64_t>(bs), 9 * static_cast<int64_t>(bs)}) {
             for (int rows : {1, 15, 16, 17, 37, 64}) {
@@ -61,10 +65,11 @@ TEST_CASE("packed matmul equals the scalar reference bit for bit") {
                     std::vector<float> expect(static_cast<size_t>(n * rows)), got(expect.size()), got2(expect.size());
                     simd::force_isa(simd::Isa::Scalar);
                     matmul(expect.data(), w, x.data(), n, 1);
-                    simd::force_isa(simd::best_isa());
+                    simd::force_isa(isa);
                     matmul(got.data(), packed, x.data(), n, 1);
                     matmul(got2.data(), packed, x.data(), n, 2);
-                    INFO(dtype_name(type), " rows ", rows, " cols ", cols, " n ", n);
+                    simd::force_isa(simd::best_isa());
+                    INFO(std::string(dtype_name(type)), " at ", std::string(simd::isa_name(isa)), " rows ", rows, " cols ", cols, " n ", n);
                     CHECK(got == expect);
                     CHECK(got2 == expect);
                 }
