@@ -224,6 +224,15 @@ void matmul(const MatmulPart* parts, int count, const float* x, int n, int threa
     matmul_tiles(parts, count, converted, n, threads);
 }
 
+bool force_matmul_isa(const std::string& name) {
+    for (simd::Isa isa : simd::reachable_isas())
+        if (name == simd::isa_name(isa)) {
+            simd::force_isa(isa);
+            return true;
+        }
+    return false;
+}
+
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads) {
     const MatmulPart part{y, &w};
     matmul(&part, 1, x, n, threads);

@@ -1,6 +1,7 @@
 // The one matrix-multiply entry point. Model code never branches on weight type or ISA.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "weights/tensor.h"
 
@@ -49,5 +50,10 @@ struct MatmulPart {
     const Tensor* w;
 };
 void matmul(const MatmulPart* parts, int count, const float* x, int n, int threads);
+
+// Runs matmul's kernels at the named ISA level ("scalar", "avx2", "avx512", "neon",
+// "neon-dotprod") instead of the best this CPU has, to compare levels (lm bench --isa).
+// False, changing nothing, when the CPU cannot run that level.
+bool force_matmul_isa(const std::string& name);
 
 }  // namespace lm

@@ -1,6 +1,8 @@
-// lm bench MODEL... [-p 128] [-n 128] [-t 1,2] [-r 3] [--roofline]: prompt processing (pp)
-// and decode (tg) tokens/s as a markdown table, like llama-bench. With --roofline, also this
-// machine's read bandwidth and fp32 FMA peak, and each result as a share of its roofline.
+// lm bench MODEL... [-p 128] [-n 128] [-t 1,2] [-r 3] [--roofline] [--isa NAME]: prompt
+// processing (pp) and decode (tg) tokens/s as a markdown table, like llama-bench. With
+// --roofline, also this machine's read bandwidth and fp32 FMA peak, and each result as a
+// share of its roofline; --isa runs the matmul kernels of a lower ISA level (avx2 on an
+// AVX-512 machine, say) to compare levels on one CPU.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include "src/cli.h"
 #include "src/config.h"
 #include "src/model.h"
+#include "simd/matmul.h"
 #include "simd/peak.h"
 #include "weights/error.h"
 
@@ -85,7 +88,12 @@ int cmd_bench(Args& args) {
     const int reps = static_cast<int>(args.integer({"-r", "--repetitions"}, 3, 1, 1000));
     const std::vector<int> thread_counts = parse_threads(args.text({"-t", "--threads"}, std::to_string(default_threads())));
     const bool roofline = args.flag({"--roofline"});
-    const auto models = args.positional(1, 1000, "lm bench MODEL... [-p N] [-n N] [-t 1,2] [-r N] [--roofline]");
+    const std::string isa = args.text({"--isa"}, "");
+    const auto models = args.positional(1, 1000, "lm bench MODEL... [-p N] [-n N] [-t 1,2] [-r N] [--roofline] [--isa NAME]");
+    if (!isa.empty()) {
+        if (!force_matmul_isa(isa)) fail("--isa: '", isa, "' is not an ISA level this CPU runs (scalar, avx2, avx512, neon, neon-dotprod)");
+        std::printf("matmul kernels: %s (--isa)\n\n", isa.c_str());
+    }
 
     std::map<int, double> bandwidth, peak;
     if (roofline) {
