@@ -214,9 +214,9 @@ struct LoadBF16 {  // bf16 is the top half of an f32
 
 TileFn avx2_tile(DType weight) {
     switch (weight) {
-        case DType::F32: return tile<FloatKernel<LoadF32>, 1>;
-        case DType::F16: return tile<FloatKernel<LoadF16>, 1>;
-        case DType::BF16: return tile<FloatKernel<LoadBF16>, 1>;
+        case DType::F32: return tile<FloatKernel<LoadF32>, 1, false>;
+        case DType::F16: return tile<FloatKernel<LoadF16>, 1, false>;
+        case DType::BF16: return tile<FloatKernel<LoadBF16>, 1, false>;
         case DType::Q8_0: return tile<Q8_0Kernel, 2>;
         case DType::Q4_0: return tile<OffsetKernel<block_q4_0, Q4_0Codes>, 2>;
         case DType::Q5_0: return tile<OffsetKernel<block_q5_0, Q5_0Codes>, 2>;

@@ -318,9 +318,9 @@ struct Bf16Kernel {
 
 TileFn avx512_tile(DType weight) {
     switch (weight) {
-        case DType::F32: return tile<FloatKernel<LoadF32>, 2>;
-        case DType::F16: return tile<FloatKernel<LoadF16>, 2>;
-        case DType::BF16: return tile<Bf16Kernel, 4>;
+        case DType::F32: return tile<FloatKernel<LoadF32>, 2, false>;
+        case DType::F16: return tile<FloatKernel<LoadF16>, 2, false>;
+        case DType::BF16: return tile<Bf16Kernel, 4, false>;
         case DType::Q8_0: return tile<PairKernel<block_q8_0, 128, Q8_0Codes>, 4>;
         case DType::Q4_0: return tile<PairKernel<block_q4_0, 8, Q4_0Codes>, 4>;
         case DType::Q5_0: return tile<PairKernel<block_q5_0, 16, Q5_0Codes>, 4>;
