@@ -40,7 +40,7 @@ TEST_SUITE("ops") {
 TEST_CASE("softmax, swiglu and gelu: the vector twins match the scalar reference") {
     for (const auto& [name, rows] : vector_rows())
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {
-            INFO(name, " n ", n);
+            INFO(std::string(name), " n ", n);
             std::vector<float> a = randoms(n, 4.0f, n), b = a;
             simd::softmax_scalar(a.data(), n);
             rows->softmax(b.data(), n);
@@ -64,7 +64,7 @@ TEST_CASE("softmax, swiglu and gelu: the vector twins match the scalar reference
 TEST_CASE("GELU and LayerNorm backward: the vector twins match the scalar reference") {
     for (const auto& [name, rows] : vector_rows())
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {
-            INFO(name, " n ", n);
+            INFO(std::string(name), " n ", n);
             const std::vector<float> x = randoms(n, 3.0f, n), dy = randoms(n, 1.0f, 300 + n), w = randoms(n, 1.0f, 400 + n);
             const std::vector<float> start = randoms(n, 1.0f, 500 + n);
             for (bool overwrite : {false, true}) {
