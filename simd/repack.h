@@ -1,7 +1,8 @@
 // Optional load-time repacking of quantized weight matrices for decode (n = 1 and small n).
-// ggml's block layout makes the AVX-512 dot kernels compute-bound: each block's nibbles are
-// unpacked and its scale applied alone. Here 16 rows are interleaved so that one vpdpbusd
-// serves 16 rows (dword lane r = row r) and the unpack and scaling work is shared; the
+// ggml's block layout makes the dot kernels compute-bound: each block's nibbles are unpacked
+// and its scale applied alone. Here 16 rows are interleaved so that one vpdpbusd serves 16
+// rows (dword lane r = row r; AVX2 reads each register as two halves of 8 rows with
+// vpmaddubsw) and the unpack and scaling work is shared; the
 // kernels keep the scalar reference's arithmetic (integer block sums, then its float
 // multiplies and adds in block order), so their results are bit-identical to scalar_tile's.
 // A packed tensor keeps `data` (prompt processing still reads ggml's layout) and gains
