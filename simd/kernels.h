@@ -79,6 +79,6 @@ using PackedTileFn = void (*)(int64_t k, const void* group, int nr, const void* 
                               int64_t ldy);
 PackedTileFn packed_tile_kernel(DType weight, Isa isa);
 PackedTileFn avx512_packed_tile(DType weight);
-PackedTileFn avx2_packed_tile(DType weight);  // q4_0, q8_0, q4_K, q6_K
+PackedTileFn avx2_packed_tile(DType weight);  // q4_0, q4_1, q8_0, q4_K, q6_K
 
 }  // namespace lm::simd

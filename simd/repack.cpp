@@ -20,6 +20,7 @@ std::atomic<bool> enabled{true};
 size_t packed_block_bytes(DType type) {
     switch (type) {
         case DType::Q4_0: return 288;
+        case DType::Q4_1: return 320;
         case DType::Q5_0: return 352;
         case DType::Q8_0: return 544;
         case DType::Q4_K: return 2368;
@@ -37,6 +38,12 @@ void pack_fp16(uint8_t* out, int r, uint16_t d) { std::memcpy(out + 2 * r, &d, 2
 void pack_q4_0(const block_q4_0& x, int r, uint8_t* out) {
     for (int s = 0; s < 4; ++s) put_word(out + 64 * s, r, x.qs, 4 * s);
     pack_fp16(out + 256, r, x.d);
+}
+
+void pack_q4_1(const block_q4_1& x, int r, uint8_t* out) {
+    for (int s = 0; s < 4; ++s) put_word(out + 64 * s, r, x.qs, 4 * s);
+    pack_fp16(out + 256, r, x.d);
+    pack_fp16(out + 288, r, x.m);
 }
 
 void pack_q5_0(const block_q5_0& x, int r, uint8_t* out) {
@@ -120,6 +127,7 @@ bool repack(Tensor& w, StreamedVector<uint8_t>& storage) {
     uint8_t* out = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
     switch (w.type) {
         case DType::Q4_0: pack_rows<block_q4_0, pack_q4_0>(w, out); break;
+        case DType::Q4_1: pack_rows<block_q4_1, pack_q4_1>(w, out); break;
         case DType::Q5_0: pack_rows<block_q5_0, pack_q5_0>(w, out); break;
         case DType::Q8_0: pack_rows<block_q8_0, pack_q8_0>(w, out); break;
         case DType::Q4_K: pack_rows<block_q4_K, pack_q4_K>(w, out); break;

@@ -10,6 +10,7 @@
 // zero), block after block along the row; "16 x" means one entry per row of the group:
 //   q4_0 (288 B/block): 4 x 64 B codes, then 16 x fp16 d. Register s, bytes 4r..4r+3 =
 //                       qs[4s..4s+3] of row r (low nibbles: elements 4s.., high: 16+4s..).
+//   q4_1 (320 B/block): codes as q4_0, then 16 x fp16 d, 16 x fp16 m.
 //   q5_0 (352 B/block): as q4_0, then for s = 0..3 two 64-bit masks (low, high nibbles): bit
 //                       4r+t = the fifth bit of element 4s+t (16+4s+t) of row r; then 16 x d.
 //   q8_0 (544 B/block): 8 x 64 B codes: register s, bytes 4r..4r+3 = qs[4s..4s+3] + 128 of

@@ -1,5 +1,5 @@
-// AVX2 decode kernels over the 16-row interleaved layouts of simd/repack.h, for q4_0, q8_0,
-// q4_K and q6_K: each 64-byte register of the layout is read as two 256-bit halves (rows
+// AVX2 decode kernels over the 16-row interleaved layouts of simd/repack.h, for q4_0, q4_1,
+// q8_0, q4_K and q6_K: each 64-byte register of the layout is read as two 256-bit halves (rows
 // 0-7, 8-15), and vpmaddubsw + vpmaddwd stand in for vpdpbusd. As in repack_avx512.cpp the integer block
 // sums are exact and the float work is the scalar reference's (built with
 // -ffp-contract=off), so results are bit-identical to scalar_tile's.
@@ -60,9 +60,12 @@ inline void put_rows(const __m256* acc, int nr, float* y) {
 }
 
 // isum(p, x, base): for the 8 rows of half `half`, the reference's sumi of the block.
+// kMinAt: where q4_1's minimums are (0: none), added as m x (the activations' s).
 struct Q4_0Half {
-    static constexpr int kBlockBytes = 288, kScaleAt = 256, kOffset = 8;
-    static __m256i isum(const uint8_t* p, int half, const block_q8_0& x, __m256i base) {
+    using X = block_q8_0;
+    static constexpr int kBlockBytes = 288, kScaleAt = 256, kOffset = 8, kMinAt = 0;
+    template <class Block>
+    static __m256i isum(const uint8_t* p, int half, const Block& x, __m256i base) {
         const __m256i nibble = _mm256_set1_epi8(0x0F);
         __m256i sum16 = _mm256_setzero_si256();  // 8 pair sums of 4-bit codes
         for (int s = 0; s < 4; ++s) {
@@ -74,9 +77,15 @@ struct Q4_0Half {
     }
 };
 
+struct Q4_1Half : Q4_0Half {  // the same codes, without offset
+    using X = block_q8_1;
+    static constexpr int kBlockBytes = 320, kScaleAt = 256, kOffset = 0, kMinAt = 288;
+};
+
 // q8_0 codes are stored + 128; back to signed, |w| meets the activations with w's sign.
 struct Q8_0Half {
-    static constexpr int kBlockBytes = 544, kScaleAt = 512, kOffset = 0;
+    using X = block_q8_0;
+    static constexpr int kBlockBytes = 544, kScaleAt = 512, kOffset = 0, kMinAt = 0;
     static __m256i isum(const uint8_t* p, int half, const block_q8_0& x, __m256i) {
         const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
         __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
@@ -97,8 +106,9 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
     thread_local std::vector<int32_t> bases;  // -offset x (sum of the block's activation codes)
     if (bases.size() < static_cast<size_t>(nb)) bases.resize(nb);
     for (int c = 0; c < nc; ++c) {
-        const block_q8_0* x = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(xv) + c * x_stride);
-        if (Step::kOffset)
+        using X = typename Step::X;
+        const X* x = reinterpret_cast<const X*>(static_cast<const uint8_t*>(xv) + c * x_stride);
+        if constexpr (Step::kOffset != 0)
             for (int64_t b = 0; b < nb; ++b) bases[b] = -Step::kOffset * code_sum(x[b]);
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
         for (int64_t b = 0; b < nb; ++b) {
@@ -110,7 +120,12 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
                 const __m128i dw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + Step::kScaleAt + 16 * half));
                 const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(dw), dx);
                 const __m256i isum = Step::isum(p, half, x[b], base);
-                acc[half] = _mm256_add_ps(acc[half], _mm256_mul_ps(_mm256_cvtepi32_ps(isum), d));
+                __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), d);
+                if constexpr (Step::kMinAt != 0) {
+                    const __m128i m = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + Step::kMinAt + 16 * half));
+                    t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_cvtph_ps(m), _mm256_set1_ps(_cvtsh_ss(x[b].s))));
+                }
+                acc[half] = _mm256_add_ps(acc[half], t);
             }
         }
         put_rows(acc, nr, y + c * ldy);
@@ -234,6 +249,7 @@ void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
 PackedTileFn avx2_packed_tile(DType weight) {
     switch (weight) {
         case DType::Q4_0: return block_tile<Q4_0Half>;
+        case DType::Q4_1: return block_tile<Q4_1Half>;
         case DType::Q8_0: return block_tile<Q8_0Half>;
         case DType::Q4_K: return q4_K_tile;
         case DType::Q6_K: return q6_K_tile;

@@ -59,11 +59,14 @@ inline int32_t code_sum(const block_q8_0& x) {
     return static_cast<int32_t>(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1)) - QK * 128;
 }
 
-// The 32-element types against q8_0 activations: isum(p, x, base) is, for 16 rows, the
-// reference's sumi of the block, given base = -offset x (sum of the activation codes).
+// The 32-element types against q8_0 activations (q4_1: q8_1): isum(p, x, base) is, for 16
+// rows, the reference's sumi of the block, given base = -offset x (sum of the activation
+// codes). kMinAt: where q4_1's minimums are (0: none), added as m x (the activations' s).
 struct Q4_0Step {
-    static constexpr int kBlockBytes = 288, kScaleAt = 256, kOffset = 8;
-    static __m512i isum(const uint8_t* p, const block_q8_0& x, __m512i base) {
+    using X = block_q8_0;
+    static constexpr int kBlockBytes = 288, kScaleAt = 256, kOffset = 8, kMinAt = 0;
+    template <class Block>
+    static __m512i isum(const uint8_t* p, const Block& x, __m512i base) {
         // High nibbles stay in place (16 x code): their chain is 16 x the sum, shifted back once.
         const __m512i low = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8(static_cast<char>(0xF0));
         __m512i lo = base, hi = _mm512_setzero_si512();
@@ -76,8 +79,14 @@ struct Q4_0Step {
     }
 };
 
+struct Q4_1Step : Q4_0Step {  // the same codes, without offset
+    using X = block_q8_1;
+    static constexpr int kBlockBytes = 320, kScaleAt = 256, kOffset = 0, kMinAt = 288;
+};
+
 struct Q5_0Step {
-    static constexpr int kBlockBytes = 352, kScaleAt = 320, kOffset = 16;
+    using X = block_q8_0;
+    static constexpr int kBlockBytes = 352, kScaleAt = 320, kOffset = 16, kMinAt = 0;
     static __m512i isum(const uint8_t* p, const block_q8_0& x, __m512i base) {
         const __m512i nibble = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
         __m512i lo = base, hi = _mm512_setzero_si512();
@@ -96,7 +105,8 @@ struct Q5_0Step {
 };
 
 struct Q8_0Step {
-    static constexpr int kBlockBytes = 544, kScaleAt = 512, kOffset = 128;
+    using X = block_q8_0;
+    static constexpr int kBlockBytes = 544, kScaleAt = 512, kOffset = 128, kMinAt = 0;
     static __m512i isum(const uint8_t* p, const block_q8_0& x, __m512i base) {
         __m512i even = base, odd = _mm512_setzero_si512();  // two chains, half as long
         for (int s = 0; s < 8; s += 2) {
@@ -114,15 +124,20 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
     thread_local std::vector<int32_t> bases;  // -offset x (sum of the block's activation codes)
     if (bases.size() < static_cast<size_t>(nb)) bases.resize(nb);
     for (int c = 0; c < nc; ++c) {  // one column at a time: the group stays in cache
-        const block_q8_0* x = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(xv) + c * x_stride);
-        for (int64_t b = 0; b < nb; ++b) bases[b] = -Step::kOffset * code_sum(x[b]);
+        using X = typename Step::X;
+        const X* x = reinterpret_cast<const X*>(static_cast<const uint8_t*>(xv) + c * x_stride);
+        if constexpr (Step::kOffset != 0)
+            for (int64_t b = 0; b < nb; ++b) bases[b] = -Step::kOffset * code_sum(x[b]);
         __m512 acc = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* p = group + b * Step::kBlockBytes;
             prefetch_block(p, Step::kBlockBytes);
             const __m512 d = _mm512_mul_ps(load_fp16x16(p + Step::kScaleAt), _mm512_set1_ps(_cvtsh_ss(x[b].d)));
-            const __m512i isum = Step::isum(p, x[b], _mm512_set1_epi32(bases[b]));
-            acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(isum), d));
+            const __m512i isum = Step::isum(p, x[b], _mm512_set1_epi32(Step::kOffset ? bases[b] : 0));
+            __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), d);
+            if constexpr (Step::kMinAt != 0)
+                t = _mm512_add_ps(t, _mm512_mul_ps(load_fp16x16(p + Step::kMinAt), _mm512_set1_ps(_cvtsh_ss(x[b].s))));
+            acc = _mm512_add_ps(acc, t);
         }
         put_rows(acc, nr, y + c * ldy);
     }
@@ -223,6 +238,7 @@ void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
 PackedTileFn avx512_packed_tile(DType weight) {
     switch (weight) {
         case DType::Q4_0: return block_tile<Q4_0Step>;
+        case DType::Q4_1: return block_tile<Q4_1Step>;
         case DType::Q5_0: return block_tile<Q5_0Step>;
         case DType::Q8_0: return block_tile<Q8_0Step>;
         case DType::Q4_K: return q4_K_tile;

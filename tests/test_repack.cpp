@@ -26,14 +26,14 @@ struct RepackSwitch {
     ~RepackSwitch() { set_repack_enabled(true); }
 };
 
-const DType kPackedTypes[] = {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
+const DType kPackedTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
 
 }  // namespace
 
 TEST_SUITE("kernels") {
 
-// Every reachable ISA level with a packed kernel for the type (AVX-512: all five, AVX2:
-// q4_0 and q8_0), against the scalar reference.
+// Every reachable ISA level with a packed kernel for the type (AVX-512: all six, AVX2: all
+// but q5_0), against the scalar reference.
 TEST_CASE("packed matmul equals the scalar reference bit for bit") {
     if (!simd::packed_tile_kernel(DType::Q4_0, simd::best_isa())) {
         MESSAGE("skipping: no packed kernels at ", simd::isa_name(simd::best_isa()));
@@ -141,7 +141,7 @@ TEST_SUITE("model") {
 // the other types <= 2e-3; tolerance vs llama.cpp in test_model.cpp: 8e-2), but every
 // position predicts the same token.
 TEST_CASE("repacked models compute the unpacked models' logits") {
-    for (const char* type : {"Q4_0", "Q5_0", "Q8_0", "Q4_K_M", "Q6_K"}) {
+    for (const char* type : {"Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q4_K_M", "Q6_K"}) {
         const std::string path = testing::shared_file(std::string("models/tiny-random/rq-") + type + ".gguf");
         if (path.empty()) return;
         ModelFile file = load_model(path);
@@ -157,7 +157,7 @@ TEST_CASE("repacked models compute the unpacked models' logits") {
         const int vocab = static_cast<int>(logits[0].size()) / n;
         float diff = 0;
         for (size_t i = 0; i < logits[0].size(); ++i) diff = std::max(diff, std::fabs(logits[0][i] - logits[1][i]));
-        INFO(type, ": max difference ", diff);
+        INFO(std::string(type), ": max difference ", diff);
         CHECK(diff <= 2.5e-2f);
         for (int t = 0; t < n; ++t) {
             const float* a = logits[0].data() + t * vocab;
