@@ -35,4 +35,11 @@ l3=$(lscpu 2>/dev/null | awk -F: '/L3 cache/ {gsub(/^ +/, "", $2); print $2}')
     echo "Command: \`make bench\` (\`lm bench --roofline -p 128 -n 128 -t 1,2 -r 3\` over random-weight models from \`lm init\`)"
     echo
     $LM bench --roofline -p 128 -n 128 -t 1,2 -r 3 "${models[@]}"
+    # On an AVX-512 machine, decode again with the AVX2 kernels: what CPUs without AVX-512 run.
+    if grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo; then
+        echo
+        echo "Decode with the AVX2 matmul kernels on the same machine (\`lm bench --isa avx2\`):"
+        echo
+        $LM bench --roofline --isa avx2 -p 0 -n 128 -t 1,2 -r 3 "${models[@]:0:4}"
+    fi
 } | tee "$out"
