@@ -11,19 +11,13 @@
 #include <vector>
 
 #include "simd/kernels.h"
+#include "simd/repack_x86.h"
 #include "weights/quant.h"
 
 namespace lm::simd {
 
 namespace {
 
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-// As in repack_avx512.cpp: the lines 2 KB ahead, into L2.
-constexpr int kPrefetchAhead = 2048;
-inline void prefetch_block(const uint8_t* p, int bytes) {
-    for (int at = 0; at < bytes; at += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + kPrefetchAhead + at, _MM_HINT_T1);
-}
 
 // Activation codes at..at+3 broadcast to every lane.
 inline __m256i words(const int8_t* qs, int at) {
@@ -42,14 +36,6 @@ inline __m256i dot4(__m256i a, __m256i b) { return _mm256_madd_epi16(_mm256_madd
 // (16002) only 2.
 inline __m256i pairs(__m256i a, __m256i b) { return _mm256_maddubs_epi16(a, b); }
 inline __m256i widen(__m256i sum16) { return _mm256_madd_epi16(sum16, _mm256_set1_epi16(1)); }
-
-// Sum of the 32 codes of a q8_0 block.
-inline int32_t code_sum(const block_q8_0& x) {
-    const __m256i biased = _mm256_xor_si256(load256(x.qs), _mm256_set1_epi8(static_cast<char>(0x80)));
-    const __m256i s = _mm256_sad_epu8(biased, _mm256_setzero_si256());
-    const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    return static_cast<int32_t>(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1)) - QK * 128;
-}
 
 // Stores the 16 rows of acc[0] (rows 0-7) and acc[1] (rows 8-15), nr of them real.
 inline void put_rows(const __m256* acc, int nr, float* y) {
