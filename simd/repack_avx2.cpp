@@ -1,8 +1,8 @@
 // AVX2 decode kernels over the 16-row interleaved layouts of simd/repack.h, for q4_0, q4_1,
-// q8_0, q4_K and q6_K: each 64-byte register of the layout is read as two 256-bit halves (rows
-// 0-7, 8-15), and vpmaddubsw + vpmaddwd stand in for vpdpbusd. As in repack_avx512.cpp the integer block
-// sums are exact and the float work is the scalar reference's (built with
-// -ffp-contract=off), so results are bit-identical to scalar_tile's.
+// q8_0, q4_K and q6_K: each 64-byte register of the layout is read as two 256-bit halves
+// (rows 0-7, 8-15), and vpmaddubsw + vpmaddwd stand in for vpdpbusd. As in
+// repack_avx512.cpp the integer block sums are exact and the float work is the scalar
+// reference's (built with -ffp-contract=off), so results are bit-identical to scalar_tile's.
 // The unpacked AVX2 kernels (dot_avx2.cpp) are compute-bound on these types: tinyllama-1.1b
 // Q4_0 decode ran at ~20 % of the bandwidth roofline with them, Q4_K_M at ~30 %.
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
@@ -18,7 +18,6 @@ namespace lm::simd {
 
 namespace {
 
-
 // Activation codes at..at+3 broadcast to every lane.
 inline __m256i words(const int8_t* qs, int at) {
     int32_t w;
@@ -26,14 +25,13 @@ inline __m256i words(const int8_t* qs, int at) {
     return _mm256_set1_epi32(w);
 }
 
-// Per lane (row): the sum of 4 products of unsigned a and signed b. No pair can saturate
-// 16 bits here: codes are at most 15 (q4_0, q4_K), 63 (q6_K) or 128 (|q8_0|), activations
-// at most 127 in magnitude (2 x 128 x 127 = 32512).
+// Per lane (row): the sum of 4 products of unsigned a and signed b, for q8_0's |w| <= 128
+// against activations of magnitude <= 127: a pair is at most 32512, so never saturates.
 inline __m256i dot4(__m256i a, __m256i b) { return _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)); }
 
 // The 16-bit pair sums of vpmaddubsw, added up before one widening vpmaddwd: 4-bit codes
 // give pairs of at most 2 x 15 x 127 = 3810, so 8 of them still fit 16 bits; 6-bit codes
-// (16002) only 2.
+// (2 x 63 x 127 = 16002) only 2.
 inline __m256i pairs(__m256i a, __m256i b) { return _mm256_maddubs_epi16(a, b); }
 inline __m256i widen(__m256i sum16) { return _mm256_madd_epi16(sum16, _mm256_set1_epi16(1)); }
 
