@@ -1,6 +1,5 @@
 // Row kernels: each vectorized variant against its scalar reference, odd sizes and tails.
 #include <cmath>
-#include <random>
 
 #include "simd/attention.h"
 #include "simd/kernels.h"
@@ -11,13 +10,6 @@
 using namespace lm;
 
 namespace {
-std::vector<float> randoms(int n, float scale, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, scale);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
 [[maybe_unused]] bool has_avx2() { return simd::isa_reachable(simd::Isa::Avx2); }
 // The vector row-kernel levels this CPU runs, with their names.
 std::vector<std::pair<const char*, const simd::RowKernels*>> vector_rows() {
@@ -41,14 +33,15 @@ TEST_CASE("softmax, swiglu and gelu: the vector twins match the scalar reference
     for (const auto& [name, rows] : vector_rows())
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {
             INFO(std::string(name), " n ", n);
-            std::vector<float> a = randoms(n, 4.0f, n), b = a;
+            std::vector<float> a = testing::normal_floats(n, n, 4.0f), b = a;
             simd::softmax_scalar(a.data(), n);
             rows->softmax(b.data(), n);
             CHECK(max_rel(b, a) < 1e-5);
             double sum = 0;
             for (float x : b) sum += x;
             CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
-            const std::vector<float> g = randoms(n, 3.0f, 100 + n), u = randoms(n, 1.0f, 200 + n);
+            const std::vector<float> g = testing::normal_floats(n, 100 + n, 3.0f);
+            const std::vector<float> u = testing::normal_floats(n, 200 + n);
             std::vector<float> s1(n), s2(n);
             simd::swiglu_scalar(s1.data(), g.data(), u.data(), n);
             rows->swiglu(s2.data(), g.data(), u.data(), n);
@@ -65,8 +58,9 @@ TEST_CASE("GELU and LayerNorm backward: the vector twins match the scalar refere
     for (const auto& [name, rows] : vector_rows())
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {
             INFO(std::string(name), " n ", n);
-            const std::vector<float> x = randoms(n, 3.0f, n), dy = randoms(n, 1.0f, 300 + n), w = randoms(n, 1.0f, 400 + n);
-            const std::vector<float> start = randoms(n, 1.0f, 500 + n);
+            const std::vector<float> x = testing::normal_floats(n, n, 3.0f), dy = testing::normal_floats(n, 300 + n),
+                                     w = testing::normal_floats(n, 400 + n);
+            const std::vector<float> start = testing::normal_floats(n, 500 + n);
             for (bool overwrite : {false, true}) {
                 std::vector<float> d1 = start, d2 = start;
                 simd::gelu_tanh_backward_scalar(d1.data(), dy.data(), x.data(), n, overwrite);
@@ -108,8 +102,9 @@ TEST_CASE("attention: AVX2 and AVX-512 match the scalar reference, and the refer
     for (int hd : {8, 16, 64, 128, 256}) {
         for (int len : {1, 5, 16, 33, 70}) {
             const size_t stride = 3 * hd;  // keys of other heads interleaved, as in the cache
-            const std::vector<float> q = randoms(hd, 1.0f, hd + len);
-            const std::vector<float> kf = randoms(len * stride, 1.0f, 7 * hd + len), vf = randoms(len * stride, 1.0f, 9 * hd);
+            const std::vector<float> q = testing::normal_floats(hd, hd + len);
+            const std::vector<float> kf = testing::normal_floats(len * stride, 7 * hd + len);
+            const std::vector<float> vf = testing::normal_floats(len * stride, 9 * hd);
             std::vector<uint16_t> k(kf.size()), v(vf.size());
             for (size_t i = 0; i < kf.size(); ++i) k[i] = f32_to_f16(kf[i]), v[i] = f32_to_f16(vf[i]);
             const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
