@@ -132,6 +132,12 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     CHECK(r.out.find("| 1 | tg4 |") != std::string::npos);
     testing::expect_lm_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
     testing::expect_lm_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
+    // --isa: any level the CPU runs (scalar always), one clear error for the rest.
+    const testing::LmResult scalar = testing::run_lm("bench " + q8 + " -p 0 -n 2 -t 1 -r 1 --isa scalar");
+    CHECK(scalar.status == 0);
+    CHECK(scalar.out.find("matmul kernels: scalar (--isa)") != std::string::npos);
+    CHECK(scalar.out.find("| 1 | tg2 |") != std::string::npos);
+    testing::expect_lm_error("bench " + q8 + " --isa avx9", "--isa: 'avx9' is not an ISA level this CPU runs");
 }
 
 TEST_CASE("eval: perplexity equals exp(mean NLL) computed from the model's own logits") {
