@@ -69,7 +69,12 @@ struct Gemm {
         switch (g.b_type) {
             case DType::F16: return Ops::f16(static_cast<const uint16_t*>(g.b) + offset, dst, n);
             case DType::BF16: return Ops::bf16(static_cast<const uint16_t*>(g.b) + offset, dst, n);
-            default: std::memcpy(dst, static_cast<const float*>(g.b) + offset, sizeof(float) * n);
+            default: {  // inline vector moves: a library call per row of W costs more than the copy
+                const float* src = static_cast<const float*>(g.b) + offset;
+                int i = 0;
+                for (; i + L <= n; i += L) batch::load_unaligned(src + i).store_unaligned(dst + i);
+                for (; i < n; ++i) dst[i] = src[i];
+            }
         }
     }
 
@@ -208,13 +213,22 @@ struct Gemm {
     // Each output is still one FMA chain per KC block, the blocks added in order, so results
     // do not depend on the split either.
 
-    // acc[i][v] (+)= sum_k wbuf[i][k] panel[k][v*L ..]; partial sums in and out of `part`.
+    // acc[i][v] (+)= sum_k wbuf[i][k] panel[k][v*L ..]; partial sums in and out of `part`. The
+    // cache lines at pf[0 .. npf) are asked for spread over the k loop (a burst of requests
+    // would stall it once the line fill buffers are full).
     template <int R>
-    static void micro_wt(int kc, const float* wbuf, const float* panel, float* part, bool first) {
+    static void micro_wt(int kc, const float* wbuf, const float* panel, float* part, bool first,
+                         const char* const* pf, int npf) {
         batch acc[R][NV];
         for (int i = 0; i < R; ++i)
             for (int v = 0; v < NV; ++v) acc[i][v] = first ? batch(0.f) : batch::load_aligned(part + (i * NV + v) * L);
+        const int every = std::max(1, kc / std::max(1, npf));
+        int q = 0, countdown = 1;
         for (int k = 0; k < kc; ++k, panel += NR) {
+            if (--countdown == 0) {
+                countdown = every;
+                if (q < npf) __builtin_prefetch(pf[q++], 0, 3);
+            }
             batch xv[NV];
             for (int v = 0; v < NV; ++v) xv[v] = batch::load_aligned(panel + v * L);
             for (int i = 0; i < R; ++i) {
@@ -222,15 +236,17 @@ struct Gemm {
                 for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(w, xv[v], acc[i][v]);
             }
         }
+        while (q < npf) __builtin_prefetch(pf[q++], 0, 3);
         for (int i = 0; i < R; ++i)
             for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(part + (i * NV + v) * L);
     }
 
     template <int R = MR>
-    static void tile_wt(int rows, int kc, const float* wbuf, const float* panel, float* part, bool first) {
+    static void tile_wt(int rows, int kc, const float* wbuf, const float* panel, float* part, bool first,
+                        const char* const* pf, int npf) {
         if constexpr (R > 0) {
-            if (rows == R) return micro_wt<R>(kc, wbuf, panel, part, first);
-            tile_wt<R - 1>(rows, kc, wbuf, panel, part, first);
+            if (rows == R) return micro_wt<R>(kc, wbuf, panel, part, first, pf, npf);
+            tile_wt<R - 1>(rows, kc, wbuf, panel, part, first, pf, npf);
         }
     }
 
@@ -259,33 +275,38 @@ struct Gemm {
                     for (int k = 0; k < kc; ++k) std::fill(dst + k * NR + rows, dst + (k + 1) * NR, 0.f);
             }
         }
-        alignas(64) float out[MR][NR];
+        // The cache lines of the next block's rows of W (the next columns' first block after the
+        // last), fetched while this block multiplies: a share of them per panel.
+        constexpr int kMaxLines = MR * KC * 4 / 64;
+        const char* lines[kMaxLines];
+        const int size = g.b_type == DType::F32 ? 4 : 2;
+        alignas(64) float out[NR * MR];
         for (int n0 = nb; n0 < ne; n0 += MR) {
             const int cols = std::min(MR, ne - n0);
             for (int b = 0; b < blocks; ++b) {
                 const int k0 = b * KC, kc = std::min(KC, g.K - k0);
                 for (int i = 0; i < cols; ++i) widen(g, k0 + (n0 + i) * g.b_cs, wbuf.data() + i * KC, kc);
-                // While these multiply, the next block's rows of W are fetched (a row at a time).
                 const int nk0 = b + 1 < blocks ? k0 + KC : 0, nn0 = b + 1 < blocks ? n0 : n0 + MR;
-                const int next_rows = nn0 < ne ? std::min(MR, ne - nn0) : 0, next_kc = std::min(KC, g.K - nk0);
-                const int size = g.b_type == DType::F32 ? 4 : 2;
-                int row = 0;
+                const int next_rows = nn0 < ne ? std::min(MR, ne - nn0) : 0, next_bytes = std::min(KC, g.K - nk0) * size;
+                int nlines = 0;
+                for (int row = 0; row < next_rows; ++row) {
+                    const char* src = static_cast<const char*>(g.b) + (nk0 + (nn0 + row) * g.b_cs) * size;
+                    for (int at = 0; at < next_bytes; at += 64) lines[nlines++] = src + at;
+                }
                 for (int p = 0; p < panels; ++p) {
-                    for (const int end = next_rows * (p + 1) / panels; row < end; ++row) {
-                        const char* src = static_cast<const char*>(g.b) + (nk0 + (nn0 + row) * g.b_cs) * size;
-                        for (int at = 0; at < next_kc * size; at += 64) __builtin_prefetch(src + at, 0, 3);
-                    }
+                    const int l0 = nlines * p / panels, l1 = nlines * (p + 1) / panels;
                     tile_wt(cols, kc, wbuf.data(), a_pack.data() + (static_cast<size_t>(b) * panels + p) * KC * NR,
-                            parts.data() + static_cast<size_t>(p) * MR * NR, b == 0);
+                            parts.data() + static_cast<size_t>(p) * MR * NR, b == 0, lines + l0, l1 - l0);
                 }
             }
             for (int p = 0; p < panels; ++p) {  // C rows p*NR.. x columns n0.., from [column][row] tiles
-                std::memcpy(out, parts.data() + static_cast<size_t>(p) * MR * NR, sizeof(float) * cols * NR);
                 const int rows = std::min(NR, g.M - p * NR);
+                Ops::template transpose<MR>(parts.data() + static_cast<size_t>(p) * MR * NR, NR, cols, rows, out);
                 for (int t = 0; t < rows; ++t) {
                     float* c = g.c + (p * NR + t) * g.ldc + n0;
+                    const float* o = out + t * MR;
                     for (int i = 0; i < cols; ++i) {
-                        const float v = g.bias ? out[i][t] + g.bias[n0 + i] : out[i][t];
+                        const float v = g.bias ? o[i] + g.bias[n0 + i] : o[i];
                         c[i] = g.overwrite ? v : c[i] + v;
                     }
                 }
