@@ -47,7 +47,9 @@ void KvCache::attend(float* out, size_t out_stride, const float* q, size_t q_str
     // Small problems stay on one thread: waking the team costs more than they do.
     const int64_t work = static_cast<int64_t>(n) * n_heads * (pos + n) * head_dim;
     const int team = work > (1 << 15) ? threads : 1;
-#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+    // Dealt out one (token, head) at a time: later tokens attend to more keys, so contiguous
+    // shares of a prompt's tokens would leave the first threads idle.
+#pragma omp parallel for collapse(2) num_threads(team) schedule(static, 1)
     for (int i = 0; i < n; ++i) {
         for (int h = 0; h < n_heads; ++h) {
             const size_t kv_at = layer_at + (h / group) * head_dim;
