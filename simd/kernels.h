@@ -75,10 +75,15 @@ QGemmFn avx512_qgemm(DType weight);
 
 // Decode kernels over repacked weights (simd/repack.h): y as TileFn for nr <= 16 rows of the
 // packed group at `group`. Bit-identical to scalar_tile(weight). nullptr: no kernel.
-using PackedTileFn = void (*)(int64_t k, const void* group, int nr, const void* x, size_t x_stride, int nc, float* y,
-                              int64_t ldy);
+// For q8_0 activations (q4_0, q5_0, q8_0 weights) `sums` holds each block's code sum, k / 32
+// per column, column c at sums + c * (k / 32) (see q8_0_code_sums): the weights' code offset
+// times it starts each block's integer dot. Other types ignore it.
+using PackedTileFn = void (*)(int64_t k, const void* group, int nr, const void* x, size_t x_stride, const int32_t* sums,
+                              int nc, float* y, int64_t ldy);
 PackedTileFn packed_tile_kernel(DType weight, Isa isa);
 PackedTileFn avx512_packed_tile(DType weight);
 PackedTileFn avx2_packed_tile(DType weight);  // q4_0, q4_1, q8_0, q4_K, q6_K
+// The code sums of nb q8_0 blocks (PackedTileFn's `sums`).
+void q8_0_code_sums(const void* x, int64_t nb, int32_t* sums);
 
 }  // namespace lm::simd

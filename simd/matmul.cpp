@@ -41,6 +41,7 @@ struct Job {
     const Tensor* w;
     const uint8_t* x;  // converted activations
     size_t x_stride;
+    const int32_t* sums;  // of x's blocks, for packed kernels over q8_0 activations
     float* y;
     int n;
 };
@@ -52,7 +53,7 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
         const int nr = static_cast<int>(std::min(kRowChunk, rows - r0));
         if (job.packed) {
             const uint8_t* group = static_cast<const uint8_t*>(job.w->packed) + ch * job.group_bytes;
-            job.packed(job.w->cols(), group, nr, job.x, job.x_stride, job.n, job.y + r0, rows);
+            job.packed(job.w->cols(), group, nr, job.x, job.x_stride, job.sums, job.n, job.y + r0, rows);
             continue;
         }
         for (int c0 = 0; c0 < job.n; c0 += kColTile) {
@@ -120,12 +121,24 @@ public:
         for (int t = 0; t < n_; ++t) quantize(x_ + t * cols_, out + t * stride, cols_);
         return out;
     }
+    // The code sums of get(Q8_0)'s blocks, row after row (what packed kernels start from).
+    const int32_t* q8_0_sums() {
+        if (!sums_done_) {
+            const uint8_t* rows = get(DType::Q8_0, 1);
+            const int64_t nb = cols_ / info(DType::Q8_0).block_size;
+            if (sums_.size() < static_cast<size_t>(n_ * nb)) sums_.resize(n_ * nb);
+            for (int t = 0; t < n_; ++t) simd::q8_0_code_sums(rows + t * row_bytes(DType::Q8_0, cols_), nb, &sums_[t * nb]);
+            sums_done_ = true;
+        }
+        return sums_.data();
+    }
 
 private:
     // Grow to the largest call, never shrink.
     static thread_local std::vector<uint8_t> scratch_[kMaxParts];
     static thread_local std::vector<float> rounded_;
-    bool rounded_done_ = false;
+    static thread_local std::vector<int32_t> sums_;
+    bool rounded_done_ = false, sums_done_ = false;
     const float* x_;
     int n_;
     int64_t cols_;
@@ -134,6 +147,7 @@ private:
 };
 thread_local std::vector<uint8_t> Converted::scratch_[kMaxParts];
 thread_local std::vector<float> Converted::rounded_;
+thread_local std::vector<int32_t> Converted::sums_;
 
 DType activation(DType weight) {
     DType act;
@@ -160,9 +174,11 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
         const DType act = activation(w.type);
         Job& job = jobs[i];
         job = Job{simd::tile_kernel(w.type, simd::active_isa()), nullptr, 0, &w, x.get(act, threads),
-                  row_bytes(act, cols), parts[i].y, n};
-        if (act != DType::F32 && w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa())))
+                  row_bytes(act, cols), nullptr, parts[i].y, n};
+        if (act != DType::F32 && w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa()))) {
             job.group_bytes = packed_group_bytes(w.type, cols);
+            if (act == DType::Q8_0) job.sums = x.q8_0_sums();
+        }
         first_chunk[i + 1] = first_chunk[i] + row_chunks(w);
         work += w.rows() * cols * n;
     }

@@ -109,6 +109,17 @@ void pack_rows(const Tensor& w, uint8_t* out) {
 
 }  // namespace
 
+namespace simd {
+void q8_0_code_sums(const void* x, int64_t nb, int32_t* sums) {
+    const block_q8_0* blocks = static_cast<const block_q8_0*>(x);
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0;
+        for (int8_t q : blocks[b].qs) s += q;
+        sums[b] = s;
+    }
+}
+}  // namespace simd
+
 size_t packed_group_bytes(DType type, int64_t cols) {
     const size_t block_bytes = packed_block_bytes(type);
     return block_bytes ? block_bytes * static_cast<size_t>(cols / info(type).block_size) : 0;

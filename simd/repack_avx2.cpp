@@ -84,22 +84,20 @@ struct Q8_0Half {
 };
 
 template <class Step>
-void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, int nc, float* y, int64_t ldy) {
+void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t* sums, int nc,
+                float* y, int64_t ldy) {
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK;
-    thread_local std::vector<int32_t> bases;  // -offset x (sum of the block's activation codes)
-    if (bases.size() < static_cast<size_t>(nb)) bases.resize(nb);
     for (int c = 0; c < nc; ++c) {
         using X = typename Step::X;
         const X* x = reinterpret_cast<const X*>(static_cast<const uint8_t*>(xv) + c * x_stride);
-        if constexpr (Step::kOffset != 0)
-            for (int64_t b = 0; b < nb; ++b) bases[b] = -Step::kOffset * code_sum(x[b]);
+        const int32_t* sum = Step::kOffset ? sums + c * nb : nullptr;
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* p = group + b * Step::kBlockBytes;
             prefetch_block(p, Step::kBlockBytes);
             const __m256 dx = _mm256_set1_ps(_cvtsh_ss(x[b].d));
-            const __m256i base = _mm256_set1_epi32(Step::kOffset ? bases[b] : 0);
+            const __m256i base = _mm256_set1_epi32(Step::kOffset ? -Step::kOffset * sum[b] : 0);
             for (int half = 0; half < 2; ++half) {
                 const __m128i dw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + Step::kScaleAt + 16 * half));
                 const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(dw), dx);
@@ -119,7 +117,8 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
 // q4_K against q8_K, the AVX-512 kernel's sums per half (see q4_K_tile there): dot[j] chains
 // sub-block j's 8 words; the high nibbles are shifted down (in place, their pair sums could
 // pass 16 bits).
-void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, int nc, float* y, int64_t ldy) {
+void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t*, int nc, float* y,
+               int64_t ldy) {
     constexpr int kBlockBytes = 2368;
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK_K;
@@ -177,7 +176,8 @@ void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
 }
 
 // q6_K against q8_K, per half as the AVX-512 kernel (see q6_K_tile there).
-void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, int nc, float* y, int64_t ldy) {
+void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t*, int nc, float* y,
+               int64_t ldy) {
     constexpr int kBlockBytes = 3360;
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK_K;

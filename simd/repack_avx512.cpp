@@ -94,22 +94,20 @@ struct Q8_0Step {
 };
 
 template <class Step>
-void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, int nc, float* y, int64_t ldy) {
+void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t* sums, int nc,
+                float* y, int64_t ldy) {
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK;
-    thread_local std::vector<int32_t> bases;  // -offset x (sum of the block's activation codes)
-    if (bases.size() < static_cast<size_t>(nb)) bases.resize(nb);
     for (int c = 0; c < nc; ++c) {  // one column at a time: the group stays in cache
         using X = typename Step::X;
         const X* x = reinterpret_cast<const X*>(static_cast<const uint8_t*>(xv) + c * x_stride);
-        if constexpr (Step::kOffset != 0)
-            for (int64_t b = 0; b < nb; ++b) bases[b] = -Step::kOffset * code_sum(x[b]);
+        const int32_t* sum = Step::kOffset ? sums + c * nb : nullptr;
         __m512 acc = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* p = group + b * Step::kBlockBytes;
             prefetch_block(p, Step::kBlockBytes);
             const __m512 d = _mm512_mul_ps(load_fp16x16(p + Step::kScaleAt), _mm512_set1_ps(_cvtsh_ss(x[b].d)));
-            const __m512i isum = Step::isum(p, x[b], _mm512_set1_epi32(Step::kOffset ? bases[b] : 0));
+            const __m512i isum = Step::isum(p, x[b], _mm512_set1_epi32(Step::kOffset ? -Step::kOffset * sum[b] : 0));
             __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), d);
             if constexpr (Step::kMinAt != 0)
                 t = _mm512_add_ps(t, _mm512_mul_ps(load_fp16x16(p + Step::kMinAt), _mm512_set1_ps(_cvtsh_ss(x[b].s))));
@@ -122,7 +120,8 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
 // q4_K against q8_K. Register 16h + L holds, for every row, 4 codes of sub-block 4h (low
 // nibbles) and 4h + 1 (high) for L < 8, of 4h + 2 and 4h + 3 for L >= 8; dot[j] chains the 8
 // words of sub-block j (odd j with the high nibbles in place: 16 x the sum).
-void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, int nc, float* y, int64_t ldy) {
+void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t*, int nc, float* y,
+               int64_t ldy) {
     constexpr int kBlockBytes = 2368;
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK_K;
@@ -172,7 +171,8 @@ void q4_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_strid
 // (L' = L mod 8); qh register 8h + L' their top 2 bits (bits 2q, 2q + 1). Codes 4L'.. are in
 // 16-element sub-block 8h + 2q + L'/4; its chain starts at -32 x (its activation sum), so it
 // ends at the reference's dot of (code - 32) with the activations.
-void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, int nc, float* y, int64_t ldy) {
+void q6_K_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t*, int nc, float* y,
+               int64_t ldy) {
     constexpr int kBlockBytes = 3360;
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK_K;

@@ -1,10 +1,9 @@
 // What the AVX-512 and AVX2 decode kernels over the packed layouts (repack_avx512.cpp,
-// repack_avx2.cpp) share: prefetching and the activation sums. AVX2 instructions only;
-// included by those two files, internal linkage.
+// repack_avx2.cpp) share: prefetching. Included by those two files, internal linkage.
 #pragma once
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 
-#include "weights/quant.h"
+#include <cstdint>
 
 namespace lm::simd {
 namespace {
@@ -26,14 +25,6 @@ inline void prefetch_part(const uint8_t* p, int bytes, int part, int parts) {
         _mm_prefetch(reinterpret_cast<const char*>(p) + kPrefetchAhead + 64 * l, _MM_HINT_T1);
 }
 inline void prefetch_block(const uint8_t* p, int bytes) { prefetch_part(p, bytes, 0, 1); }
-
-// Sum of the 32 codes of a q8_0 block.
-inline int32_t code_sum(const block_q8_0& x) {
-    const __m256i biased = _mm256_xor_si256(load256(x.qs), _mm256_set1_epi8(static_cast<char>(0x80)));
-    const __m256i s = _mm256_sad_epu8(biased, _mm256_setzero_si256());  // 4 x sum of (code + 128) over 8 bytes
-    const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    return static_cast<int32_t>(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1)) - QK * 128;
-}
 
 }  // namespace
 }  // namespace lm::simd
