@@ -93,28 +93,48 @@ struct Q8_0Step {
     }
 };
 
+// C columns at once: each block's weights are loaded (and unpacked) once for all of them,
+// while every column's arithmetic stays the one-column sequence.
+template <class Step, int C>
+void block_cols(int64_t nb, const uint8_t* group, int nr, const uint8_t* xv, size_t x_stride, const int32_t* sums,
+                float* y, int64_t ldy) {
+    using X = typename Step::X;
+    const X* x[C];
+    __m512 acc[C];
+    for (int c = 0; c < C; ++c) {
+        x[c] = reinterpret_cast<const X*>(xv + c * x_stride);
+        acc[c] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = group + b * Step::kBlockBytes;
+        prefetch_block(p, Step::kBlockBytes);
+        const __m512 dw = load_fp16x16(p + Step::kScaleAt);
+        for (int c = 0; c < C; ++c) {
+            const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(x[c][b].d)));
+            const __m512i isum =
+                Step::isum(p, x[c][b], _mm512_set1_epi32(Step::kOffset ? -Step::kOffset * sums[c * nb + b] : 0));
+            __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), d);
+            if constexpr (Step::kMinAt != 0)
+                t = _mm512_add_ps(t, _mm512_mul_ps(load_fp16x16(p + Step::kMinAt), _mm512_set1_ps(_cvtsh_ss(x[c][b].s))));
+            acc[c] = _mm512_add_ps(acc[c], t);
+        }
+    }
+    for (int c = 0; c < C; ++c) put_rows(acc[c], nr, y + c * ldy);
+}
+
 template <class Step>
 void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stride, const int32_t* sums, int nc,
                 float* y, int64_t ldy) {
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK;
-    for (int c = 0; c < nc; ++c) {  // one column at a time: the group stays in cache
-        using X = typename Step::X;
-        const X* x = reinterpret_cast<const X*>(static_cast<const uint8_t*>(xv) + c * x_stride);
-        const int32_t* sum = Step::kOffset ? sums + c * nb : nullptr;
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t b = 0; b < nb; ++b) {
-            const uint8_t* p = group + b * Step::kBlockBytes;
-            prefetch_block(p, Step::kBlockBytes);
-            const __m512 d = _mm512_mul_ps(load_fp16x16(p + Step::kScaleAt), _mm512_set1_ps(_cvtsh_ss(x[b].d)));
-            const __m512i isum = Step::isum(p, x[b], _mm512_set1_epi32(Step::kOffset ? -Step::kOffset * sum[b] : 0));
-            __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), d);
-            if constexpr (Step::kMinAt != 0)
-                t = _mm512_add_ps(t, _mm512_mul_ps(load_fp16x16(p + Step::kMinAt), _mm512_set1_ps(_cvtsh_ss(x[b].s))));
-            acc = _mm512_add_ps(acc, t);
-        }
-        put_rows(acc, nr, y + c * ldy);
-    }
+    const uint8_t* x = static_cast<const uint8_t*>(xv);
+    int c = 0;
+    for (; c + 4 <= nc; c += 4)
+        block_cols<Step, 4>(nb, group, nr, x + c * x_stride, x_stride, Step::kOffset ? sums + c * nb : nullptr,
+                            y + c * ldy, ldy);
+    for (; c < nc; ++c)
+        block_cols<Step, 1>(nb, group, nr, x + c * x_stride, x_stride, Step::kOffset ? sums + c * nb : nullptr,
+                            y + c * ldy, ldy);
 }
 
 // q4_K against q8_K. Register 16h + L holds, for every row, 4 codes of sub-block 4h (low
