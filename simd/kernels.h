@@ -67,9 +67,10 @@ void gemm_avx512(const GemmArgs& g, int part, int parts);
 void gemm_neon(const GemmArgs& g, int part, int parts);
 
 // Integer GEMM for block-quantized weights (simd/qgemm_*.cpp): as GemmFn, with w in the
-// weight's block layout and x already converted to activation_type(weight). nullptr when the
-// ISA has none for the type.
-using QGemmFn = void (*)(float* y, const void* w, const void* x, int64_t m, int64_t k, int n, int threads);
+// weight's block layout (packed: in the 16-row layout of simd/repack.h) and x already
+// converted to activation_type(weight). nullptr when the ISA has none for the type.
+using QGemmFn = void (*)(float* y, const void* w, bool packed, const void* x, int64_t m, int64_t k, int n,
+                         int threads);
 QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
 

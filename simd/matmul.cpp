@@ -210,7 +210,8 @@ void matmul_gemms(const MatmulPart* parts, int count, Converted& x, int n, int t
         if (w.type == DType::F32 || w.type == DType::F16) {
             float_gemm(parts[i].y, w, x.floats(w.type), n, nt);
         } else if (const simd::QGemmFn qgemm = simd::qgemm_kernel(w.type, simd::active_isa())) {
-            qgemm(parts[i].y, w.data, x.get(activation(w.type), nt), w.rows(), w.cols(), n, nt);
+            qgemm(parts[i].y, w.packed ? w.packed : w.data, w.packed != nullptr, x.get(activation(w.type), nt), w.rows(),
+                  w.cols(), n, nt);
         } else {
             matmul_tiles(&parts[i], 1, x, n, nt);
         }

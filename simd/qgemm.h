@@ -5,8 +5,9 @@
 // float work (convert, scale, accumulate) is done once per 16 sub-blocks instead of per block.
 // A Format (qgemm_avx512.cpp: the 32-element types, qgemm_k_avx512.cpp: the k-quants) says
 // how its weight rows and activation rows are unpacked into these groups. Weights are
-// repacked on the fly, 4 rows at a time (the cost is shared by all tokens); activations,
-// already quantized to the weight's ggml activation type, are repacked once per call.
+// repacked on the fly, 4 rows at a time (the cost is shared by all tokens), from ggml's layout
+// or from the load-time packed copy (simd/repack.h); activations, already quantized to the
+// weight's ggml activation type, are repacked once per call.
 // Interleaved layout: code byte 4i + b of sub-block j sits at q[i][4j + b].
 // Internal linkage: included by the AVX-512 files only.
 #pragma once
@@ -17,6 +18,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "simd/packed_blocks.h"
+#include "simd/repack.h"
 
 namespace lm::simd {
 namespace {
@@ -94,6 +98,18 @@ inline void fold_half(Group* g, int steps) {
                                                        _mm512_castsi512_si256(_mm512_load_si512(g->q[2 * i + 1])), 1));
 }
 
+// pack_weights_packed for formats that read packed rows as ggml's blocks: the whole row is
+// unpacked first, so its blocks are read back from L1 rather than from pending stores.
+template <class F>
+void pack_unpacked_row(const uint8_t* group, int r, int64_t k, Group* groups) {
+    using W = typename F::W;
+    thread_local std::vector<W> row;
+    const int64_t blocks = k / F::kWeightBlock;
+    if (row.size() < static_cast<size_t>(blocks)) row.resize(blocks);
+    for (int64_t b = 0; b < blocks; ++b) Packed<W>::unpack(group + b * Packed<W>::kBytes, r, &row[b]);
+    F::pack_weights(row.data(), k, groups);
+}
+
 // R weight rows x C activation rows over all groups; with half_tail the last group is folded.
 template <int R, int C, class F>
 void micro(int64_t groups, bool half_tail, const Group* const* w, const Group* const* x, float* y, int64_t ldy) {
@@ -145,14 +161,16 @@ void micro_cols(int nc, int64_t groups, bool half_tail, const Group* const* w, c
 
 // F: W, X (block types) of kWeightBlock / kActivationBlock elements, kSteps (8 for 32-element
 // sub-blocks, 4 for 16), kOffset, kExtra, groups(k), half_tail(k) (the last group holds only
-// sub-blocks 0-7: fold it), pack_weights(row, k, groups) and pack_activations(row, k, groups).
+// sub-blocks 0-7: fold it), pack_weights(row, k, groups), pack_weights_packed(group, r, k,
+// groups) (row r of a 16-row packed group, simd/repack.h) and pack_activations(row, k, groups).
 template <class F>
-void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n, int threads) {
+void qgemm(float* y, const void* wv, bool packed, const void* xv, int64_t m, int64_t k, int n, int threads) {
     using W = typename F::W;
     using X = typename F::X;
     const int64_t groups = F::groups(k);
     const bool half_tail = F::half_tail(k);
     const int64_t w_blocks = k / F::kWeightBlock, x_blocks = k / F::kActivationBlock;  // per row
+    const size_t group_bytes = Packed<W>::kBytes * w_blocks;  // of 16 packed rows
     thread_local std::vector<Group> x_packed;
     if (x_packed.size() < static_cast<size_t>(groups * n)) x_packed.resize(groups * n);
     Group* xp = x_packed.data();
@@ -173,7 +191,12 @@ void qgemm(float* y, const void* wv, const void* xv, int64_t m, int64_t k, int n
             const int nr = static_cast<int>(std::min<int64_t>(kRows, m - r0));
             const Group* wr[kRows];
             for (int r = 0; r < nr; ++r) {
-                F::pack_weights(w + (r0 + r) * w_blocks, k, w_packed.data() + r * groups);
+                const int64_t row = r0 + r;
+                if (packed)
+                    F::pack_weights_packed(static_cast<const uint8_t*>(wv) + row / kPackedRows * group_bytes,
+                                           static_cast<int>(row % kPackedRows), k, w_packed.data() + r * groups);
+                else
+                    F::pack_weights(w + row * w_blocks, k, w_packed.data() + r * groups);
                 if (half_tail) fold_half(w_packed.data() + r * groups + groups - 1, F::kSteps);
                 wr[r] = w_packed.data() + r * groups;
             }

@@ -49,6 +49,10 @@ struct Q4_KFormat {
         }
     }
 
+    static void pack_weights_packed(const uint8_t* group, int r, int64_t k, Group* groups) {
+        pack_unpacked_row<Q4_KFormat>(group, r, k, groups);
+    }
+
     // Lane j: super-block j / 8, sub-block j % 8.
     static void pack_activations(const block_q8_K* row, int64_t k, Group* groups) {
         const int64_t nsb = k / QK_K;
@@ -108,6 +112,10 @@ struct Q6_KFormat {
             const float d = f16_to_f32(row[g].d);
             for (int j = 0; j < kGroup; ++j) groups[g].d[j] = d * row[g].scales[j];
         }
+    }
+
+    static void pack_weights_packed(const uint8_t* group, int r, int64_t k, Group* groups) {
+        pack_unpacked_row<Q6_KFormat>(group, r, k, groups);
     }
 
     // (q - 32) y summed = q y summed - 32 x (the 16-element sums q8_K keeps in bsums).

@@ -5,8 +5,8 @@
 // vpmaddubsw) and the unpack and scaling work is shared; the
 // kernels keep the scalar reference's arithmetic (integer block sums, then its float
 // multiplies and adds in block order), so their results are bit-identical to scalar_tile's.
-// A packed tensor keeps `data` (prompt processing still reads ggml's layout) and gains
-// `packed`; the model owns the storage. Layouts, per group of 16 rows (rows past the end are
+// A packed tensor keeps `data` and gains `packed`; the model owns the storage. Decode and
+// the integer GEMM (prompts) read only the packed copy, so models release ggml's pages. Layouts, per group of 16 rows (rows past the end are
 // zero), block after block along the row; "16 x" means one entry per row of the group:
 //   q4_0 (288 B/block): 4 x 64 B codes, then 16 x fp16 d. Register s, bytes 4r..4r+3 =
 //                       qs[4s..4s+3] of row r (low nibbles: elements 4s.., high: 16+4s..).
@@ -38,9 +38,14 @@ constexpr int kPackedRows = 16;  // rows per interleaved group; matmul's row chu
 // packed layout.
 size_t packed_group_bytes(DType type, int64_t cols);
 
-// When this CPU has a packed kernel for w.type and repacking is enabled, fills storage with
-// w's packed copy, points w.packed at it and returns true; otherwise leaves w alone. Storage
-// must outlive w's use and must not be resized afterwards.
+// Bytes of w's packed copy (a multiple of 64) when this CPU has a packed kernel for w.type and
+// repacking is enabled; otherwise 0.
+size_t packed_size(const Tensor& w);
+// Writes w's packed copy to `out` (packed_size(w) bytes, 64-byte aligned, outliving w's use)
+// and points w.packed at it. Requires packed_size(w) > 0.
+void repack(Tensor& w, uint8_t* out);
+// The same into `storage`, sized here (it must not be resized afterwards); false, and w left
+// alone, where packed_size(w) is 0.
 bool repack(Tensor& w, StreamedVector<uint8_t>& storage);
 
 // Process-wide switch (on by default), for tests that compare packed and unpacked models.

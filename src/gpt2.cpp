@@ -52,9 +52,9 @@ void add_bias(float* y, const Tensor& bias, int n) {
 Gpt2::Gpt2(const ModelFile& file, int context, int max_batch) : config_(read_config(file)) {
     if (config_.arch != "gpt2") fail(file.path, ": architecture '", config_.arch, "' is not a GPT-2 model");
     w_ = map_weights(file, config_);
-    for (Gpt2Layer& L : w_.layers)
-        for (const Tensor** m : {&L.wqkv, &L.wo, &L.w_up, &L.w_down}) *m = packed_.pack(*m);
-    w_.output = packed_.pack(w_.output);
+    std::vector<const Tensor**> matrices{&w_.output};
+    for (Gpt2Layer& L : w_.layers) matrices.insert(matrices.end(), {&L.wqkv, &L.wo, &L.w_up, &L.w_down});
+    packed_.pack(matrices, file.mapping.get());
     const Config& c = config_;
     Gpt2State& s = state_;
     set_limits(context, c.context_length, max_batch);

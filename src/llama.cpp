@@ -39,9 +39,10 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
 Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_config(file)) {
     if (config_.arch != "llama") fail(file.path, ": architecture '", config_.arch, "' is not a Llama model");
     w_ = map_weights(file, config_);
+    std::vector<const Tensor**> matrices{&w_.output};
     for (LlamaLayer& L : w_.layers)
-        for (const Tensor** m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) *m = packed_.pack(*m);
-    w_.output = packed_.pack(w_.output);
+        matrices.insert(matrices.end(), {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down});
+    packed_.pack(matrices, file.mapping.get());
     const Config& c = config_;
     LlamaState& s = state_;
     set_limits(context, c.context_length, max_batch);

@@ -11,13 +11,21 @@
 
 namespace lm {
 
-const Tensor* PackedWeights::pack(const Tensor* w) {
-    Tensor copy = *w;
-    StreamedVector<uint8_t> bytes;
-    if (!repack(copy, bytes)) return w;
-    storage_.push_back(std::move(bytes));  // moving a vector keeps its buffer, so copy.packed stays valid
-    tensors_.push_back(copy);
-    return &tensors_.back();
+void PackedWeights::pack(const std::vector<const Tensor**>& weights, const MappedFile* file) {
+    size_t total = 0;
+    for (const Tensor** w : weights) total += packed_size(**w);
+    if (total == 0) return;
+    StreamedVector<uint8_t>& buffer = storage_.emplace_back(total + 64);
+    uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+    for (const Tensor** w : weights) {
+        const size_t bytes = packed_size(**w);
+        if (bytes == 0) continue;
+        Tensor& copy = tensors_.emplace_back(**w);
+        repack(copy, out);
+        out += bytes;
+        if (file) file->release((*w)->data, (*w)->nbytes);
+        *w = &copy;
+    }
 }
 
 namespace {

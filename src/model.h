@@ -50,9 +50,12 @@ public:
     PackedWeights(PackedWeights&&) = default;
     PackedWeights& operator=(PackedWeights&&) = default;
 
-    // What to multiply by: a copy of *w pointing at its packed layout when this CPU has
-    // packed kernels for w's type (and repacking is enabled), else w itself.
-    const Tensor* pack(const Tensor* w);
+    // Points each *w at a copy of the tensor with its packed layout where this CPU has packed
+    // kernels for its type (and repacking is enabled); the others stay. The copies share one
+    // buffer (huge pages rounded up once, not per matrix). Each packed matrix's pages in
+    // `file` are then released (MappedFile::release): decode and prompts read the packed
+    // copy alone, so the model is resident once, not twice.
+    void pack(const std::vector<const Tensor**>& weights, const MappedFile* file);
 
 private:
     std::deque<Tensor> tensors_;  // deques: pointers handed out stay valid

@@ -59,6 +59,14 @@ MappedFile::~MappedFile() {
     else if (source_ == Source::mapped) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+void MappedFile::release(const void* p, size_t n) const {
+    const auto at = reinterpret_cast<uintptr_t>(p), begin = reinterpret_cast<uintptr_t>(data_);
+    if (source_ != Source::mapped || at < begin || at + n > begin + size_ || at + n < at) return;
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t first = (at + page - 1) / page * page, last = (at + n) / page * page;  // whole pages only
+    if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 void* alloc_streamed(size_t bytes) {
     constexpr size_t kHuge = size_t{2} << 20;
     if (bytes < kHuge) {

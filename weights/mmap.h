@@ -26,6 +26,12 @@ public:
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
+    // Done with [p, p + n) for now: of a mapped file, the whole pages in the range leave this
+    // process's resident memory (the kernel's page cache may keep them; touching them again
+    // reads them back, so the bytes never change). Memory held any other way, and ranges
+    // outside this file, are left alone.
+    void release(const void* p, size_t n) const;
+
 private:
     std::string path_;
     const uint8_t* data_ = nullptr;
