@@ -78,12 +78,6 @@ struct Packed<block_q5_0> {
     }
     static void unpack(const uint8_t* in, int r, block_q5_0* x) {
         for (int s = 0; s < 4; ++s) packed::get_word(in + 64 * s, r, x->qs, 4 * s);
-        const uint32_t qh = fifth_bits(in, r);
-        std::memcpy(x->qh, &qh, 4);
-        x->d = packed::get_fp16(in + kDAt, r);
-    }
-    // Row r's qh (bit j: the fifth bit of element j).
-    static uint32_t fifth_bits(const uint8_t* in, int r) {
         uint32_t qh = 0;
         for (int s = 0; s < 4; ++s)
             for (int half = 0; half < 2; ++half) {
@@ -91,7 +85,8 @@ struct Packed<block_q5_0> {
                 std::memcpy(&mask, in + kMaskAt + 16 * s + 8 * half, 8);
                 qh |= static_cast<uint32_t>((mask >> (4 * r)) & 0xF) << (16 * half + 4 * s);
             }
-        return qh;
+        std::memcpy(x->qh, &qh, 4);
+        x->d = packed::get_fp16(in + kDAt, r);
     }
 };
 

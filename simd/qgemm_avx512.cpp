@@ -49,7 +49,11 @@ struct Q5_0Codes {
         with_fifth_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)), qh, out);
     }
     static void get_packed(const uint8_t* p, int r, uint8_t* out) {
-        with_fifth_bits(packed_qs16(p, r), Packed<block_q5_0>::fifth_bits(p, r), out);
+        block_q5_0 b;  // only qh is used
+        Packed<block_q5_0>::unpack(p, r, &b);
+        uint32_t qh;
+        std::memcpy(&qh, b.qh, 4);
+        with_fifth_bits(packed_qs16(p, r), qh, out);
     }
     static void with_fifth_bits(__m128i qs, uint32_t qh, uint8_t* out) {
         const __m128i m = _mm_set1_epi8(0x0F);

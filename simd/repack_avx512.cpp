@@ -8,6 +8,7 @@
 // bit-identical to scalar_tile's (both files are built with -ffp-contract=off: no FMAs).
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -94,10 +95,15 @@ struct Q8_0Step {
 };
 
 // C columns at once: each block's weights are loaded (and unpacked) once for all of them,
-// while every column's arithmetic stays the one-column sequence.
+// while every column's arithmetic stays the one-column sequence. With 8 columns this is the
+// prompts' integer GEMM for these types (see matmul.cpp). Decode (pf null) asks for the
+// group kPrefetchAhead bytes ahead; a prompt's passes over a group (from cache after the
+// first) instead ask for their share of the next group's lines, pf[0 .. lines), spread over
+// the blocks.
 template <class Step, int C>
 void block_cols(int64_t nb, const uint8_t* group, int nr, const uint8_t* xv, size_t x_stride, const int32_t* sums,
-                float* y, int64_t ldy) {
+                float* y, int64_t ldy, const uint8_t* pf = nullptr, int64_t lines = 0) {
+    const int64_t per_block = (lines + nb - 1) / nb;
     using X = typename Step::X;
     const X* x[C];
     __m512 acc[C];
@@ -107,7 +113,9 @@ void block_cols(int64_t nb, const uint8_t* group, int nr, const uint8_t* xv, siz
     }
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = group + b * Step::kBlockBytes;
-        prefetch_block(p, Step::kBlockBytes);
+        if (!pf) prefetch_block(p, Step::kBlockBytes);
+        for (int64_t l = b * per_block; l < std::min(lines, (b + 1) * per_block); ++l)
+            _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T1);
         const __m512 dw = load_fp16x16(p + Step::kScaleAt);
         for (int c = 0; c < C; ++c) {
             const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(x[c][b].d)));
@@ -128,13 +136,22 @@ void block_tile(int64_t k, const void* gv, int nr, const void* xv, size_t x_stri
     const uint8_t* group = static_cast<const uint8_t*>(gv);
     const int64_t nb = k / QK;
     const uint8_t* x = static_cast<const uint8_t*>(xv);
+    auto cols = [&]<int C>(int c, const uint8_t* pf = nullptr, int64_t lines = 0) {
+        block_cols<Step, C>(nb, group, nr, x + c * x_stride, x_stride, Step::kOffset ? sums + c * nb : nullptr,
+                            y + c * ldy, ldy, pf, lines);
+    };
+    // Prompts: passes of 8 columns, pass i fetching part i of the next group (which follows this
+    // one: row chunks go in order; past the last group the requests are harmless).
+    const int passes = nc / 8;
+    const int64_t group_lines = nb * Step::kBlockBytes / 64;
+    const uint8_t* next = group + nb * Step::kBlockBytes;
     int c = 0;
-    for (; c + 4 <= nc; c += 4)
-        block_cols<Step, 4>(nb, group, nr, x + c * x_stride, x_stride, Step::kOffset ? sums + c * nb : nullptr,
-                            y + c * ldy, ldy);
-    for (; c < nc; ++c)
-        block_cols<Step, 1>(nb, group, nr, x + c * x_stride, x_stride, Step::kOffset ? sums + c * nb : nullptr,
-                            y + c * ldy, ldy);
+    for (int i = 0; i < passes; ++i, c += 8) {
+        const int64_t l0 = group_lines * i / passes, l1 = group_lines * (i + 1) / passes;
+        cols.template operator()<8>(c, next + 64 * l0, l1 - l0);
+    }
+    for (; c + 4 <= nc; c += 4) cols.template operator()<4>(c);
+    for (; c < nc; ++c) cols.template operator()<1>(c);
 }
 
 // q4_K against q8_K. Register 16h + L holds, for every row, 4 codes of sub-block 4h (low

@@ -1,7 +1,7 @@
 // Repacked weights (simd/repack.h) give the scalar reference's results bit for bit: random
-// matrices of every packed type, row counts that leave a partial group, 1..7 tokens (from 8
-// the integer GEMM takes over), one and two threads; and whole models agree with and
-// without repacking to float rounding.
+// matrices of every packed type, row counts that leave a partial group, 1..7 tokens (and
+// prompt sizes for the types whose prompts use the packed kernels), one and two threads;
+// and whole models agree with and without repacking to float rounding.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -91,7 +91,11 @@ TEST_CASE("packed matmul equals the scalar reference bit for bit") {
                 Tensor packed = w;
                 StreamedVector<uint8_t> storage;
                 REQUIRE(repack(packed, storage));
-                for (int n = 1; n <= 7; ++n) {
+                // Decode sizes, and for the 32-element types prompt sizes too: passes of 8 tokens
+                // with 4- and 1-token tails (the k-quants' prompts take the integer GEMM).
+                std::vector<int> sizes = {1, 2, 3, 4, 5, 6, 7};
+                if (bs == QK) sizes.insert(sizes.end(), {8, 13, 19});
+                for (int n : sizes) {
                     const std::vector<float> x = testing::normal_floats(static_cast<size_t>(n * cols), 100 + n);
                     std::vector<float> expect(static_cast<size_t>(n * rows)), got(expect.size()), got2(expect.size());
                     simd::force_isa(simd::Isa::Scalar);
