@@ -17,6 +17,13 @@ namespace packed {
 // The 32-bit word of `bytes` at byte offset `at` <-> word r of the 64-byte register at `reg`.
 inline void put_word(uint8_t* reg, int r, const uint8_t* bytes, int at) { std::memcpy(reg + 4 * r, bytes + at, 4); }
 inline void get_word(const uint8_t* reg, int r, uint8_t* bytes, int at) { std::memcpy(bytes + at, reg + 4 * r, 4); }
+// Words 0..n-1 of `bytes` <-> word r of the n registers from `regs` on.
+inline void put_words(uint8_t* regs, int r, const uint8_t* bytes, int n) {
+    for (int s = 0; s < n; ++s) put_word(regs + 64 * s, r, bytes, 4 * s);
+}
+inline void get_words(const uint8_t* regs, int r, uint8_t* bytes, int n) {
+    for (int s = 0; s < n; ++s) get_word(regs + 64 * s, r, bytes, 4 * s);
+}
 inline void put_fp16(uint8_t* out, int r, uint16_t d) { std::memcpy(out + 2 * r, &d, 2); }
 inline uint16_t get_fp16(const uint8_t* in, int r) {
     uint16_t d;
@@ -33,11 +40,11 @@ template <>
 struct Packed<block_q4_0> {
     static constexpr size_t kBytes = 288, kDAt = 256;  // kDAt: the 16 fp16 d
     static void pack(const block_q4_0& x, int r, uint8_t* out) {
-        for (int s = 0; s < 4; ++s) packed::put_word(out + 64 * s, r, x.qs, 4 * s);
+        packed::put_words(out, r, x.qs, 4);
         packed::put_fp16(out + kDAt, r, x.d);
     }
     static void unpack(const uint8_t* in, int r, block_q4_0* x) {
-        for (int s = 0; s < 4; ++s) packed::get_word(in + 64 * s, r, x->qs, 4 * s);
+        packed::get_words(in, r, x->qs, 4);
         x->d = packed::get_fp16(in + kDAt, r);
     }
 };
@@ -46,12 +53,12 @@ template <>
 struct Packed<block_q4_1> {
     static constexpr size_t kBytes = 320, kDAt = 256, kMAt = 288;
     static void pack(const block_q4_1& x, int r, uint8_t* out) {
-        for (int s = 0; s < 4; ++s) packed::put_word(out + 64 * s, r, x.qs, 4 * s);
+        packed::put_words(out, r, x.qs, 4);
         packed::put_fp16(out + kDAt, r, x.d);
         packed::put_fp16(out + kMAt, r, x.m);
     }
     static void unpack(const uint8_t* in, int r, block_q4_1* x) {
-        for (int s = 0; s < 4; ++s) packed::get_word(in + 64 * s, r, x->qs, 4 * s);
+        packed::get_words(in, r, x->qs, 4);
         x->d = packed::get_fp16(in + kDAt, r);
         x->m = packed::get_fp16(in + kMAt, r);
     }
@@ -63,7 +70,7 @@ template <>
 struct Packed<block_q5_0> {
     static constexpr size_t kBytes = 352, kMaskAt = 256, kDAt = 320;
     static void pack(const block_q5_0& x, int r, uint8_t* out) {
-        for (int s = 0; s < 4; ++s) packed::put_word(out + 64 * s, r, x.qs, 4 * s);
+        packed::put_words(out, r, x.qs, 4);
         uint32_t qh;
         std::memcpy(&qh, x.qh, 4);
         for (int s = 0; s < 4; ++s)
@@ -77,7 +84,7 @@ struct Packed<block_q5_0> {
         packed::put_fp16(out + kDAt, r, x.d);
     }
     static void unpack(const uint8_t* in, int r, block_q5_0* x) {
-        for (int s = 0; s < 4; ++s) packed::get_word(in + 64 * s, r, x->qs, 4 * s);
+        packed::get_words(in, r, x->qs, 4);
         uint32_t qh = 0;
         for (int s = 0; s < 4; ++s)
             for (int half = 0; half < 2; ++half) {
@@ -97,12 +104,12 @@ struct Packed<block_q8_0> {
     static void pack(const block_q8_0& x, int r, uint8_t* out) {
         uint8_t codes[QK];
         for (int j = 0; j < QK; ++j) codes[j] = static_cast<uint8_t>(x.qs[j] ^ 0x80);
-        for (int s = 0; s < 8; ++s) packed::put_word(out + 64 * s, r, codes, 4 * s);
+        packed::put_words(out, r, codes, 8);
         packed::put_fp16(out + kDAt, r, x.d);
     }
     static void unpack(const uint8_t* in, int r, block_q8_0* x) {
         uint8_t codes[QK];
-        for (int s = 0; s < 8; ++s) packed::get_word(in + 64 * s, r, codes, 4 * s);
+        packed::get_words(in, r, codes, 8);
         for (int j = 0; j < QK; ++j) x->qs[j] = static_cast<int8_t>(codes[j] ^ 0x80);
         x->d = packed::get_fp16(in + kDAt, r);
     }
