@@ -287,7 +287,8 @@ struct Gemm {
                 const int k0 = b * KC, kc = std::min(KC, g.K - k0);
                 for (int i = 0; i < cols; ++i) widen(g, k0 + (n0 + i) * g.b_cs, wbuf.data() + i * KC, kc);
                 const int nk0 = b + 1 < blocks ? k0 + KC : 0, nn0 = b + 1 < blocks ? n0 : n0 + MR;
-                const int next_rows = nn0 < ne ? std::min(MR, ne - nn0) : 0, next_bytes = std::min(KC, g.K - nk0) * size;
+                const int next_rows = nn0 < ne ? std::min(MR, ne - nn0) : 0;
+                const int next_bytes = std::min(KC, g.K - nk0) * size;
                 int nlines = 0;
                 for (int row = 0; row < next_rows; ++row) {
                     const char* src = static_cast<const char*>(g.b) + (nk0 + (nn0 + row) * g.b_cs) * size;

@@ -74,8 +74,9 @@ using QGemmFn = void (*)(float* y, const void* w, bool packed, const void* x, in
 QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
 
-// Decode kernels over repacked weights (simd/repack.h): y as TileFn for nr <= 16 rows of the
-// packed group at `group`. Bit-identical to scalar_tile(weight). nullptr: no kernel.
+// Kernels over repacked weights (simd/repack.h; decode, and prompts for the types matmul.cpp
+// names): y as TileFn for nr <= 16 rows of the packed group at `group`. Bit-identical to
+// scalar_tile(weight). nullptr: no kernel.
 // For q8_0 activations (q4_0, q5_0, q8_0 weights) `sums` holds each block's code sum, k / 32
 // per column, column c at sums + c * (k / 32) (see q8_0_code_sums): the weights' code offset
 // times it starts each block's integer dot. Other types ignore it.

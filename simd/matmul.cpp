@@ -127,7 +127,8 @@ public:
             const uint8_t* rows = get(DType::Q8_0, 1);
             const int64_t nb = cols_ / info(DType::Q8_0).block_size;
             if (sums_.size() < static_cast<size_t>(n_ * nb)) sums_.resize(n_ * nb);
-            for (int t = 0; t < n_; ++t) simd::q8_0_code_sums(rows + t * row_bytes(DType::Q8_0, cols_), nb, &sums_[t * nb]);
+            const size_t stride = row_bytes(DType::Q8_0, cols_);
+            for (int t = 0; t < n_; ++t) simd::q8_0_code_sums(rows + t * stride, nb, &sums_[t * nb]);
             sums_done_ = true;
         }
         return sums_.data();

@@ -1,4 +1,4 @@
-// Optional load-time repacking of quantized weight matrices for decode (n = 1 and small n).
+// Load-time repacking of quantized weight matrices (per matrix, where this CPU has kernels for its type).
 // ggml's block layout makes the dot kernels compute-bound: each block's nibbles are unpacked
 // and its scale applied alone. Here 16 rows are interleaved so that one vpdpbusd serves 16
 // rows (dword lane r = row r; AVX2 reads each register as two halves of 8 rows with
@@ -6,8 +6,9 @@
 // kernels keep the scalar reference's arithmetic (integer block sums, then its float
 // multiplies and adds in block order), so their results are bit-identical to scalar_tile's.
 // A packed tensor keeps `data` and gains `packed`; the model owns the storage. Decode and
-// the integer GEMM (prompts) read only the packed copy, so models release ggml's pages. Layouts, per group of 16 rows (rows past the end are
-// zero), block after block along the row; "16 x" means one entry per row of the group:
+// prompts read only the packed copy, so models release ggml's pages. Layouts, per group of
+// 16 rows (rows past the end are zero), block after block along the row; "16 x" means one
+// entry per row of the group:
 //   q4_0 (288 B/block): 4 x 64 B codes, then 16 x fp16 d. Register s, bytes 4r..4r+3 =
 //                       qs[4s..4s+3] of row r (low nibbles: elements 4s.., high: 16+4s..).
 //   q4_1 (320 B/block): codes as q4_0, then 16 x fp16 d, 16 x fp16 m.
