@@ -38,8 +38,10 @@ void gemm_share(const GemmArgs& g, int part, int parts);
 // with rows = w.rows(), cols = w.cols(). Dispatches on w.type and the CPU's ISA.
 // For block-quantized weights the activations are first quantized per call to the 8-bit
 // block type ggml pairs with the weight type (its vec_dot_type), so results track llama.cpp.
-// When w.packed is set (simd/repack.h) and this ISA has kernels for it, n < 8 reads the packed
-// copy instead of w.data, with the scalar reference's results bit for bit.
+// When w.packed is set (simd/repack.h) and this ISA has kernels for it, matmul reads the
+// packed copy instead of w.data: decode, and prompts over the types simd/matmul.cpp hands to
+// the packed kernels, with the scalar reference's results bit for bit; the other prompts
+// through the integer GEMM.
 void matmul(float* y, const Tensor& w, const float* x, int n, int threads);
 
 // Several weights applied to the same activations (q, k, v; gate, up): the same results as

@@ -1,7 +1,7 @@
 // One weight block in and out of the 16-row packed layouts of simd/repack.h: Packed<Block>
 // has kBytes (of a packed block: 16 rows' worth) and pack(x, r, out), which writes block x of
-// row r (< 16) of a group into the packed block `out`, and unpack(in, r, &x), its exact
-// inverse. repack.cpp packs with them at load time; the integer GEMM unpacks rows with them,
+// row r (< 16) of a group into the packed block `out` (zeroed before its first row: q5_0
+// ORs its bit masks in), and unpack(in, r, &x), its exact inverse. repack.cpp packs with them at load time; the integer GEMM unpacks rows with them,
 // so ggml's copy of a packed matrix is never needed again.
 // Plain byte moves; internal linkage (inline), shared by repack.cpp and the qgemm files.
 #pragma once

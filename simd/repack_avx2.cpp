@@ -8,7 +8,6 @@
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 
 #include <cstring>
-#include <vector>
 
 #include "simd/kernels.h"
 #include "simd/repack_x86.h"

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "simd/kernels.h"
 #include "simd/repack_x86.h"
