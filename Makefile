@@ -12,11 +12,12 @@ LDFLAGS   = -fopenmp $(EXTRA_LDFLAGS)
 # dispatches to these at run time (simd/dispatch.cpp).
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+AMX_FLAGS    = $(AVX512_FLAGS) -mamx-tile -mamx-bf16 -mamx-int8
 
 LIB_SRC  := $(wildcard weights/*.cpp tokenizer/*.cpp simd/*.cpp src/*.cpp)
 LIB_SRC  := $(filter-out src/main.cpp,$(LIB_SRC))
 ifneq ($(ARCH),x86_64)
-LIB_SRC  := $(filter-out %_avx2.cpp %_avx512.cpp,$(LIB_SRC))
+LIB_SRC  := $(filter-out %_avx2.cpp %_avx512.cpp %_amx.cpp,$(LIB_SRC))
 endif
 TEST_SRC := $(wildcard tests/*.cpp)
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o)
@@ -43,6 +44,10 @@ $(BUILD)/%_avx2.o: %_avx2.cpp
 $(BUILD)/%_avx512.o: %_avx512.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(AVX512_FLAGS) -c $< -o $@
+
+$(BUILD)/%_amx.o: %_amx.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(AMX_FLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)

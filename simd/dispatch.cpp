@@ -8,6 +8,9 @@
 #endif
 
 #if defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "simd/cpu_x86.h"
 #endif
 #include "simd/kernels.h"
@@ -17,6 +20,15 @@ namespace lm::simd {
 
 namespace {
 
+#if defined(__x86_64__)
+// Linux hands out the AMX tile state (8 KiB per thread) only to processes that ask for it:
+// arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), for every thread of the process.
+bool amx_request_tiles() {
+    constexpr long kReqXcompPerm = 0x1023, kXtiledata = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXtiledata) == 0;
+}
+#endif
+
 Isa detect() {
 #if defined(__x86_64__)
     __builtin_cpu_init();
@@ -24,7 +36,7 @@ Isa detect() {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") &&
         __builtin_cpu_supports("fma") && cpu_has_f16c())
-        return Isa::Avx512;
+        return cpu_has_amx() && amx_request_tiles() ? Isa::Amx : Isa::Avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
         return Isa::Avx2;
 #elif defined(__aarch64__)
@@ -35,10 +47,16 @@ Isa detect() {
 
 std::atomic<int> forced{-1};
 
+#if defined(__x86_64__)
+// The levels whose kernels are the AVX-512 ones (Amx differs only in its GEMMs).
+bool avx512_kernels(Isa isa) { return isa == Isa::Avx512 || isa == Isa::Amx; }
+#endif
+
 }  // namespace
 
 const char* isa_name(Isa isa) {
     switch (isa) {
+        case Isa::Amx: return "amx";
         case Isa::Avx512: return "avx512";
         case Isa::Avx2: return "avx2";
         case Isa::Neon: return "neon";
@@ -61,12 +79,13 @@ bool isa_reachable(Isa isa) {
     const Isa best = best_isa();
     if (isa == Isa::Scalar || isa == best) return true;
     if (best == Isa::NeonDot) return isa == Isa::Neon;
-    return (best == Isa::Avx512 || best == Isa::Avx2) && isa == Isa::Avx2;
+    if (best == Isa::Amx && isa == Isa::Avx512) return true;
+    return (best == Isa::Amx || best == Isa::Avx512 || best == Isa::Avx2) && isa == Isa::Avx2;
 }
 
 std::vector<Isa> reachable_isas() {
     std::vector<Isa> out;
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx, Isa::Neon, Isa::NeonDot})
         if (isa_reachable(isa)) out.push_back(isa);
     return out;
 }
@@ -89,8 +108,8 @@ bool activation_type(DType weight, DType* out) {
 TileFn tile_kernel(DType weight, Isa isa) {
     TileFn fn = nullptr;
 #if defined(__x86_64__)
-    if (isa == Isa::Avx512) fn = avx512_tile(weight);
-    if (!fn && (isa == Isa::Avx2 || isa == Isa::Avx512)) fn = avx2_tile(weight);
+    if (avx512_kernels(isa)) fn = avx512_tile(weight);
+    if (!fn && (isa == Isa::Avx2 || avx512_kernels(isa))) fn = avx2_tile(weight);
 #elif defined(__aarch64__)
     if (isa == Isa::NeonDot) fn = neon_dot_tile(weight);
     if (!fn && (isa == Isa::Neon || isa == Isa::NeonDot)) fn = neon_tile(weight);
@@ -102,6 +121,7 @@ TileFn tile_kernel(DType weight, Isa isa) {
 
 GemmFn gemm_kernel(Isa isa) {
 #if defined(__x86_64__)
+    if (isa == Isa::Amx) return gemm_amx;
     if (isa == Isa::Avx512) return gemm_avx512;
     if (isa == Isa::Avx2) return gemm_avx2;
 #elif defined(__aarch64__)
@@ -121,7 +141,7 @@ void reference_quantize(const float* x, void* dst, int64_t n) {
 
 QuantizeFn activation_quantizer(DType act, Isa isa) {
 #if defined(__x86_64__)
-    if (isa == Isa::Avx512)
+    if (avx512_kernels(isa))
         if (QuantizeFn fn = avx512_quantizer(act)) return fn;
 #else
     (void)isa;
@@ -138,7 +158,7 @@ QuantizeFn activation_quantizer(DType act, Isa isa) {
 
 void round_to_f16(const float* x, float* out, int64_t n, Isa isa) {
 #if defined(__x86_64__)
-    if (isa == Isa::Avx512) return round_to_f16_avx512(x, out, n);
+    if (avx512_kernels(isa)) return round_to_f16_avx512(x, out, n);
 #else
     (void)isa;
 #endif
@@ -147,7 +167,7 @@ void round_to_f16(const float* x, float* out, int64_t n, Isa isa) {
 
 QGemmFn qgemm_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
-    if (isa == Isa::Avx512) return avx512_qgemm(weight);
+    if (avx512_kernels(isa)) return avx512_qgemm(weight);
 #else
     (void)weight, (void)isa;
 #endif
@@ -156,7 +176,7 @@ QGemmFn qgemm_kernel(DType weight, Isa isa) {
 
 PackedTileFn packed_tile_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
-    if (isa == Isa::Avx512) return avx512_packed_tile(weight);
+    if (avx512_kernels(isa)) return avx512_packed_tile(weight);
     if (isa == Isa::Avx2) return avx2_packed_tile(weight);
 #else
     (void)weight, (void)isa;

@@ -9,33 +9,6 @@ namespace lm::simd {
 
 namespace {
 
-// dst[k * ld + j] = src[j * stride + k] for j < rows <= 16, k < 16: rows of src become columns
-// (lanes past `rows` are neither read nor written).
-inline void transpose16(const float* src, int64_t stride, int rows, float* dst, int ld) {
-    __m512 r[16], t[16];
-    for (int j = 0; j < 16; ++j) r[j] = j < rows ? _mm512_loadu_ps(src + j * stride) : _mm512_setzero_ps();
-    for (int j = 0; j < 16; j += 2) {  // lane L: r_j[4L], r_j+1[4L], r_j[4L+1], r_j+1[4L+1] | [4L+2], [4L+3]
-        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
-        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
-    }
-    for (int j = 0; j < 16; j += 4) {  // r[j + i] lane L: column 4L + i of rows j..j+3
-        r[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
-        r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
-        r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
-        r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
-    }
-    for (int h = 0; h < 16; h += 8)  // t[h + c], c < 8: columns c (lanes 0, 1) and 8 + c (lanes 2, 3) of rows h..h+7
-        for (int i = 0; i < 4; ++i) {
-            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
-            t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xDD);
-        }
-    const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1);
-    for (int c = 0; c < 8; ++c) {  // whole columns c and 8 + c
-        _mm512_mask_storeu_ps(dst + c * ld, keep, _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88));
-        _mm512_mask_storeu_ps(dst + (c + 8) * ld, keep, _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD));
-    }
-}
-
 struct Ops {
     static void f16(const uint16_t* src, float* dst, int64_t n) {
         int64_t i = 0;

@@ -15,8 +15,9 @@
 
 namespace lm::simd {
 
-// Instruction-set levels with their own kernels. On x86 each level includes the ones below.
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3, NeonDot = 4 };  // NeonDot: + sdot
+// Instruction-set levels with their own kernels. On x86 each level includes the ones below;
+// Amx is Avx512 plus the AMX tile unit (bf16 and int8), which the prompt GEMMs use.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3, NeonDot = 4, Amx = 5 };  // NeonDot: + sdot
 const char* isa_name(Isa isa);
 Isa best_isa();                         // the best level this CPU (and build) reaches
 bool isa_reachable(Isa isa);            // can kernels of this level run here?
@@ -64,6 +65,7 @@ GemmFn gemm_kernel(Isa isa);
 void gemm_baseline(const GemmArgs& g, int part, int parts);
 void gemm_avx2(const GemmArgs& g, int part, int parts);
 void gemm_avx512(const GemmArgs& g, int part, int parts);
+void gemm_amx(const GemmArgs& g, int part, int parts);  // f16/bf16 x W^T prompts; the rest gemm_avx512
 void gemm_neon(const GemmArgs& g, int part, int parts);
 
 // Integer GEMM for block-quantized weights (simd/qgemm_*.cpp): as GemmFn, with w in the

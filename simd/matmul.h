@@ -53,7 +53,7 @@ struct MatmulPart {
 };
 void matmul(const MatmulPart* parts, int count, const float* x, int n, int threads);
 
-// Runs matmul's kernels at the named ISA level ("scalar", "avx2", "avx512", "neon",
+// Runs matmul's kernels at the named ISA level ("scalar", "avx2", "avx512", "amx", "neon",
 // "neon-dotprod") instead of the best this CPU has, to compare levels (lm bench --isa).
 // False, changing nothing, when the CPU cannot run that level.
 bool force_matmul_isa(const std::string& name);

@@ -91,7 +91,7 @@ int cmd_bench(Args& args) {
     const std::string isa = args.text({"--isa"}, "");
     const auto models = args.positional(1, 1000, "lm bench MODEL... [-p N] [-n N] [-t 1,2] [-r N] [--roofline] [--isa NAME]");
     if (!isa.empty()) {
-        if (!force_matmul_isa(isa)) fail("--isa: '", isa, "' is not an ISA level this CPU runs (scalar, avx2, avx512, neon, neon-dotprod)");
+        if (!force_matmul_isa(isa)) fail("--isa: '", isa, "' is not an ISA level this CPU runs (scalar, avx2, avx512, amx, neon, neon-dotprod)");
         std::printf("matmul kernels: %s (--isa)\n\n", isa.c_str());
     }
 

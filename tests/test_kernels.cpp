@@ -134,6 +134,75 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
     }
 }
 
+// f16 and bf16 weights through the GEMM of every level (on AMX: bf16 tile products of split
+// operands, simd/gemm_amx.cpp) against a double reference, with activations as matmul passes
+// them for f16 weights (f16 values: two parts) and as they come (three parts); one share and
+// two agree bit for bit. A left-out partial product would cost about 2^-16 of |w x|, 15 times
+// the bound. Then a product whose every partial sum is exact in f32: the results must be too.
+TEST_CASE("f16 and bf16 GEMM: exact products at every level") {
+    struct Shape {
+        int64_t m, k;
+        int n;
+    };
+    for (Isa isa : reachable_isas()) {
+        GemmFn gemm = gemm_kernel(isa);
+        for (DType type : {DType::F16, DType::BF16})
+            for (bool rounded : {true, false})
+                for (Shape s : {Shape{100, 129, 65}, Shape{70, 520, 31}, Shape{40, 1100, 9}, Shape{33, 16, 20},
+                                Shape{13, 7, 33}}) {
+                    const std::vector<float> wf = testing::normal_floats(s.m * s.k, 3);
+                    std::vector<float> x = testing::normal_floats(s.n * s.k, 4);
+                    if (rounded) round_to_f16(x.data(), x.data(), static_cast<int64_t>(x.size()), Isa::Scalar);
+                    std::vector<uint16_t> w(wf.size());
+                    quantize_row(type, wf.data(), w.data(), static_cast<int64_t>(w.size()));
+                    std::vector<float> wv(w.size());
+                    dequantize_row(type, w.data(), wv.data(), static_cast<int64_t>(w.size()));
+                    std::vector<float> y(s.m * s.n), y2(s.m * s.n);
+                    const auto args = [&](float* out) {
+                        return lm::GemmArgs{out, s.m, x.data(), s.k, 1, w.data(), type, 1, s.k,
+                                            s.n, static_cast<int>(s.m), static_cast<int>(s.k), true};
+                    };
+                    gemm(args(y.data()), 0, 1);
+                    gemm(args(y2.data()), 0, 2);
+                    gemm(args(y2.data()), 1, 2);
+                    double worst = 0;
+                    for (int t = 0; t < s.n; ++t)
+                        for (int64_t r = 0; r < s.m; ++r) {
+                            double ref = 0, mag = 0;
+                            for (int64_t c = 0; c < s.k; ++c) {
+                                const double p = static_cast<double>(wv[r * s.k + c]) * x[t * s.k + c];
+                                ref += p, mag += std::fabs(p);
+                            }
+                            worst = std::fmax(worst, std::fabs(y[t * s.m + r] - ref) / mag);
+                        }
+                    INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), rounded ? " f16 x" : " f32 x", " m ", s.m, " k ", s.k,
+                         " n ", s.n, " worst ", worst);
+                    CHECK(worst < 1e-6);
+                    CHECK(std::memcmp(y.data(), y2.data(), y.size() * 4) == 0);
+                }
+        // w = i / 2^11 (11 significant bits: two bf16 parts), x = j / 2^10 (two parts as well),
+        // k = 8: each product and every partial sum fits f32's 24 bits, in any order.
+        const int64_t m = 100, k = 8;
+        const int n = 40;
+        std::vector<float> wf(m * k), x(n * k);
+        for (size_t i = 0; i < wf.size(); ++i) wf[i] = static_cast<float>(static_cast<int>(i * 7919 % 4095) - 2047) / 2048;
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 104729 % 2047) - 1023) / 1024;
+        std::vector<uint16_t> w(wf.size());
+        quantize_row(DType::F16, wf.data(), w.data(), static_cast<int64_t>(w.size()));
+        std::vector<float> y(m * n);
+        gemm(lm::GemmArgs{y.data(), m, x.data(), k, 1, w.data(), DType::F16, 1, k, n, static_cast<int>(m),
+                          static_cast<int>(k), true},
+             0, 1);
+        for (int t = 0; t < n; ++t)
+            for (int64_t r = 0; r < m; ++r) {
+                double ref = 0;
+                for (int64_t c = 0; c < k; ++c) ref += static_cast<double>(wf[r * k + c]) * x[t * k + c];
+                INFO(std::string(isa_name(isa)), " t ", t, " r ", r);
+                REQUIRE(y[t * m + r] == ref);
+            }
+    }
+}
+
 // The integer GEMM against the scalar block dots: several 16-sub-block groups plus a partial one
 // (also exactly half a group, which is folded), row and token tails, and any thread count;
 // reading the load-time packed copy (a partial 16-row group) gives the same bits.
@@ -198,7 +267,7 @@ TEST_CASE("activation quantizers are bit-identical to quantize_row") {
 }
 
 TEST_CASE("forcing an unreachable ISA gives the best one") {
-    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot}) {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx, Isa::Neon, Isa::NeonDot}) {
         force_isa(isa);
         CHECK(active_isa() == (isa_reachable(isa) ? isa : best_isa()));
     }

@@ -27,11 +27,11 @@ inline std::shared_ptr<const MappedFile> mapping(const char* name, const uint8_t
     return std::make_shared<const MappedFile>(name, bytes(data, size));
 }
 
-// Kernels differ per ISA (scalar reference, AVX2, AVX-512): the input's size picks one, so
-// every path sees hostile weights and a crash replays on the same kernels.
+// Kernels differ per ISA (scalar reference, AVX2, AVX-512, AMX): the input's size picks one,
+// so every path sees hostile weights and a crash replays on the same kernels.
 inline void pick_isa(size_t size) {
-    static const simd::Isa isas[] = {simd::Isa::Scalar, simd::Isa::Avx2, simd::Isa::Avx512};
-    simd::force_isa(isas[size % 3]);
+    static const simd::Isa isas[] = {simd::Isa::Scalar, simd::Isa::Avx2, simd::Isa::Avx512, simd::Isa::Amx};
+    simd::force_isa(isas[size % 4]);
 }
 
 // Runs `body`, swallowing lm::Error (the parser refused the input, as it should).
