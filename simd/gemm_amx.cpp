@@ -49,10 +49,12 @@ struct alignas(64) TileConfig {
     uint8_t rows[16] = {};
 };
 
-// Every tile 16 rows of 64 bytes.
+// Every tile 16 rows of 64 bytes. GCC 12 does not see LDTILECFG read all of its operand and
+// can drop the stores that fill it (it did so in an int8 kernel), hence the barrier.
 void configure_tiles() {
     TileConfig cfg;
     for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+    asm volatile("" : : "m"(cfg) : "memory");
     _tile_loadconfig(&cfg);
 }
 
