@@ -24,7 +24,7 @@ fi
 
 out=bench/RESULTS.md
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx512_bf16|amx_int8)$' | tr '\n' ' ')
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx512_bf16|amx_bf16|amx_int8)$' | tr '\n' ' ')
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 l3=$(lscpu 2>/dev/null | awk -F: '/L3 cache/ {gsub(/^ +/, "", $2); print $2}')
 {
@@ -41,5 +41,13 @@ l3=$(lscpu 2>/dev/null | awk -F: '/L3 cache/ {gsub(/^ +/, "", $2); print $2}')
         echo "Decode with the AVX2 matmul kernels on the same machine (\`lm bench --isa avx2\`):"
         echo
         $LM bench --roofline --isa avx2 -p 0 -n 128 -t 1,2 -r 3 "${models[@]:0:4}"
+    fi
+    # On an AMX machine, the f16 prompts again with the FMA GEMM (the amx level runs them on
+    # the tile unit): the comparison behind the AMX rows of the table above.
+    if grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then
+        echo
+        echo "Prompts over f16 weights with the FMA GEMM instead of AMX (\`lm bench --isa avx512\`):"
+        echo
+        $LM bench --roofline --isa avx512 -p 128 -n 0 -t 1,2 -r 3 "${models[0]}"
     fi
 } | tee "$out"
