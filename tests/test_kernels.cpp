@@ -48,6 +48,12 @@ std::vector<int64_t> lengths(DType type) {
     return {256, 512, 768, 2304};
 }
 
+// A GEMM as matmul calls it: m rows of W, depth k, n tokens.
+struct GemmShape {
+    int64_t m, k;
+    int n;
+};
+
 }  // namespace
 
 TEST_SUITE("kernels") {
@@ -101,14 +107,10 @@ TEST_CASE("every SIMD kernel matches its scalar reference") {
 // The packed GEMM as matmul calls it (y = x W^T) against the scalar f32 dot on shapes with row,
 // token, register-tile and KC-block tails; in one share and in two, which must agree bit for bit.
 TEST_CASE("F32 GEMM matches the scalar reference") {
-    struct Shape {
-        int64_t m, k;
-        int n;
-    };
     for (Isa isa : reachable_isas()) {
         GemmFn gemm = gemm_kernel(isa);
-        for (Shape s : {Shape{1, 1, 1}, Shape{13, 7, 33}, Shape{25, 64, 17}, Shape{100, 129, 65}, Shape{7, 300, 2},
-                        Shape{70, 520, 31}}) {
+        for (GemmShape s : {GemmShape{1, 1, 1}, GemmShape{13, 7, 33}, GemmShape{25, 64, 17}, GemmShape{100, 129, 65},
+                            GemmShape{7, 300, 2}, GemmShape{70, 520, 31}}) {
             const std::vector<float> w = testing::normal_floats(s.m * s.k, 1), x = testing::normal_floats(s.n * s.k, 2);
             std::vector<float> y(s.m * s.n), y_ref(s.m * s.n), y2(s.m * s.n);
             const auto args = [&](float* out) {
@@ -140,16 +142,12 @@ TEST_CASE("F32 GEMM matches the scalar reference") {
 // two agree bit for bit. A left-out partial product would cost about 2^-16 of |w x|, 15 times
 // the bound. Then a product whose every partial sum is exact in f32: the results must be too.
 TEST_CASE("f16 and bf16 GEMM: exact products at every level") {
-    struct Shape {
-        int64_t m, k;
-        int n;
-    };
     for (Isa isa : reachable_isas()) {
         GemmFn gemm = gemm_kernel(isa);
         for (DType type : {DType::F16, DType::BF16})
             for (bool rounded : {true, false})
-                for (Shape s : {Shape{100, 129, 65}, Shape{70, 520, 31}, Shape{40, 1100, 9}, Shape{33, 16, 20},
-                                Shape{13, 7, 33}}) {
+                for (GemmShape s : {GemmShape{100, 129, 65}, GemmShape{70, 520, 31}, GemmShape{40, 1100, 9},
+                                    GemmShape{33, 16, 20}, GemmShape{13, 7, 33}}) {
                     const std::vector<float> wf = testing::normal_floats(s.m * s.k, 3);
                     std::vector<float> x = testing::normal_floats(s.n * s.k, 4);
                     if (rounded) round_to_f16(x.data(), x.data(), static_cast<int64_t>(x.size()), Isa::Scalar);
