@@ -91,14 +91,15 @@ inline __m512 load_x(const GemmArgs& g, int row, int k, int n) {
     return _mm512_load_ps(v);
 }
 
-// W rows [n0, n0 + rows) (rows <= 32; the rest of the 32 zero) x depth [k0, k0 + kc) as (w0, w1)
+// W rows [n0, min(n0 + 32, end)) (the rest of the 32 zero) x depth [k0, k0 + kc) as (w0, w1)
 // tiles: for each 16-deep block, the two 16-row halves. Converted a few rows at a time (step),
 // so that the conversion of the next rows runs between the tile products of these; each step
-// also asks for the same place in the rows after them (into L2).
+// also asks for the same place in the 32 rows after them, up to `end` (into L2).
 class PackW {
 public:
-    PackW(const GemmArgs& g, int n0, int rows, int k0, int kc, uint32_t* dst, int end)
-        : g_(g), n0_(n0), rows_(rows), k0_(k0), kc_(kc), items_((kc + 15) / 16 * 32), end_(end), dst_(dst) {}
+    PackW(const GemmArgs& g, int n0, int end, int k0, int kc, uint32_t* dst)
+        : g_(g), n0_(n0), rows_(std::min(32, end - n0)), k0_(k0), kc_(kc), items_((kc + 15) / 16 * 32), end_(end),
+          dst_(dst) {}
     void step(int count) {
         for (const int end = std::min(items_, next_ + count); next_ < end; ++next_) {
             const int b = next_ / 32, r = next_ % 32, k = k0_ + b * 16;
@@ -186,10 +187,10 @@ void rows_amx(const GemmArgs& g, int nb, int ne) {
         const int kc = std::min(kChunk, g.K - k0), blocks = (kc + 15) / 16;
         const int slots = pack_x(g, groups, k0, kc, xt.data()) ? 3 : 2;
         uint32_t* w[2] = {wt.data(), wt.data() + kBlocks * 2 * kWords};
-        PackW(g, nb, std::min(32, ne - nb), k0, kc, w[0], ne).finish();
+        PackW(g, nb, ne, k0, kc, w[0]).finish();
         for (int n0 = nb; n0 < ne; n0 += 32) {
             std::optional<PackW> next;
-            if (n0 + 32 < ne) next.emplace(g, n0 + 32, std::min(32, ne - n0 - 32), k0, kc, w[1], ne);
+            if (n0 + 32 < ne) next.emplace(g, n0 + 32, ne, k0, kc, w[1]);
             const int calls = blocks * groups / 2, per = next ? (next->items() + calls - 1) / calls : 0;
             for (int t = 0; t < groups; t += 2)
                 block(blocks, groups, slots, w[0], xt.data() + t * 3 * kWords, acc.data() + (n0 - nb) * ld + t * 16,
