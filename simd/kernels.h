@@ -65,7 +65,7 @@ GemmFn gemm_kernel(Isa isa);
 void gemm_baseline(const GemmArgs& g, int part, int parts);
 void gemm_avx2(const GemmArgs& g, int part, int parts);
 void gemm_avx512(const GemmArgs& g, int part, int parts);
-void gemm_amx(const GemmArgs& g, int part, int parts);  // f16/bf16 x W^T prompts; the rest gemm_avx512
+void gemm_amx(const GemmArgs& g, int part, int parts);  // x W^T with M < N (prompts); the rest gemm_avx512
 void gemm_neon(const GemmArgs& g, int part, int parts);
 
 // Integer GEMM for block-quantized weights (simd/qgemm_*.cpp): as GemmFn, with w in the
