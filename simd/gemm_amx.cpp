@@ -41,7 +41,7 @@ namespace lm::simd {
 
 namespace {
 
-constexpr int kChunk = 512;   // depth converted per pass
+constexpr int kChunk = 1024;  // depth converted per pass (stories110M f32 prompts: 512 -8 %, 2048 -10 %)
 constexpr int kDepth = 32;    // depth of a tile: 16 bf16 pairs
 constexpr int kWords = 256;   // 32-bit words per tile (16 rows of 64 bytes)
 
