@@ -55,7 +55,7 @@ $(BUILD)/%.o: %.cpp
 
 # The packed decode kernels repeat the scalar reference's float arithmetic bit for bit
 # (simd/repack.h): in both, multiplies and adds stay separate instructions.
-$(BUILD)/simd/dot_scalar.o $(BUILD)/simd/repack_avx512.o $(BUILD)/simd/repack_avx2.o: CXXFLAGS += -ffp-contract=off
+$(BUILD)/simd/dot_scalar.o $(BUILD)/simd/repack_avx512.o $(BUILD)/simd/repack_avx2.o $(BUILD)/simd/repack_amx.o: CXXFLAGS += -ffp-contract=off
 
 # The suite runs from the project root; tests find ../shared/ relative to it.
 test: lm $(BUILD)/test_lm

@@ -174,6 +174,15 @@ QGemmFn qgemm_kernel(DType weight, Isa isa) {
     return nullptr;
 }
 
+AmxTileFn amx_tile_kernel(DType weight, Isa isa) {
+#if defined(__x86_64__)
+    if (isa == Isa::Amx) return amx_packed_tile(weight);
+#else
+    (void)weight, (void)isa;
+#endif
+    return nullptr;
+}
+
 PackedTileFn packed_tile_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
     if (avx512_kernels(isa)) return avx512_packed_tile(weight);

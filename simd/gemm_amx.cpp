@@ -26,7 +26,7 @@
 // Converting W costs a large share of the time of the tile products it feeds, so it runs
 // between them: a share of the next rows' conversion after each product (after each block's
 // products instead, stories110M f32 prompts took 10-15 % longer).
-#include "simd/x86.h"  // first: it sets up <immintrin.h>
+#include "simd/amx.h"  // first: it sets up <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -45,19 +45,11 @@ constexpr int kChunk = 1024;  // depth converted per pass (stories110M f32 promp
 constexpr int kDepth = 32;    // depth of a tile: 16 bf16 pairs
 constexpr int kWords = 256;   // 32-bit words per tile (16 rows of 64 bytes)
 
-struct alignas(64) TileConfig {
-    uint8_t palette = 1, start_row = 0, reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-};
-
-// Every tile 16 rows of 64 bytes. GCC 12 does not see LDTILECFG read all of its operand and
-// can drop the stores that fill it (it did so in an int8 kernel), hence the barrier.
+// Every tile 16 rows of 64 bytes.
 void configure_tiles() {
     TileConfig cfg;
-    for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
-    asm volatile("" : : "m"(cfg) : "memory");
-    _tile_loadconfig(&cfg);
+    for (int t = 0; t < 8; ++t) cfg.tile(t, 16, 64);
+    load_tiles(cfg);
 }
 
 // The three parts of 16 floats (see the top of the file), each a float whose low 16 bits are

@@ -87,6 +87,14 @@ using PackedTileFn = void (*)(int64_t k, const void* group, int nr, const void* 
 PackedTileFn packed_tile_kernel(DType weight, Isa isa);
 PackedTileFn avx512_packed_tile(DType weight);
 PackedTileFn avx2_packed_tile(DType weight);  // q4_0, q4_1, q8_0, q4_K, q6_K
+// Prompts over packed q8_0 and q4_0 groups on the AMX tile unit (simd/repack_amx.cpp), for
+// whole 16s of tokens, bit-identical to scalar_tile(weight). The activations come as tiles:
+// for each 16 tokens, for each block, the 16 tokens' 32 codes (512 bytes) at codes, their 16
+// scales as floats at scales; y as TileFn. nullptr: no kernel at that level.
+using AmxTileFn = void (*)(int64_t k, const void* group, int nr, const int8_t* codes, const float* scales, int groups,
+                           float* y, int64_t ldy);
+AmxTileFn amx_tile_kernel(DType weight, Isa isa);
+AmxTileFn amx_packed_tile(DType weight);
 // The code sums of nb q8_0 blocks (PackedTileFn's `sums`).
 void q8_0_code_sums(const void* x, int64_t nb, int32_t* sums);
 

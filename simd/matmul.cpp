@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "simd/kernels.h"
@@ -37,11 +40,14 @@ void check(const Tensor& w, const float* x, float* y, int n) {
 struct Job {
     simd::TileFn tile;
     simd::PackedTileFn packed;  // set when w has a packed copy this ISA reads: used instead of tile
+    simd::AmxTileFn amx;        // set for prompts the tile unit multiplies: used instead of packed
     size_t group_bytes;         // of the packed copy, per chunk of rows
     const Tensor* w;
     const uint8_t* x;  // converted activations
     size_t x_stride;
     const int32_t* sums;  // of x's blocks, for packed kernels over q8_0 activations
+    const int8_t* codes;  // x as the amx kernels take it (AmxTileFn), whole 16s of tokens
+    const float* scales;
     float* y;
     int n;
 };
@@ -51,9 +57,17 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
     for (int64_t ch = first; ch < last; ++ch) {
         const int64_t r0 = ch * kRowChunk;
         const int nr = static_cast<int>(std::min(kRowChunk, rows - r0));
+        const uint8_t* group = static_cast<const uint8_t*>(job.w->packed) + ch * job.group_bytes;
         if (job.packed) {
-            const uint8_t* group = static_cast<const uint8_t*>(job.w->packed) + ch * job.group_bytes;
-            job.packed(job.w->cols(), group, nr, job.x, job.x_stride, job.sums, job.n, job.y + r0, rows);
+            int c0 = 0;  // the columns the amx kernel takes, then the rest
+            if (job.amx) {
+                job.amx(job.w->cols(), group, nr, job.codes, job.scales, job.n / 16, job.y + r0, rows);
+                c0 = job.n / 16 * 16;
+            }
+            if (c0 < job.n)
+                job.packed(job.w->cols(), group, nr, job.x + c0 * job.x_stride, job.x_stride,
+                           job.sums + c0 * (job.w->cols() / info(DType::Q8_0).block_size), job.n - c0,
+                           job.y + c0 * rows + r0, rows);
             continue;
         }
         for (int c0 = 0; c0 < job.n; c0 += kColTile) {
@@ -121,6 +135,26 @@ public:
         for (int t = 0; t < n_; ++t) quantize(x_ + t * cols_, out + t * stride, cols_);
         return out;
     }
+    // get(Q8_0)'s whole 16s of rows as the amx kernels take them (AmxTileFn): codes, then scales.
+    std::pair<const int8_t*, const float*> amx_tiles() {
+        const int64_t nb = cols_ / info(DType::Q8_0).block_size;
+        const int groups = n_ / 16;
+        if (!tiles_done_) {
+            const uint8_t* rows = get(DType::Q8_0, 1);
+            const size_t stride = row_bytes(DType::Q8_0, cols_);
+            if (tiles_.size() < static_cast<size_t>(groups) * nb * 16 * 32) tiles_.resize(static_cast<size_t>(groups) * nb * 16 * 32);
+            if (scales_.size() < static_cast<size_t>(groups) * nb * 16) scales_.resize(static_cast<size_t>(groups) * nb * 16);
+            for (int g = 0; g < groups; ++g)
+                for (int64_t b = 0; b < nb; ++b)
+                    for (int i = 0; i < 16; ++i) {
+                        const block_q8_0& block = reinterpret_cast<const block_q8_0*>(rows + (g * 16 + i) * stride)[b];
+                        std::memcpy(&tiles_[((g * nb + b) * 16 + i) * 32], block.qs, 32);
+                        scales_[(g * nb + b) * 16 + i] = f16_to_f32(block.d);
+                    }
+            tiles_done_ = true;
+        }
+        return {tiles_.data(), scales_.data()};
+    }
     // The code sums of get(Q8_0)'s blocks, row after row (what packed kernels start from).
     const int32_t* q8_0_sums() {
         if (!sums_done_) {
@@ -139,7 +173,9 @@ private:
     static thread_local std::vector<uint8_t> scratch_[kMaxParts];
     static thread_local std::vector<float> rounded_;
     static thread_local std::vector<int32_t> sums_;
-    bool rounded_done_ = false, sums_done_ = false;
+    static thread_local std::vector<int8_t> tiles_;
+    static thread_local std::vector<float> scales_;
+    bool rounded_done_ = false, sums_done_ = false, tiles_done_ = false;
     const float* x_;
     int n_;
     int64_t cols_;
@@ -149,6 +185,8 @@ private:
 thread_local std::vector<uint8_t> Converted::scratch_[kMaxParts];
 thread_local std::vector<float> Converted::rounded_;
 thread_local std::vector<int32_t> Converted::sums_;
+thread_local std::vector<int8_t> Converted::tiles_;
+thread_local std::vector<float> Converted::scales_;
 
 DType activation(DType weight) {
     DType act;
@@ -174,11 +212,13 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
         const int64_t cols = w.cols();
         const DType act = activation(w.type);
         Job& job = jobs[i];
-        job = Job{simd::tile_kernel(w.type, simd::active_isa()), nullptr, 0, &w, x.get(act, threads),
-                  row_bytes(act, cols), nullptr, parts[i].y, n};
+        job = Job{simd::tile_kernel(w.type, simd::active_isa()), nullptr, nullptr, 0, &w, x.get(act, threads),
+                  row_bytes(act, cols), nullptr, nullptr, nullptr, parts[i].y, n};
         if (act != DType::F32 && w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa()))) {
             job.group_bytes = packed_group_bytes(w.type, cols);
             if (act == DType::Q8_0) job.sums = x.q8_0_sums();
+            if (n >= 16 && (job.amx = simd::amx_tile_kernel(w.type, simd::active_isa())))
+                std::tie(job.codes, job.scales) = x.amx_tiles();
         }
         first_chunk[i + 1] = first_chunk[i] + row_chunks(w);
         work += w.rows() * cols * n;
@@ -205,9 +245,10 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
 // +6 %); the 4- and 5-bit types faster where rows are not whole 16-block groups, which the
 // GEMM pads (k = 768: stories110M +22 %), slower where they are (tinyllama -7 %). The
 // k-quants' packed kernels take one token at a time: those stay on the integer GEMM, which
-// reads their packed copy.
+// reads their packed copy. On AMX, q8_0 and q4_0 prompts multiply on the tile unit.
 bool packed_prompts(const Tensor& w) {
     if (!w.packed || !simd::packed_tile_kernel(w.type, simd::active_isa())) return false;
+    if (simd::amx_tile_kernel(w.type, simd::active_isa())) return true;
     switch (w.type) {
         case DType::Q8_0: return true;
         case DType::Q4_0:

@@ -92,9 +92,10 @@ TEST_CASE("packed matmul equals the scalar reference bit for bit") {
                 StreamedVector<uint8_t> storage;
                 REQUIRE(repack(packed, storage));
                 // Decode sizes, and for the 32-element types prompt sizes too: passes of 8 tokens
-                // with 4- and 1-token tails (the k-quants' prompts take the integer GEMM).
+                // with 4- and 1-token tails, and on AMX one and two 16s of tokens on the tile unit
+                // with the rest on the AVX-512 kernels (the k-quants' prompts take the integer GEMM).
                 std::vector<int> sizes = {1, 2, 3, 4, 5, 6, 7};
-                if (bs == QK) sizes.insert(sizes.end(), {8, 13, 19});
+                if (bs == QK) sizes.insert(sizes.end(), {8, 13, 19, 35});
                 for (int n : sizes) {
                     const std::vector<float> x = testing::normal_floats(static_cast<size_t>(n * cols), 100 + n);
                     std::vector<float> expect(static_cast<size_t>(n * rows)), got(expect.size()), got2(expect.size());
