@@ -49,4 +49,19 @@ void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* va
     simd::attend_scalar(out, q, keys, values, stride, len, head_dim, scale, scratch);
 }
 
+size_t attend_block_scratch(int n, int len, int head_dim) {
+    return static_cast<size_t>(n) * (static_cast<size_t>(len) + n) + head_dim;  // each query's weights (and q)
+}
+
+void attend_block(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const uint16_t* keys,
+                  const uint16_t* values, size_t stride, int len, int head_dim, float scale, float* scratch) {
+#if defined(__x86_64__)
+    static const bool avx512 = simd::isa_reachable(simd::Isa::Avx512);
+    if (avx512 && head_dim % 16 == 0 && head_dim <= simd::kAttendAvx512MaxDim)
+        return simd::attend_block_avx512(out, out_stride, q, q_stride, n, keys, values, stride, len, head_dim, scale, scratch);
+#endif
+    for (int i = 0; i < n; ++i)
+        attend(out + i * out_stride, q + i * q_stride, keys, values, stride, len + i, head_dim, scale, scratch);
+}
+
 }  // namespace lm

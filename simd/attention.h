@@ -12,6 +12,14 @@ namespace lm {
 void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
             int head_dim, float scale, float* scratch);
 
+// Causal attention of n consecutive queries (rows q_stride floats apart; query i over the first
+// len + i keys) into rows out_stride apart: the numbers of n calls of attend, but with AVX-512
+// several queries share each value row (their weighted sums interleaved). `scratch` holds
+// attend_block_scratch floats.
+void attend_block(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const uint16_t* keys,
+                  const uint16_t* values, size_t stride, int len, int head_dim, float scale, float* scratch);
+size_t attend_block_scratch(int n, int len, int head_dim);
+
 // The f16 rows of the cache: out[i] = x[i] rounded to f16, as quantize_row(F16) does (with the
 // CPU's conversion instructions where it has them).
 void to_f16(const float* x, uint16_t* out, int n);
@@ -26,6 +34,9 @@ void attend_avx2(float* out, const float* q, const uint16_t* keys, const uint16_
 constexpr int kAttendAvx512MaxDim = 256;
 void attend_avx512(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                    int head_dim, float scale, float* scratch);
+// attend_block's kernel: the same numbers as attend_avx512 for each query.
+void attend_block_avx512(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const uint16_t* keys,
+                         const uint16_t* values, size_t stride, int len, int head_dim, float scale, float* scratch);
 }  // namespace simd
 
 }  // namespace lm

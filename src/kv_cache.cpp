@@ -12,6 +12,8 @@
 namespace lm {
 
 namespace {
+constexpr int kQueryBlock = 16;  // prompt queries per attend_block call
+
 // A context the model allows may still need more memory than the machine has (the default
 // is the model's own context): refuse before allocating rather than be killed mid-way.
 size_t checked_cache_elements(int n_layers, int context, int kv_dim) {
@@ -42,19 +44,23 @@ void KvCache::attend(float* out, size_t out_stride, const float* q, size_t q_str
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const size_t layer_at = static_cast<size_t>(layer) * context_ * kv_dim_;
     threads = std::max(1, threads);
-    const size_t per_thread = context_ + head_dim;
-    if (scratch_.size() < threads * per_thread) scratch_.resize(threads * per_thread);  // once, not per token
     // Small problems stay on one thread: waking the team costs more than they do.
     const int64_t work = static_cast<int64_t>(n) * n_heads * (pos + n) * head_dim;
     const int team = work > (1 << 15) ? threads : 1;
-    // Dealt out one (token, head) at a time: later tokens attend to more keys, so contiguous
-    // shares of a prompt's tokens would leave the first threads idle.
+    // A prompt's queries go 16 at a time (attend_block mixes several queries per value row),
+    // decode's one at a time. Dealt out one (block, head) at a time: later blocks attend to more
+    // keys, so contiguous shares would leave the first threads idle.
+    const int block = std::min(n, kQueryBlock), blocks = (n + block - 1) / block;
+    const size_t per_thread = attend_block_scratch(block, context_, head_dim);
+    if (scratch_.size() < team * per_thread) scratch_.resize(team * per_thread);  // once per block size, not per token
 #pragma omp parallel for collapse(2) num_threads(team) schedule(static, 1)
-    for (int i = 0; i < n; ++i) {
+    for (int b = 0; b < blocks; ++b) {
         for (int h = 0; h < n_heads; ++h) {
+            const int i = b * block;
             const size_t kv_at = layer_at + (h / group) * head_dim;
-            lm::attend(out + i * out_stride + h * head_dim, q + i * q_stride + h * head_dim, &keys_[kv_at], &values_[kv_at],
-                       kv_dim_, pos + i + 1, head_dim, scale, &scratch_[omp_get_thread_num() * per_thread]);
+            attend_block(out + i * out_stride + h * head_dim, out_stride, q + i * q_stride + h * head_dim, q_stride,
+                         std::min(block, n - i), &keys_[kv_at], &values_[kv_at], kv_dim_, pos + i + 1, head_dim, scale,
+                         &scratch_[omp_get_thread_num() * per_thread]);
         }
     }
 }

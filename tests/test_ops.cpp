@@ -1,5 +1,6 @@
 // Row kernels: each vectorized variant against its scalar reference, odd sizes and tails.
 #include <cmath>
+#include <cstring>
 
 #include "simd/attention.h"
 #include "simd/kernels.h"
@@ -96,6 +97,43 @@ TEST_CASE("softmax scalar reference is exact on a hand-checked case") {
     simd::softmax_scalar(y.data(), 2);
     CHECK(y[0] == doctest::Approx(0.25f));
     CHECK(y[1] == doctest::Approx(0.75f));
+}
+
+// A block of causal queries (prompts) gives each query's single-query result bit for bit: the
+// AVX-512 kernel (queries sharing each value row), and the dispatching entry point on any
+// machine. Query counts below, at and above the kernel's group of 4.
+TEST_CASE("attention: a block of queries equals one query at a time") {
+    for (int hd : {64, 128, 80})
+        for (int len : {1, 17, 40})
+            for (int n : {2, 5, 16}) {
+                const size_t stride = 3 * hd;
+                const int rows = len + n - 1;
+                const std::vector<float> q = testing::normal_floats(n * 2 * hd, 3 * len + n);
+                const std::vector<float> kf = testing::normal_floats(rows * stride, 5 + len), vf = testing::normal_floats(rows * stride, 6 + n);
+                std::vector<uint16_t> k(kf.size()), v(vf.size());
+                for (size_t i = 0; i < kf.size(); ++i) k[i] = f32_to_f16(kf[i]), v[i] = f32_to_f16(vf[i]);
+                const float scale = 0.125f;
+                std::vector<float> expect(n * hd), got(n * 2 * hd, -1.f), scratch(attend_block_scratch(n, len, hd));
+                for (int i = 0; i < n; ++i) attend(&expect[i * hd], &q[i * 2 * hd], k.data(), v.data(), stride, len + i, hd, scale, scratch.data());
+                const auto check = [&](const char* what) {
+                    for (int i = 0; i < n; ++i) {
+                        INFO(std::string(what), " head_dim ", hd, " len ", len, " n ", n, " query ", i);
+                        CHECK(std::memcmp(&got[i * 2 * hd], &expect[i * hd], hd * sizeof(float)) == 0);
+                        CHECK(got[i * 2 * hd + hd] == -1.f);  // rows out_stride apart: the gaps untouched
+                    }
+                };
+                attend_block(got.data(), 2 * hd, q.data(), 2 * hd, n, k.data(), v.data(), stride, len, hd, scale, scratch.data());
+                check("attend_block");
+#if defined(__x86_64__)
+                if (simd::isa_reachable(simd::Isa::Avx512)) {
+                    std::fill(got.begin(), got.end(), -1.f);
+                    for (int i = 0; i < n; ++i)
+                        simd::attend_avx512(&expect[i * hd], &q[i * 2 * hd], k.data(), v.data(), stride, len + i, hd, scale, scratch.data());
+                    simd::attend_block_avx512(got.data(), 2 * hd, q.data(), 2 * hd, n, k.data(), v.data(), stride, len, hd, scale, scratch.data());
+                    check("avx512");
+                }
+#endif
+            }
 }
 
 TEST_CASE("attention: AVX2 and AVX-512 match the scalar reference, and the reference matches a double computation") {
