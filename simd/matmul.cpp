@@ -216,9 +216,9 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
                   row_bytes(act, cols), nullptr, nullptr, nullptr, parts[i].y, n};
         if (act != DType::F32 && w.packed && (job.packed = simd::packed_tile_kernel(w.type, simd::active_isa()))) {
             job.group_bytes = packed_group_bytes(w.type, cols);
-            if (act == DType::Q8_0) job.sums = x.q8_0_sums();
             if (n >= 16 && (job.amx = simd::amx_tile_kernel(w.type, simd::active_isa())))
                 std::tie(job.codes, job.scales) = x.amx_tiles();
+            if (act == DType::Q8_0 && (!job.amx || n % 16 != 0)) job.sums = x.q8_0_sums();  // the packed kernels
         }
         first_chunk[i + 1] = first_chunk[i] + row_chunks(w);
         work += w.rows() * cols * n;
