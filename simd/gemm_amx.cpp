@@ -158,15 +158,15 @@ inline __m512 load_x(const GemmArgs& g, int row, int k, int n) {
     return _mm512_load_ps(v);
 }
 
-// x rows (tokens) [0, groups * 16) x depth [k0, k0 + kc) as B tiles, rows past M zero: for each
-// 32-deep block, for each 16-token group, the tiles of x0, x1 and x2, each [pair of k][token].
-// Returns whether any x2 is nonzero (if not, its products add nothing).
-bool pack_x(const GemmArgs& g, int groups, int k0, int kc, uint32_t* dst) {
+// x rows (tokens) of the 16-token groups [t0, t1) of `groups` x depth [k0, k0 + kc) as B tiles,
+// rows past M zero: for each 32-deep block, for each group, the tiles of x0, x1 and x2, each
+// [pair of k][token]. Returns whether any x2 is nonzero (if not, its products add nothing).
+bool pack_x(const GemmArgs& g, int groups, int t0, int t1, int k0, int kc, uint32_t* dst) {
     alignas(64) uint32_t rows[3][16][16];
     __m512 third = _mm512_setzero_ps();
     for (int b = 0; b * kDepth < kc; ++b) {
         const int left = kc - b * kDepth;
-        for (int t = 0; t < groups; ++t) {
+        for (int t = t0; t < t1; ++t) {
             for (int j = 0; j < 16; ++j) {
                 const int m = t * 16 + j;
                 const bool real = m < g.M;
@@ -242,21 +242,52 @@ void block(int blocks, int groups, const Schedule& plan, const uint32_t* w, cons
 template <class T>
 using Buffer = std::vector<T, xsimd::aligned_allocator<T, 64>>;
 
-// Rows [nb, ne) of W (columns of C) for all tokens, on the calling thread.
+// Rows [nb, ne) of W (columns of C) for all tokens, on the calling thread, share `part` of
+// `parts`. When the shares run together in one OpenMP team (GemmArgs::team), the team converts
+// x once, each thread its part of the token groups into one buffer, instead of every thread all
+// of it (the same tiles either way).
 template <DType T>
-void rows_amx(const GemmArgs& g, int nb, int ne) {
+void rows_amx(const GemmArgs& g, int nb, int ne, int part, int parts) {
     constexpr int kParts = Weight<T>::kParts;
     const int groups = (g.M + 31) / 32 * 2, ld = groups * 16, span = (ne - nb + 31) / 32 * 32;
     constexpr size_t kBlocks = kChunk / kDepth;
-    thread_local Buffer<uint32_t> xt, wt;
+    const size_t x_words = kBlocks * groups * 3 * kWords;
+    thread_local Buffer<uint32_t> own, wt;
     thread_local Buffer<float> acc;
-    if (xt.size() < kBlocks * groups * 3 * kWords) xt.resize(kBlocks * groups * 3 * kWords);
+    uint32_t* xt = nullptr;
+    int* thirds = nullptr;  // the team's pack_x results, one per share
+    const bool team = g.team && parts > 1;
+    if (team) {
+#pragma omp single copyprivate(xt, thirds)
+        {
+            thread_local Buffer<uint32_t> shared;
+            thread_local std::vector<int> flags;
+            if (shared.size() < x_words) shared.resize(x_words);
+            if (flags.size() < static_cast<size_t>(parts)) flags.resize(parts);
+            xt = shared.data(), thirds = flags.data();
+        }
+    } else {
+        if (own.size() < x_words) own.resize(x_words);
+        xt = own.data();
+    }
     if (wt.size() < kBlocks * 4 * kParts * kWords) wt.resize(kBlocks * 4 * kParts * kWords);  // this block's, the next's
     if (acc.size() < static_cast<size_t>(span) * ld) acc.resize(static_cast<size_t>(span) * ld);
-    configure_tiles();
+    if (nb < ne) configure_tiles();
     for (int k0 = 0; k0 < g.K; k0 += kChunk) {
         const int kc = std::min(kChunk, g.K - k0), blocks = (kc + kDepth - 1) / kDepth;
-        const Schedule plan = schedule<T>(pack_x(g, groups, k0, kc, xt.data()));
+        bool third;
+        if (team) {
+            if (k0 > 0) {
+#pragma omp barrier
+            }  // every thread is done with the previous chunk's tiles
+            thirds[part] = pack_x(g, groups, groups * part / parts, groups * (part + 1) / parts, k0, kc, xt);
+#pragma omp barrier
+            third = std::any_of(thirds, thirds + parts, [](int t) { return t != 0; });
+        } else {
+            third = pack_x(g, groups, 0, groups, k0, kc, xt);
+        }
+        if (nb >= ne) continue;
+        const Schedule plan = schedule<T>(third);
         uint32_t* w[2] = {wt.data(), wt.data() + kBlocks * 2 * kParts * kWords};
         PackW<T>(g, nb, ne, k0, kc, w[0]).finish();
         for (int n0 = nb; n0 < ne; n0 += 32) {
@@ -264,12 +295,13 @@ void rows_amx(const GemmArgs& g, int nb, int ne) {
             if (n0 + 32 < ne) next.emplace(g, n0 + 32, ne, k0, kc, w[1]);
             const int calls = blocks * groups / 2, per = next ? (next->items() + calls - 1) / calls : 0;
             for (int t = 0; t < groups; t += 2)
-                block<T>(blocks, groups, plan, w[0], xt.data() + t * 3 * kWords, acc.data() + (n0 - nb) * ld + t * 16, ld,
+                block<T>(blocks, groups, plan, w[0], xt + t * 3 * kWords, acc.data() + (n0 - nb) * ld + t * 16, ld,
                          k0 == 0, next ? &*next : nullptr, per);
             if (next) next->finish();
             std::swap(w[0], w[1]);
         }
     }
+    if (nb >= ne) return;
     _tile_release();
     // C rows (tokens) x columns n0.. from the [row of W][token] sums, 16 x 16 at a time.
     alignas(64) float out[16 * 16];
@@ -299,11 +331,11 @@ void gemm_amx(const GemmArgs& g, int part, int parts) {
     const int64_t groups = (g.N + 31) / 32;  // shares are whole 32-row blocks
     const int nb = static_cast<int>(groups * part / parts) * 32;
     const int ne = static_cast<int>(std::min<int64_t>(g.N, groups * (part + 1) / parts * 32));
-    if (nb >= ne) return;
+    if (nb >= ne && !g.team) return;  // (a team's threads all convert their part of x)
     switch (g.b_type) {
-        case DType::F32: return rows_amx<DType::F32>(g, nb, ne);
-        case DType::F16: return rows_amx<DType::F16>(g, nb, ne);
-        default: return rows_amx<DType::BF16>(g, nb, ne);
+        case DType::F32: return rows_amx<DType::F32>(g, nb, ne, part, parts);
+        case DType::F16: return rows_amx<DType::F16>(g, nb, ne, part, parts);
+        default: return rows_amx<DType::BF16>(g, nb, ne, part, parts);
     }
 }
 

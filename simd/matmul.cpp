@@ -95,8 +95,10 @@ void gemm(const GemmArgs& g, int threads) {
     const double work = static_cast<double>(g.M) * g.N * g.K;
     if (threads <= 0) threads = omp_get_max_threads();
     if (threads == 1 || work < kSingleThreadWork * 4 || omp_in_parallel()) return gemm_share(g, 0, 1);
+    GemmArgs shared = g;
+    shared.team = true;
 #pragma omp parallel num_threads(threads)
-    gemm_share(g, omp_get_thread_num(), omp_get_num_threads());
+    gemm_share(shared, omp_get_thread_num(), omp_get_num_threads());
 }
 
 namespace {

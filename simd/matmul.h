@@ -25,6 +25,9 @@ struct GemmArgs {
     int M, N, K;
     bool overwrite;
     const float* bias = nullptr;
+    // Set by gemm(): its shares run together, one per thread of an OpenMP team, so a kernel may
+    // share work between them (and synchronize them).
+    bool team = false;
 };
 
 // The whole product on up to `threads` threads (one OpenMP region; on the calling thread when

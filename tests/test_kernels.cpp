@@ -106,9 +106,10 @@ TEST_CASE("every SIMD kernel matches its scalar reference") {
 
 // The float GEMMs as matmul calls them (y = x W^T) against a double reference, at every level:
 // the FMA GEMM, and on AMX the bf16 tile products of split operands (simd/gemm_amx.cpp). Shapes
-// with row, token, register-tile, depth-block and depth-chunk tails; activations as they come
-// (three bf16 parts) and as matmul passes them for f16 weights (f16 values: two parts); one share
-// and two agree bit for bit. The bound is 1e-6 of sum |w x|: f32 sums over these depths stay
+// with row, token, register-tile, depth-block and depth-chunk tails (and one where a thread of
+// two has no rows); activations as they come (three bf16 parts) and as matmul passes them for
+// f16 weights (f16 values: two parts); one share, two, and a team of two threads (which share
+// the conversion of x between them) agree bit for bit. The bound is 1e-6 of sum |w x|: f32 sums over these depths stay
 // well inside it, and so do AMX's f32 products (left-out parts under 2^-21 of each), while any
 // partial product left out of the split would cost about 2^-16, 15 times the bound. Then, for
 // f16, a product whose every partial sum is exact in f32: the results must be too.
@@ -119,7 +120,7 @@ TEST_CASE("float GEMMs against a double reference at every level") {
             for (bool rounded : {false, true})
                 for (GemmShape s : {GemmShape{1, 1, 1}, GemmShape{13, 7, 33}, GemmShape{25, 64, 17}, GemmShape{50, 57, 21},
                                     GemmShape{100, 129, 65}, GemmShape{7, 300, 2}, GemmShape{70, 520, 31},
-                                    GemmShape{40, 1100, 9}, GemmShape{33, 16, 20}}) {
+                                    GemmShape{40, 1100, 9}, GemmShape{33, 16, 20}, GemmShape{32, 2048, 20}}) {
                     const std::vector<float> wf = testing::normal_floats(s.m * s.k, 3);
                     std::vector<float> x = testing::normal_floats(s.n * s.k, 4);
                     if (rounded) round_to_f16(x.data(), x.data(), static_cast<int64_t>(x.size()), Isa::Scalar);
@@ -135,6 +136,12 @@ TEST_CASE("float GEMMs against a double reference at every level") {
                     gemm(args(y.data()), 0, 1);
                     gemm(args(y2.data()), 0, 2);
                     gemm(args(y2.data()), 1, 2);
+                    // And as lm::gemm runs it: one OpenMP team, whose threads may share work.
+                    std::vector<float> y3(y.size());
+                    force_isa(isa);
+                    lm::gemm(args(y3.data()), 2);
+                    force_isa(best_isa());
+                    CHECK(std::memcmp(y.data(), y3.data(), y.size() * 4) == 0);
                     double worst = 0;
                     for (int t = 0; t < s.n; ++t)
                         for (int64_t r = 0; r < s.m; ++r) {
