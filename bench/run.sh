@@ -42,12 +42,13 @@ l3=$(lscpu 2>/dev/null | awk -F: '/L3 cache/ {gsub(/^ +/, "", $2); print $2}')
         echo
         $LM bench --roofline --isa avx2 -p 0 -n 128 -t 1,2 -r 3 "${models[@]:0:4}"
     fi
-    # On an AMX machine, the f16 prompts again with the FMA GEMM (the amx level runs them on
-    # the tile unit): the comparison behind the AMX rows of the table above.
+    # On an AMX machine, the prompts the amx level runs on the tile unit (f16 and f32 weights,
+    # packed q8_0 and q4_0) again with the AVX-512 kernels: the comparison behind the AMX rows
+    # of the table above.
     if grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then
         echo
-        echo "Prompts over f16 weights with the FMA GEMM instead of AMX (\`lm bench --isa avx512\`):"
+        echo "The same prompts with the AVX-512 kernels instead of AMX (\`lm bench --isa avx512\`):"
         echo
-        $LM bench --roofline --isa avx512 -p 128 -n 0 -t 1,2 -r 3 "${models[0]}"
+        $LM bench --roofline --isa avx512 -p 128 -n 0 -t 1,2 -r 3 "${models[0]}" "${models[4]}" "${models[5]}" "${models[6]}"
     fi
 } | tee "$out"
