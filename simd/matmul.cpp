@@ -57,8 +57,8 @@ void run_chunks(const Job& job, int64_t first, int64_t last) {
     for (int64_t ch = first; ch < last; ++ch) {
         const int64_t r0 = ch * kRowChunk;
         const int nr = static_cast<int>(std::min(kRowChunk, rows - r0));
-        const uint8_t* group = static_cast<const uint8_t*>(job.w->packed) + ch * job.group_bytes;
         if (job.packed) {
+            const uint8_t* group = static_cast<const uint8_t*>(job.w->packed) + ch * job.group_bytes;
             int c0 = 0;  // the columns the amx kernel takes, then the rest
             if (job.amx) {
                 job.amx(job.w->cols(), group, nr, job.codes, job.scales, job.n / 16, job.y + r0, rows);

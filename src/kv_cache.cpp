@@ -41,6 +41,7 @@ void KvCache::store(int layer, int pos, int n, const float* k, const float* v, s
 void KvCache::attend(float* out, size_t out_stride, const float* q, size_t q_stride, int layer, int n, int pos,
                      int n_heads, int head_dim, int threads) {
     const int group = n_heads / (kv_dim_ / head_dim);
+    if (n <= 0) return;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const size_t layer_at = static_cast<size_t>(layer) * context_ * kv_dim_;
     threads = std::max(1, threads);
