@@ -324,7 +324,7 @@ void rows_amx(const GemmArgs& g, int nb, int ne, int part, int parts) {
 }  // namespace
 
 void gemm_amx(const GemmArgs& g, int part, int parts) {
-    // x W^T over 16-bit weights with fewer tokens than rows of W (prompts); the rest on the FMA units.
+    // x W^T over float weights with fewer tokens than rows of W (prompts); the rest on the FMA units.
     const bool prompt = g.M > 0 && g.K > 0 && g.b_rs == 1 && g.b_cs != 1 && g.M < g.N;
     if (!prompt || (g.b_type != DType::F32 && g.b_type != DType::F16 && g.b_type != DType::BF16))
         return gemm_avx512(g, part, parts);

@@ -20,6 +20,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "simd/kernels.h"
+#include "simd/packed_blocks.h"
 #include "weights/quant.h"
 
 namespace lm::simd {
@@ -28,12 +29,12 @@ namespace {
 
 constexpr int kCodes = 512;                     // bytes of one block's signed codes (16 rows x 32)
 
-// Signed codes of a packed block (tile rows: 8 x 64 bytes), and where its 16 fp16 d are.
+// Signed codes of a packed block (tile rows: 8 x 64 bytes); its size and where its 16 fp16 d are
+// come from the layout's Packed<Block> (simd/packed_blocks.h).
 template <DType T>
 struct Codes;
 template <>
-struct Codes<DType::Q8_0> {
-    static constexpr int kBlockBytes = 544, kScaleAt = 512;
+struct Codes<DType::Q8_0> : Packed<block_q8_0> {
     static void get(const uint8_t* block, int8_t* out) {
         const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
         for (int s = 0; s < 8; ++s)
@@ -41,8 +42,7 @@ struct Codes<DType::Q8_0> {
     }
 };
 template <>
-struct Codes<DType::Q4_0> {
-    static constexpr int kBlockBytes = 288, kScaleAt = 256;
+struct Codes<DType::Q4_0> : Packed<block_q4_0> {
     // Low nibbles of register s are codes 4s.. (tile row s), high nibbles codes 16 + 4s..
     // (tile row 4 + s).
     static void get(const uint8_t* block, int8_t* out) {
@@ -97,9 +97,9 @@ void amx_tile(int64_t k, const void* group_v, int nr, const int8_t* x, const flo
     if (codes.size() < static_cast<size_t>(nb) * kCodes) codes.resize(static_cast<size_t>(nb) * kCodes);
     if (dw.size() < static_cast<size_t>(nb) * 16) dw.resize(static_cast<size_t>(nb) * 16);
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* block = group + b * F::kBlockBytes;
+        const uint8_t* block = group + b * F::kBytes;
         F::get(block, codes.data() + b * kCodes);
-        _mm512_store_ps(dw.data() + b * 16, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + F::kScaleAt))));
+        _mm512_store_ps(dw.data() + b * 16, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + F::kDAt))));
     }
     TileConfig cfg;
     for (int t = 0; t < 4; ++t) cfg.tile(t, 16, 64);  // 16 tokens x 16 rows of int32
@@ -111,7 +111,7 @@ void amx_tile(int64_t k, const void* group_v, int nr, const int8_t* x, const flo
     // The next group (matmul's next chunk of rows) is fetched while this one multiplies, a few
     // lines per stage (a burst of requests would stall). Past the matrix's end this asks for
     // lines nobody reads.
-    const int64_t pairs = (nb + 1) / 2, group_bytes = nb * F::kBlockBytes;
+    const int64_t pairs = (nb + 1) / 2, group_bytes = nb * F::kBytes;
     const int64_t per_stage = (group_bytes / 64 + groups * (pairs + 2) - 1) / (groups * (pairs + 2)) * 64;
     const char* ahead = reinterpret_cast<const char*>(group + group_bytes);
     const char* const ahead_end = ahead + group_bytes;
