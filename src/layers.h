@@ -47,21 +47,27 @@ void rope_forward(float* out, const float* inp, int B, int T, int C, int n_heads
 void rope_backward(float* dinp, const float* dout, int B, int T, int C, int n_heads, int HS, float freq_base,
                    Dinp mode = Dinp::Accumulate);
 
-// Causal multi-head attention with grouped-query heads (NH % NKV == 0; query head h reads
-// kv head h / (NH/NKV)). qkv rows are packed [q (NH*HS) | k (NKV*HS) | v (NKV*HS)].
-// out[B,T,NH*HS]; att[B,NH,T,T] keeps the softmax probabilities (zero above the diagonal).
+// Multi-head attention with grouped-query heads (NH % NKV == 0; query head h reads kv head
+// h / (NH/NKV)). qkv rows are packed [q (NH*HS) | k (NKV*HS) | v (NKV*HS)]. Without lengths it
+// is causal (query t sees keys t2 <= t); with lengths[B] it is bidirectional over padded
+// sequences (every query of sequence b sees keys t2 < lengths[b], the padding after them
+// none). out[B,T,NH*HS]; att[B,NH,T,T] keeps the softmax probabilities (zero where masked).
 // datt[B,NH,T,T] in backward is scratch, overwritten.
-void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS);
+void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS,
+                       const int* lengths = nullptr);
 void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int B,
-                        int T, int NH, int NKV, int HS, Dinp mode = Dinp::Accumulate);
+                        int T, int NH, int NKV, int HS, Dinp mode = Dinp::Accumulate, const int* lengths = nullptr);
 
 // out[N, H] = silu(gate) * up, where inp rows are packed [gate (H) | up (H)].
 void swiglu_forward(float* out, const float* inp, int N, int H);
 void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int H, Dinp mode = Dinp::Accumulate);
 
-// out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) over n values.
+// out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) over n values (GPT-2).
 void gelu_forward(float* out, const float* inp, int n);
 void gelu_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode = Dinp::Accumulate);
+// out = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))) over n values (BERT).
+void gelu_erf_forward(float* out, const float* inp, int n);
+void gelu_erf_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode = Dinp::Accumulate);
 
 // out = inp1 + inp2 over n values.
 void residual_forward(float* out, const float* inp1, const float* inp2, int n);

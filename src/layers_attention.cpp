@@ -1,4 +1,5 @@
-// Causal multi-head attention with grouped-query heads over packed q|k|v rows (layers.h).
+// Multi-head attention (causal, or bidirectional over padded sequences) with grouped-query
+// heads over packed q|k|v rows (layers.h).
 // Each (batch, head) is a handful of small strided GEMMs on one thread: the packed GEMM reads
 // q, k, v in place inside the qkv rows, and the full T x T products (twice the causal work)
 // still beat per-pair dot products by far.
@@ -12,8 +13,12 @@ namespace lm {
 // Below this many multiply-adds a call runs on one thread.
 static constexpr long ATTENTION_PARALLEL_WORK = 1L << 15;
 
-// att = softmax(q k^T / sqrt(HS)) over keys t2 <= t;  out = att v   (Vaswani et al. eq. 1)
-void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS) {
+// Keys query t of sequence b sees: t2 <= t (causal) or t2 < lengths[b].
+static inline int visible_keys(const int* lengths, int b, int t) { return lengths ? lengths[b] : t + 1; }
+
+// att = softmax(q k^T / sqrt(HS)) over the visible keys;  out = att v   (Vaswani et al. eq. 1)
+void attention_forward(float* out, float* att, const float* qkv, int B, int T, int NH, int NKV, int HS,
+                       const int* lengths) {
     const int C3 = (NH + 2 * NKV) * HS, C = NH * HS, group = NH / NKV;
     const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
     const bool parallel = (long)B * NH * T * T * HS > ATTENTION_PARALLEL_WORK;
@@ -28,9 +33,10 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
             strided_gemm(a, T, q, C3, 1, k, 1, C3, T, T, HS, true);  // a[t, t2] = q[t] . k[t2]
             for (int t = 0; t < T; ++t) {
                 float* row = a + (long)t * T;
-                for (int t2 = 0; t2 <= t; ++t2) row[t2] *= scale;
-                softmax(row, t + 1);
-                for (int t2 = t + 1; t2 < T; ++t2) row[t2] = 0.0f;
+                const int n = visible_keys(lengths, b, t);
+                for (int t2 = 0; t2 < n; ++t2) row[t2] *= scale;
+                softmax(row, n);
+                for (int t2 = n; t2 < T; ++t2) row[t2] = 0.0f;
             }
             strided_gemm(o, C, a, T, 1, v, C3, 1, T, HS, T, true);  // o[t] = sum_t2 a[t, t2] v[t2]
         }
@@ -40,7 +46,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
 // dq += dS k, dk += dS^T q. One thread owns a (b, kv head) pair and so every query head that
 // writes into its dk, dv.
 void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int B,
-                        int T, int NH, int NKV, int HS, Dinp mode) {
+                        int T, int NH, int NKV, int HS, Dinp mode, const int* lengths) {
     const int C3 = (NH + 2 * NKV) * HS, C = NH * HS, group = NH / NKV;
     const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
     const bool parallel = (long)B * NH * T * T * HS > ATTENTION_PARALLEL_WORK;
@@ -65,10 +71,11 @@ void attention_backward(float* dqkv, float* datt, const float* dout, const float
                 for (int t = 0; t < T; ++t) {
                     const float* prow = p + (long)t * T;
                     float* row = ds + (long)t * T;
+                    const int n = visible_keys(lengths, b, t);
                     double sum = 0;
-                    for (int t2 = 0; t2 <= t; ++t2) sum += prow[t2] * row[t2];
-                    for (int t2 = 0; t2 <= t; ++t2) row[t2] = prow[t2] * (row[t2] - static_cast<float>(sum)) * scale;
-                    for (int t2 = t + 1; t2 < T; ++t2) row[t2] = 0.0f;
+                    for (int t2 = 0; t2 < n; ++t2) sum += prow[t2] * row[t2];
+                    for (int t2 = 0; t2 < n; ++t2) row[t2] = prow[t2] * (row[t2] - static_cast<float>(sum)) * scale;
+                    for (int t2 = n; t2 < T; ++t2) row[t2] = 0.0f;
                 }
                 strided_gemm(dq, C3, ds, T, 1, k, C3, 1, T, HS, T, set);          // dq[t] += sum_t2 dS[t, t2] k[t2]
                 strided_gemm(dk, C3, ds, 1, T, q, C3, 1, T, HS, T, set && first);  // dk[t2] += sum_t dS[t, t2] q[t]

@@ -1,6 +1,7 @@
 // Checkpoint save / load (train_checkpoint.h).
 #include "src/train_checkpoint.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -25,7 +26,10 @@ uint64_t checksum(uint64_t h, const void* data, size_t n) {
     return h;
 }
 
-const char* arch_name(TrainArch a) { return a == TrainArch::llama ? "llama" : a == TrainArch::gpt2 ? "gpt2" : "rnn"; }
+const char* arch_name(TrainArch a) {
+    return a == TrainArch::llama ? "llama" : a == TrainArch::gpt2 ? "gpt2" : a == TrainArch::rnn ? "rnn" : "bert";
+}
+const char* const kBertHeads[] = {"mlm", "classify", "qa"};  // BertHead order
 
 // The tensors of a checkpoint, in file order: parameters, then first and second moments.
 std::vector<Tensor> checkpoint_tensors(const TrainModel& m) {
@@ -65,9 +69,11 @@ void train_save_checkpoint(const std::string& path, const TrainModel& m, const M
     const std::pair<const char*, int> ints[] = {{"vocab_size", c.vocab_size}, {"dim", c.dim},
                                                 {"n_layers", c.n_layers},     {"n_heads", c.n_heads},
                                                 {"n_kv_heads", c.n_kv_heads}, {"hidden_dim", c.hidden_dim},
-                                                {"max_seq_len", c.max_seq_len}, {"adam_steps", m.adam_steps}};
+                                                {"max_seq_len", c.max_seq_len}, {"adam_steps", m.adam_steps},
+                                                {"n_types", c.n_types},         {"n_labels", c.n_labels}};
     for (const auto& [key, value] : ints) meta.set(p + key, i64(value));
     meta.set(p + "tied_head", Value::of_bool(c.tied_head));
+    meta.set(p + "head", Value::of_string(kBertHeads[static_cast<int>(c.head)]));
     meta.set(p + "norm_eps", Value::of_float(ValueType::F32, c.norm_eps));
     meta.set(p + "rope_base", Value::of_float(ValueType::F32, c.rope_base));
     const std::vector<Tensor> tensors = checkpoint_tensors(m);
@@ -85,7 +91,14 @@ Metadata train_load_checkpoint(const std::string& path, TrainModel& m, int B, in
     if (arch == "llama") c.arch = TrainArch::llama;
     else if (arch == "gpt2") c.arch = TrainArch::gpt2;
     else if (arch == "rnn") c.arch = TrainArch::rnn;
+    else if (arch == "bert") c.arch = TrainArch::bert;
     else fail(path, ": unknown checkpoint architecture '", arch, "'");
+    const std::string head = meta.get_string(p + "head", "mlm");
+    const auto* known = std::find(std::begin(kBertHeads), std::end(kBertHeads), head);
+    if (known == std::end(kBertHeads)) fail(path, ": unknown checkpoint head '", head, "'");
+    c.head = static_cast<BertHead>(known - std::begin(kBertHeads));
+    c.n_types = static_cast<int>(meta.get_int(p + "n_types", 2));
+    c.n_labels = static_cast<int>(meta.get_int(p + "n_labels", 0));
     auto get = [&](const char* key) { return static_cast<int>(meta.get_int(p + key)); };
     c.vocab_size = get("vocab_size"), c.dim = get("dim"), c.n_layers = get("n_layers"), c.n_heads = get("n_heads");
     c.n_kv_heads = get("n_kv_heads"), c.hidden_dim = get("hidden_dim"), c.max_seq_len = get("max_seq_len");

@@ -23,7 +23,8 @@ struct ParamSlot {
 
 std::vector<ParamSlot> param_slots(const TrainConfig& c) {
     const size_t V = c.vocab_size, C = c.dim, H = c.hidden_dim, maxT = c.max_seq_len;
-    const bool gpt2 = c.arch == TrainArch::gpt2, rnn = c.arch == TrainArch::rnn, llama = !gpt2 && !rnn;
+    const bool gpt2 = c.arch == TrainArch::gpt2, rnn = c.arch == TrainArch::rnn, bert = c.arch == TrainArch::bert;
+    const bool llama = !gpt2 && !rnn && !bert;
     const size_t L = rnn ? 0 : c.n_layers;  // transformer blocks (sizes 0 for the RNN)
     const size_t C3 = rnn ? 0 : C / c.n_heads * (c.n_heads + 2 * c.n_kv_heads);
     const size_t FC = llama ? 2 * H : H;
@@ -36,6 +37,40 @@ std::vector<ParamSlot> param_slots(const TrainConfig& c) {
             {"head", &TrainParams::head, V * H, true, true},
             {"headb", &TrainParams::headb, V, false, true},
         };
+    if (bert) {
+        const size_t K = c.n_labels;
+        const bool mlm = c.head == BertHead::mlm, classify = c.head == BertHead::classify, qa = c.head == BertHead::qa;
+        return {
+            {"wte", &TrainParams::wte, V * C, true, true},
+            {"wpe", &TrainParams::wpe, maxT * C, true, true},
+            {"wtt", &TrainParams::wtt, (size_t)c.n_types * C, true, true},
+            {"lnew", &TrainParams::lnew, C, false, true},
+            {"lneb", &TrainParams::lneb, C, false, true},
+            {"qkvw", &TrainParams::qkvw, L * C3 * C, true, true},
+            {"qkvb", &TrainParams::qkvb, L * C3, false, true},
+            {"attprojw", &TrainParams::attprojw, L * C * C, true, true},
+            {"attprojb", &TrainParams::attprojb, L * C, false, true},
+            {"ln1w", &TrainParams::ln1w, L * C, false, true},
+            {"ln1b", &TrainParams::ln1b, L * C, false, true},
+            {"fcw", &TrainParams::fcw, L * H * C, true, true},
+            {"fcb", &TrainParams::fcb, L * H, false, true},
+            {"fcprojw", &TrainParams::fcprojw, L * C * H, true, true},
+            {"fcprojb", &TrainParams::fcprojb, L * C, false, true},
+            {"ln2w", &TrainParams::ln2w, L * C, false, true},
+            {"ln2b", &TrainParams::ln2b, L * C, false, true},
+            {"mlmw", &TrainParams::mlmw, C * C, true, mlm},
+            {"mlmb", &TrainParams::mlmb, C, false, mlm},
+            {"mlmlnw", &TrainParams::mlmlnw, C, false, mlm},
+            {"mlmlnb", &TrainParams::mlmlnb, C, false, mlm},
+            {"headb", &TrainParams::headb, V, false, mlm},
+            {"poolw", &TrainParams::poolw, C * C, true, classify},
+            {"poolb", &TrainParams::poolb, C, false, classify},
+            {"clsw", &TrainParams::clsw, K * C, true, classify},
+            {"clsb", &TrainParams::clsb, K, false, classify},
+            {"qaw", &TrainParams::qaw, 2 * C, true, qa},
+            {"qab", &TrainParams::qab, 2, false, qa},
+        };
+    }
     return {
         {"wte", &TrainParams::wte, V * C, true, true},
         {"wpe", &TrainParams::wpe, maxT * C, true, gpt2},
@@ -93,6 +128,13 @@ void validate(const TrainConfig& c, int B, int T) {
         fail("train model: RoPE needs an even head size, got ", c.dim / c.n_heads);
     if (c.arch == TrainArch::gpt2 && (c.n_kv_heads != c.n_heads || !c.tied_head))
         fail("train model: gpt2 has as many kv heads as heads and a tied head");
+    if (c.arch == TrainArch::bert) {
+        if (c.n_kv_heads != c.n_heads || !c.tied_head)
+            fail("train model: bert has as many kv heads as heads and a masked-LM decoder tied to the embeddings");
+        if (c.n_types < 1 || c.n_types > 1024) fail("train model: bert needs 1 to 1024 token types, got ", c.n_types);
+        if (c.head == BertHead::classify && (c.n_labels < 2 || c.n_labels > (1 << 16)))
+            fail("train model: a classifier needs 2 to 65536 labels, got ", c.n_labels);
+    }
 }
 
 // Lays out `fields` (member, size) consecutively in memory and points each member at its slice.
@@ -110,6 +152,42 @@ void carve(S& s, std::vector<float>& memory, const std::vector<std::pair<float* 
 
 bool is_llama(const TrainModel& m) { return m.config.arch == TrainArch::llama; }
 bool is_rnn(const TrainModel& m) { return m.config.arch == TrainArch::rnn; }
+bool is_bert(const TrainModel& m) { return m.config.arch == TrainArch::bert; }
+
+// BERT's activations and scratch (train_model.h): blocks as the decoders', the embedding norm
+// instead of a final one, and the head's rows.
+void carve_bert(TrainModel& m) {
+    const TrainConfig& c = m.config;
+    const size_t BT = (size_t)m.B * m.T, C = c.dim, L = c.n_layers, H = c.hidden_dim, C3 = 3 * C;
+    const size_t ATT = (size_t)m.B * c.n_heads * m.T * m.T;
+    size_t rows = 0, outputs = 0;  // the head's rows and its outputs per row
+    switch (c.head) {
+        case BertHead::mlm: rows = bert_max_masked(m.B, m.T), outputs = c.vocab_size; break;
+        case BertHead::classify: rows = m.B, outputs = c.n_labels; break;
+        case BertHead::qa: rows = 2 * (size_t)m.B, outputs = m.T; break;  // start and end rows
+    }
+    const size_t dense = c.head == BertHead::qa ? 0 : rows * C, mlm = c.head == BertHead::mlm ? rows : 0;
+    const size_t qa = c.head == BertHead::qa ? 2 * BT : 0;
+    using A = TrainActivations;
+    carve(m.acts, m.act_memory,
+          {{&A::encoded, BT * C}, {&A::lne, BT * C}, {&A::lne_mean, BT}, {&A::lne_rstd, BT}, {&A::qkv, L * BT * C3},
+           {&A::att, L * ATT}, {&A::atty, L * BT * C}, {&A::attproj, L * BT * C}, {&A::residual2, L * BT * C},
+           {&A::ln1, L * BT * C}, {&A::ln1_mean, L * BT}, {&A::ln1_rstd, L * BT}, {&A::fch, L * BT * H},
+           {&A::fch_act, L * BT * H}, {&A::fcproj, L * BT * C}, {&A::residual3, L * BT * C}, {&A::ln2, L * BT * C},
+           {&A::ln2_mean, L * BT}, {&A::ln2_rstd, L * BT}, {&A::head_in, dense}, {&A::head_h, dense},
+           {&A::head_act, dense}, {&A::head_ln, mlm * C}, {&A::head_mean, mlm}, {&A::head_rstd, mlm},
+           {&A::probs, rows * outputs}, {&A::qa_logits, qa}});
+    m.acts.qkvr = m.acts.qkv;
+    using S = TrainScratch;
+    carve(m.scratch, m.scratch_memory,
+          {{&S::dresidual, BT * C}, {&S::dresidual2, BT * C}, {&S::dqkv, BT * C3}, {&S::datt, ATT},
+           {&S::datty, BT * C}, {&S::dfch, BT * H}, {&S::dfch_act, BT * H}, {&S::dlogits, rows * outputs},
+           {&S::dhead_in, dense}, {&S::dhead_h, dense}, {&S::dhead_act, dense}, {&S::dqa_logits, qa}});
+    m.types.assign(BT, 0);
+    m.lengths.assign(m.B, 0);
+    m.head_rows.assign(rows, 0);
+    m.head_targets.assign(rows, IGNORE_INDEX);
+}
 
 // RMSNorm for Llama, LayerNorm for GPT-2, over N rows of C.
 void norm_forward(const TrainModel& m, float* out, float* mean, float* rstd, const float* inp, const float* weight,
@@ -157,6 +235,9 @@ void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
     point_params(m.p, m.params.data(), config);
     point_params(m.g, m.grads.data(), config);
 
+    m.inputs.assign((size_t)B * T, 0);
+    m.targets.assign((size_t)B * T, IGNORE_INDEX);
+    if (is_bert(m)) return carve_bert(m);
     // Transformer buffers get size 0 for the RNN and the RNN's for transformers.
     const bool rnn = is_rnn(m);
     const size_t BT = (size_t)B * T, C = config.dim, L = rnn ? 0 : config.n_layers, V = config.vocab_size;
@@ -178,8 +259,6 @@ void train_model_init(TrainModel& m, const TrainConfig& config, int B, int T) {
            {&S::datt, ATT}, {&S::datty, T1 * BT * C}, {&S::dln2, T1 * BT * C}, {&S::dfch, T1 * BT * FC},
            {&S::dfch_act, T1 * BT * H}, {&S::dlnf, T1 * BT * C}, {&S::dlogits, BT * V}, {&S::drnn_h, HR},
            {&S::dpre, HR}});
-    m.inputs.assign(BT, 0);
-    m.targets.assign(BT, IGNORE_INDEX);
 }
 
 // Standard normal by Box-Muller over splitmix64, so the same seed gives the same weights on
@@ -194,9 +273,11 @@ void train_model_init_weights(TrainModel& m, unsigned long seed) {
     const TrainConfig& c = m.config;
     for (const ParamTensor& t : m.tensors) {
         float* w = m.params.data() + t.offset;
-        const bool norm = t.name.rfind("ln", 0) == 0 && t.name.back() == 'w';
+        const bool norm = t.name.find("ln") != std::string::npos && t.name.back() == 'w';
         float sigma = 0.02f;
-        if (t.name == "attprojw" || t.name == "fcprojw") sigma /= std::sqrt(2.0f * c.n_layers);
+        // GPT-2 scales the residual projections; BERT initializes every matrix alike.
+        if ((t.name == "attprojw" || t.name == "fcprojw") && c.arch != TrainArch::bert)
+            sigma /= std::sqrt(2.0f * c.n_layers);
         // RNN: variance 1/fan_in keeps the recurrence from exploding or dying out at the start.
         if (t.name == "rnnwx") sigma = 1.0f / std::sqrt((float)c.dim);
         if (t.name == "rnnwh") sigma = 1.0f / std::sqrt((float)c.hidden_dim);
@@ -326,6 +407,7 @@ float train_forward(TrainModel& m, const int* inputs, const int* targets) {
     }
     std::copy(inputs, inputs + BT, m.inputs.begin());
     std::copy(targets, targets + BT, m.targets.begin());
+    if (is_bert(m)) fail("train: a bert model takes BertBatch batches (bert_forward)");
     m.loss = is_rnn(m) ? rnn_model_forward(m, inputs, targets) : transformer_forward(m, inputs, targets);
     return m.loss;
 }
@@ -333,6 +415,7 @@ float train_forward(TrainModel& m, const int* inputs, const int* targets) {
 void train_zero_grad(TrainModel& m) { zero(m.grads.data(), m.grads.size()); }
 
 void train_backward(TrainModel& m, float loss_scale) {
+    if (is_bert(m)) return bert_backward(m, loss_scale);
     const int BT = m.B * m.T, V = m.config.vocab_size;
     // The two buffers accumulated into (every other scratch gradient is overwritten by its
     // one writer: the classifier's dlnf / drnn_h, each layer's buffers, datt, dpre).

@@ -1,10 +1,15 @@
-// A trainable language model (Llama- or GPT-2-style Transformer, or an RNN) over layers.h,
+// A trainable model (Llama- or GPT-2-style decoder, an RNN, or a BERT encoder) over layers.h,
 // llm.c-style: parameters, gradients, AdamW moments and activations are flat buffers allocated
 // once for a fixed (B, T); forward, backward and the optimizer step allocate nothing.
 //
 // Llama: RMSNorm, adjacent-pair RoPE, grouped-query attention, SwiGLU, no biases, tied or
 // untied head. GPT-2: learned positions, LayerNorm, GELU (tanh), biases everywhere, tied head.
 // RNN (the Keras example): embedding (C) -> one tanh RNN layer (H) -> linear head with bias.
+// BERT (Devlin et al. 2019, as src/bert runs it): word + position + token-type embeddings ->
+// LayerNorm -> L post-LN blocks (bidirectional attention over padded sequences, GELU (erf)),
+// biases everywhere, and one head (BertHead): masked-LM (dense + GELU + LayerNorm + decoder
+// tied to wte with its own bias, at the masked positions only), sequence classification
+// (pooler dense + tanh on [CLS], then a linear layer) or extractive QA (linear to start/end).
 // Packed layouts (rows of the weight matrices, so one matmul computes several projections):
 //   qkvw [L, (NH + 2 NKV) HS, C] = rows of wq | wk | wv
 //   fcw  [L, FC, C] with FC = 2H for Llama (rows of w1 (gate) | w3 (up)), H for GPT-2
@@ -15,10 +20,12 @@
 
 namespace lm {
 
-enum class TrainArch { llama, gpt2, rnn };
+enum class TrainArch { llama, gpt2, rnn, bert };
+enum class BertHead { mlm, classify, qa };
 
 constexpr int IGNORE_INDEX = -100;     // targets with this value do not count in the loss
 constexpr long NORM_CHUNK = 1L << 16;  // gradient values per partial sum of the norm
+constexpr double MLM_FRACTION = 0.15;  // BERT: tokens masked per sequence, round(0.15 n) (at least 1)
 
 struct TrainConfig {
     TrainArch arch = TrainArch::llama;
@@ -32,6 +39,10 @@ struct TrainConfig {
     bool tied_head = true;
     float norm_eps = 1e-5f;
     float rope_base = 10000.0f;
+    // BERT only.
+    BertHead head = BertHead::mlm;
+    int n_types = 2;   // token types (segments A and B)
+    int n_labels = 0;  // classify: classes
 };
 
 // One named parameter tensor inside the flat buffer.
@@ -53,7 +64,15 @@ struct TrainParams {
     float *lnfw, *lnfb;           // [C]
     float* head;                  // [V, C] (RNN: [V, H]); = wte when tied
     float *rnnwx, *rnnwh, *rnnb;  // RNN: [H, C], [H, H], [H]
-    float* headb;                 // RNN: [V]
+    float* headb;                 // RNN, BERT masked-LM decoder: [V]
+    // BERT. Blocks use the fields above: ln1 is the norm after attention, ln2 after the MLP.
+    float* wtt;                   // [n_types, C] token-type embeddings
+    float *lnew, *lneb;           // [C] embedding LayerNorm
+    float *mlmw, *mlmb;           // [C, C], [C] masked-LM transform
+    float *mlmlnw, *mlmlnb;       // [C] its LayerNorm
+    float *poolw, *poolb;         // [C, C], [C] pooler
+    float *clsw, *clsb;           // [K, C], [K] classifier
+    float *qaw, *qab;             // [2, C], [2] span start / end
 };
 
 // What forward keeps for backward, per layer where indexed by l.
@@ -73,7 +92,16 @@ struct TrainActivations {
     float* residual3;                  // [L, BT, C] layer output
     float *lnf, *lnf_mean, *lnf_rstd;  // [BT, C], [BT], [BT]
     float* probs;                      // [BT, V] logits, turned into probabilities in place
+                                       // (BERT: [rows, classes] of its head)
     float* rnn_h;                      // RNN: [BT, H] states
+    // BERT: the embedding norm; block l's ln1/ln2 are its post-attention / output norms and
+    // residual2/residual3 their inputs. Head rows: masked positions (MLM), [CLS] rows
+    // (classify), every row (QA).
+    float *lne, *lne_mean, *lne_rstd;  // [BT, C], [BT], [BT]
+    float* head_in;                    // [rows, C] final hidden states of the head's rows
+    float *head_h, *head_act;          // [rows, C] MLM dense / GELU; pooler dense / tanh
+    float *head_ln, *head_mean, *head_rstd;  // [rows, C], [rows], [rows] MLM LayerNorm
+    float* qa_logits;                  // [BT, 2]
 };
 
 // Gradients of activations for one layer at a time (reused down the stack) plus the head.
@@ -82,6 +110,24 @@ struct TrainScratch {
     float *dln1, *dqkv, *dqkvr, *datt, *datty, *dln2, *dfch, *dfch_act;
     float *dlnf, *dlogits;             // [BT, C], [BT, V]
     float *drnn_h, *dpre;              // RNN: [BT, H] each
+    float *dresidual2, *dhead_in, *dhead_h, *dhead_act;  // BERT: [BT, C], [rows, C] x 3
+    float* dqa_logits;                 // BERT QA: [BT, 2]
+};
+
+// One BERT batch of B sequences padded to T tokens (B, T no larger than the model's). Each
+// sequence's real tokens come first, padding (any id) after them. Targets by head: masked-LM
+// the flat positions (b * T + t) of the n_masked masked tokens and their original ids;
+// classify a label per sequence; QA the start and end position of the answer per sequence.
+// Targets may be null for a forward without loss (evaluation).
+struct BertBatch {
+    int B = 0, T = 0;
+    const int* tokens = nullptr;   // [B * T]
+    const int* types = nullptr;    // [B * T] token types, null: all 0
+    const int* lengths = nullptr;  // [B] real tokens per sequence, null: all T
+    const int *mlm_positions = nullptr, *mlm_targets = nullptr;
+    int n_masked = 0;
+    const int* labels = nullptr;                         // [B]
+    const int *starts = nullptr, *ends = nullptr;        // [B]
 };
 
 struct AdamWConfig {
@@ -105,6 +151,9 @@ struct TrainModel {
     TrainActivations acts{};
     TrainScratch scratch{};
     std::vector<int> inputs, targets;  // [BT] of the last forward
+    // BERT: the last forward's batch (copied, so backward needs no arguments).
+    int batch_B = 0, batch_T = 0, n_masked = 0;
+    std::vector<int> types, lengths, head_rows, head_targets;
     std::vector<double> norm_parts;    // partial sums of the gradient norm, one per NORM_CHUNK
     float loss = 0.0f;
     int adam_steps = 0;  // completed optimizer steps (bias correction uses adam_steps + 1)
@@ -123,6 +172,16 @@ void train_zero_grad(TrainModel& model);
 // Accumulates loss_scale * d(loss of the last forward)/d(params) into model.grads; with
 // gradient accumulation over k micro-batches, loss_scale = 1/k averages them.
 void train_backward(TrainModel& model, float loss_scale = 1.0f);
+// BERT: the loss of the batch under the model's head (mean cross-entropy over the masked
+// tokens, the sequences, or the mean of the start and end losses); 0 without targets. After
+// it, bert_head_outputs gives the head's output rows: MLM probabilities [n_masked, V],
+// class probabilities [B, K], or QA logits [B * T, 2] (start, end; padding not masked).
+float bert_forward(TrainModel& model, const BertBatch& batch);
+void bert_backward(TrainModel& model, float loss_scale = 1.0f);
+const float* bert_head_outputs(const TrainModel& model);
+// Most masked positions a batch of the model's B x T may have (round(MLM_FRACTION T) + 1 per sequence).
+int bert_max_masked(int B, int T);
+
 // Global gradient L2 norm (NaN or inf when a gradient is: the caller's non-finite check);
 // when max_norm > 0 and the norm exceeds it, scales grads to max_norm.
 float train_clip_grad_norm(TrainModel& model, float max_norm);

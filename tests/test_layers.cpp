@@ -139,7 +139,8 @@ dvec ref_rope(const dvec& x, int B, int T, int C, int n_heads, int HS, double ba
     return out;
 }
 
-dvec ref_attention(const dvec& qkv, int B, int T, int NH, int NKV, int HS) {
+// Causal, or with lengths bidirectional over each sequence's first lengths[b] keys.
+dvec ref_attention(const dvec& qkv, int B, int T, int NH, int NKV, int HS, const int* lengths = nullptr) {
     const int C3 = (NH + 2 * NKV) * HS, C = NH * HS;
     dvec out((size_t)B * T * C, 0.0), s(T);
     for (int b = 0; b < B; ++b)
@@ -148,14 +149,15 @@ dvec ref_attention(const dvec& qkv, int B, int T, int NH, int NKV, int HS) {
                 const int kvh = h / (NH / NKV);
                 const double* q = &qkv[((size_t)b * T + t) * C3 + h * HS];
                 double max = -1e300, sum = 0;
-                for (int t2 = 0; t2 <= t; ++t2) {
+                const int keys = lengths ? lengths[b] : t + 1;
+                for (int t2 = 0; t2 < keys; ++t2) {
                     const double* k = &qkv[((size_t)b * T + t2) * C3 + C + kvh * HS];
                     s[t2] = 0;
                     for (int i = 0; i < HS; ++i) s[t2] += q[i] * k[i] / std::sqrt((double)HS);
                     max = std::max(max, s[t2]);
                 }
-                for (int t2 = 0; t2 <= t; ++t2) sum += s[t2] = std::exp(s[t2] - max);
-                for (int t2 = 0; t2 <= t; ++t2) {
+                for (int t2 = 0; t2 < keys; ++t2) sum += s[t2] = std::exp(s[t2] - max);
+                for (int t2 = 0; t2 < keys; ++t2) {
                     const double* v = &qkv[((size_t)b * T + t2) * C3 + C + (NKV + kvh) * HS];
                     for (int i = 0; i < HS; ++i) out[((size_t)b * T + t) * C + h * HS + i] += s[t2] / sum * v[i];
                 }
@@ -383,6 +385,25 @@ TEST_CASE("attention: causal, grouped-query and multi-head, against finite diffe
     }
 }
 
+TEST_CASE("attention: bidirectional over padded sequences, against finite differences") {
+    std::mt19937 rng(17);
+    const int B = 3, T = 6, NH = 2, NKV = 2, HS = 5, C3 = (NH + 2 * NKV) * HS;
+    const int lengths[B] = {6, 3, 1};
+    fvec qkv = random_vec(rng, (size_t)B * T * C3, -1.5f, 1.5f), out((size_t)B * T * NH * HS);
+    fvec att((size_t)B * NH * T * T), datt(att.size());
+    lm::attention_forward(out.data(), att.data(), qkv.data(), B, T, NH, NKV, HS, lengths);
+    dvec x = to_double(qkv), R = to_double(random_vec(rng, out.size()));
+    check_forward("attention bidirectional", out, ref_attention(x, B, T, NH, NKV, HS, lengths));
+    for (int r = 0; r < B * NH * T; ++r)  // every query, padding included, sees exactly the real keys
+        for (int t2 = 0; t2 < T; ++t2) CHECK((att[(size_t)r * T + t2] > 0) == (t2 < lengths[r / (NH * T)]));
+    const fvec dqkv0 = random_vec(rng, qkv.size());
+    fvec dqkv = dqkv0, dout(R.begin(), R.end());
+    lm::attention_backward(dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), B, T, NH, NKV, HS,
+                           lm::Dinp::Accumulate, lengths);
+    check_grad("attention bidirectional dqkv", [&] { return dot_loss(ref_attention(x, B, T, NH, NKV, HS, lengths), R); },
+               x, delta(dqkv, dqkv0));
+}
+
 TEST_CASE("attention: threaded shape against finite differences") {
     std::mt19937 rng(8);
     const int B = 3, T = 17, NH = 4, NKV = 2, HS = 16, C3 = (NH + 2 * NKV) * HS;
@@ -434,6 +455,27 @@ TEST_CASE("gelu (tanh): forward equals simd/ops, backward against finite differe
     fvec dinp = dinp0, dout(R.begin(), R.end());
     lm::gelu_backward(dinp.data(), dout.data(), inp.data(), n);
     check_grad("gelu dinp", [&] { return dot_loss(ref(), R); }, x, delta(dinp, dinp0));
+}
+
+TEST_CASE("gelu (erf): forward against double, backward against finite differences") {
+    std::mt19937 rng(12);
+    const int n = 37;  // vector body and tail
+    fvec inp = random_vec(rng, n, -5.0f, 5.0f), out(n);
+    lm::gelu_erf_forward(out.data(), inp.data(), n);
+    dvec x = to_double(inp), R = to_double(random_vec(rng, n));
+    auto ref = [&] {
+        dvec o(n);
+        for (int i = 0; i < n; ++i) o[i] = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
+        return o;
+    };
+    check_forward("gelu erf", out, ref());
+    const fvec dinp0 = random_vec(rng, n);
+    fvec dinp = dinp0, dout(R.begin(), R.end());
+    lm::gelu_erf_backward(dinp.data(), dout.data(), inp.data(), n);
+    check_grad("gelu erf dinp", [&] { return dot_loss(ref(), R); }, x, delta(dinp, dinp0));
+    fvec set(n, 1e30f);  // Overwrite ignores what was there
+    lm::gelu_erf_backward(set.data(), dout.data(), inp.data(), n, lm::Dinp::Overwrite);
+    for (int i = 0; i < n; ++i) CHECK(set[i] == doctest::Approx(dinp[i] - dinp0[i]).epsilon(1e-5));
 }
 
 TEST_CASE("residual: forward and backward") {
