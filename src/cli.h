@@ -60,6 +60,8 @@ void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::str
                     const std::function<void(size_t text, int seq)>& done);
 int cmd_init(Args& args);
 int cmd_eval(Args& args);
+// lm eval --task classify|qa|bleu|rouge, and lm eval --help (src/cli_eval_task.cpp).
+int cmd_eval_task(Args& args, const std::string& task);
 int cmd_bench(Args& args);
 int cmd_train(Args& args);
 

@@ -35,6 +35,8 @@ double nll(const float* logits, int vocab, int target) {
 }  // namespace
 
 int cmd_eval(Args& args) {
+    const std::string task = args.text({"--task"}, "");  // the task metrics: src/cli_eval_task.cpp
+    if (!task.empty() || args.flag({"-h", "--help"})) return cmd_eval_task(args, task);
     const int64_t ctx_flag = args.integer({"-c", "--ctx"}, 0, 0, 1 << 22);
     const int64_t stride_flag = args.integer({"--stride"}, 0, 0, 1 << 22);
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));

@@ -164,7 +164,7 @@ TextTable read_text_table(const std::string& path, const TextColumns& columns) {
         else if (column_of(header, "sentence1") >= 0 && column_of(header, "sentence2") >= 0) text_names = {"sentence1", "sentence2"};
         else
             fail(path, ":", records[0].line, ": no column 'sentence' (or 'sentence1' and 'sentence2') in the header (",
-                 joined(header), "); name the text column");
+                 joined(header), "): name the text column (--text-column)");
     } else {
         const size_t comma = columns.text.find(',');
         text_names = {strip(columns.text.substr(0, comma))};
@@ -268,7 +268,7 @@ std::vector<SquadExample> read_squad(const std::string& path) {
 
 std::map<std::string, std::string> read_predictions(const std::string& path) {
     const Json root = read_json_file(path);
-    if (!root.is_object()) fail(path, ": a predictions file is one JSON object {\"question id\": \"answer\", ...}");
+    if (!root.is_object()) fail(path, ": a predictions file is one JSON object mapping question ids to answers");
     std::map<std::string, std::string> answers;
     for (const auto& [id, value] : root.members) {
         if (!value.is_string()) fail(path, ": the prediction for ", id, " is a ", json_type_name(value.type), ", expected a string");

@@ -224,6 +224,72 @@ const std::vector<Row>& rows() {
         {"safetensors offsets beyond the data",
          bytes(safetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})")),
          "info FILE", "FILE: tensor w: data_offsets [0, 8] run past the end of the data (0 bytes)"},
+        // --- task data and metrics (lm eval --task; the readers lm train --task shares)
+        {"table: empty file", bytes(""), "eval tests/ref/bert FILE --task classify",
+         "FILE: the file is empty (a header row is needed)"},
+        {"table: no rows", bytes("sentence\tlabel\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE: no rows after the header"},
+        {"table: no text column", bytes("text\tlabel\na\t1\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:1: no column 'sentence' (or 'sentence1' and 'sentence2') in the header (text, label): name the text column (--text-column)"},
+        {"table: named text column missing", bytes("sentence\tlabel\na\t1\n"), "eval tests/ref/bert FILE --task classify --text-column review",
+         "FILE:1: no text column 'review' in the header (sentence, label)"},
+        {"table: no label column", bytes("sentence\tgold\na\t1\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:1: no label column 'label' in the header (sentence, gold)"},
+        {"table: ragged row", bytes("sentence\tlabel\na\t1\nb\t0\textra\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:3: 3 fields, but the header has 2"},
+        {"table: not UTF-8", bytes("sentence\tlabel\nok\t1\ncr\xE8me\t1\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:3: not UTF-8 text (byte 0xE8)"},
+        {"CSV: unclosed quote", bytes("sentence,label\n\"open,1\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:2: a quoted field is not closed"},
+        {"CSV: text after a closing quote", bytes("sentence,label\n\"a\"b,1\n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:2: text after the closing quote of a field"},
+        {"table: empty label", bytes("sentence\tlabel\na\t \n"), "eval tests/ref/bert FILE --task classify",
+         "FILE:2: the label ('label') is empty"},
+        {"table: label the model does not know", bytes("sentence\tlabel\ngood\tpositive\nbad\tawful\n"),
+         "eval tests/ref/bert FILE --task classify",
+         "FILE:3: label 'awful' is not one of the model's labels (negative, neutral, positive)"},
+        {"table: text longer than the model", [](const std::string& p) {
+             std::string text;
+             for (int i = 0; i < 60; ++i) text += "good ";
+             return write(p, "sentence\tlabel\n" + text + "\tpositive\n");
+         },
+         "eval tests/ref/bert FILE --task classify", "FILE:2: the text is 62 tokens, longer than the model's 48 positions"},
+        {"SQuAD: answer not at answer_start",
+         bytes(R"({"data": [{"paragraphs": [{"context": "the capital is paris", "qas": [{"id": "q7", "question": "?", "answers": [{"text": "paris", "answer_start": 14}]}]}]}]})"),
+         "eval --task qa FILE --score FILE",
+         "FILE: question q7: answer \"paris\" is not the context's text at answer_start 14 (there: \" pari\")"},
+        {"SQuAD: answer_start past the context",
+         bytes(R"({"data": [{"paragraphs": [{"context": "paris", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "paris", "answer_start": 9}]}]}]}]})"),
+         "eval --task qa FILE --score FILE", "FILE: question q1: answer_start 9 is not a character offset in its 5-character context"},
+        {"SQuAD: duplicate id",
+         bytes(R"({"data": [{"paragraphs": [{"context": "a b", "qas": [{"id": "x", "question": "?", "answers": []}, {"id": "x", "question": "?", "answers": []}]}]}]})"),
+         "eval --task qa FILE --score FILE", "FILE: duplicate question id x"},
+        {"SQuAD: missing field",
+         bytes(R"({"data": [{"paragraphs": [{"context": "a", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "a"}]}]}]}]})"),
+         "eval --task qa FILE --score FILE", "FILE: question q1: missing \"answer_start\""},
+        {"predictions: missing id", [](const std::string& p) {
+             write(p + ".pred.json", R"({"q1": "a"})");
+             return write(p, R"({"data": [{"paragraphs": [{"context": "a b", "qas": [)"
+                             R"({"id": "q1", "question": "?", "answers": [{"text": "a", "answer_start": 0}]},)"
+                             R"({"id": "q2", "question": "?", "answers": [{"text": "b", "answer_start": 2}]}]}]}]})");
+         }, "eval --task qa FILE --score FILE.pred.json", "FILE.pred.json: no prediction for question q2 of FILE"},
+        {"predictions: not an object", [](const std::string& p) {
+             write(p + ".pred.json", R"(["a"])");
+             return write(p, R"({"data": [{"paragraphs": [{"context": "a", "qas": [{"id": "q1", "question": "?", "answers": []}]}]}]})");
+         }, "eval --task qa FILE --score FILE.pred.json",
+         "FILE.pred.json: a predictions file is one JSON object mapping question ids to answers"},
+        {"SQuAD: question longer than --max-seq",
+         bytes(R"({"data": [{"paragraphs": [{"context": "paris", "qas": [{"id": "q1", "question": "what is the big city that has a river and a tower ?", "answers": []}]}]}]})"),
+         "eval tests/ref/bert-qa FILE --task qa --max-seq 8",
+         "FILE: question q1: the question is 13 tokens and leaves no room for the context in 8 positions (see --max-seq, --stride)"},
+        {"--max-seq beyond the model", bytes(R"({"data": [{"paragraphs": [{"context": "a", "qas": [{"id": "q1", "question": "?", "answers": []}]}]}]})"),
+         "eval tests/ref/bert-qa FILE --task qa --max-seq 100", "--max-seq: 100 is more than the model's 24 positions"},
+        {"BLEU: line counts differ", [](const std::string& p) {
+             write(p + ".hyp", "a b\n");
+             return write(p, "a b\nc d\n");
+         }, "eval --task bleu --ref FILE --hyp FILE.hyp", "FILE.hyp: 1 hypothesis lines, but FILE has 2 reference lines"},
+        {"BLEU: empty reference file", bytes(""), "eval --task rouge --ref FILE --hyp FILE", "FILE: the file is empty"},
+        {"unknown task", bytes(""), "eval FILE FILE --task summarize", "--task: 'summarize' is not one of classify, qa, bleu, rouge"},
         // --- command lines
         {"unknown command", bytes(""), "frobnicate", "unknown command 'frobnicate' (try lm --help)"},
         {"unknown option", bytes(""), "info FILE --bogus", "info: unknown option --bogus (usage: lm info MODEL ..."},
