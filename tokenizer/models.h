@@ -55,6 +55,7 @@ struct BertWord {
 };
 std::vector<BertWord> bert_words(std::string_view text, bool lowercase);
 std::vector<std::string> bert_pretokenize(std::string_view text, bool lowercase);  // the texts
+constexpr size_t kWordPieceMaxChars = 100;  // longer words are [UNK] (max_input_chars_per_word)
 void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
                       std::vector<int32_t>& out, std::vector<ByteSpan>* spans = nullptr);
 // "##x" continues the previous word; other words get a space before them unless first.

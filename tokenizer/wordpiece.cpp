@@ -9,7 +9,6 @@ namespace lm {
 namespace {
 
 const std::string_view kSpace = "\xE2\x96\x81";  // U+2581
-constexpr size_t kMaxWordChars = 100;             // longer words are [UNK] (max_input_chars_per_word)
 
 bool is_bert_control(uint32_t cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') return false;
@@ -82,7 +81,7 @@ void wordpiece_encode(const Vocab& vocab, int32_t unk_id, std::string_view text,
         const size_t n_chars = bounds.size();
         bounds.push_back(word.size());
         const size_t first_token = out.size();
-        bool ok = n_chars <= kMaxWordChars;
+        bool ok = n_chars <= kWordPieceMaxChars;
         for (size_t start = 0; ok && start < n_chars;) {
             // Longest vocabulary entry starting at this character (none is longer than max_len).
             const size_t prefix = start == 0 ? kSpace.size() : 0;
