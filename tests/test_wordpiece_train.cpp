@@ -179,8 +179,8 @@ TEST_CASE("WordPiece training: round trips and special tokens") {
     CHECK(tok.bos() == lm::kWordPieceCls);
     CHECK(tok.eos() == lm::kWordPieceSep);
     CHECK(tok.unk() == lm::kWordPieceUnk);
-    CHECK(meta.get_int("tokenizer.ggml.padding_token_id") == lm::kWordPiecePad);
-    CHECK(meta.get_int("tokenizer.ggml.mask_token_id") == lm::kWordPieceMask);
+    CHECK(tok.pad() == lm::kWordPiecePad);
+    CHECK(tok.mask() == lm::kWordPieceMask);
     CHECK(meta.get_int("tokenizer.ggml.cls_token_id") == lm::kWordPieceCls);
     CHECK(meta.get_int("tokenizer.ggml.seperator_token_id") == lm::kWordPieceSep);
 
@@ -264,8 +264,8 @@ TEST_CASE("WordPiece vocabularies for BERT training: vocab.txt under any name") 
     CHECK(tok.n_vocab() == 30522);
     CHECK(tok.bos() == 101);
     CHECK(tok.eos() == 102);
-    CHECK(meta.get_int("tokenizer.ggml.mask_token_id") == 103);
-    CHECK(meta.get_int("tokenizer.ggml.padding_token_id") == 0);
+    CHECK(tok.mask() == 103);
+    CHECK(tok.pad() == 0);
     CHECK(tok.encode("The capital of France is Paris.", true) ==
           std::vector<int32_t>{101, 1996, 3007, 1997, 2605, 2003, 3000, 1012, 102});
 }

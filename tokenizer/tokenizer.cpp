@@ -64,7 +64,7 @@ Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
         bos_ = 11, eos_ = 11;
     } else if (model_ == "bert") {
         kind_ = Kind::wordpiece;
-        bos_ = 101, unk_ = 100, sep_ = 102;  // bos is [CLS]
+        bos_ = 101, unk_ = 100, sep_ = 102, pad_ = 0, mask_ = 103;  // bos is [CLS]
         add_bos_ = true, add_eos_ = true;
     } else {
         fail(meta.source, ": unsupported tokenizer model '", model_, "'");
@@ -93,6 +93,8 @@ void Tokenizer::read_special_ids(const Metadata& meta) {
     eos_ = read_id("tokenizer.ggml.eos_token_id", eos_);
     unk_ = read_id("tokenizer.ggml.unknown_token_id", unk_);
     sep_ = read_id("tokenizer.ggml.seperator_token_id", sep_);  // sic, llama.cpp's key
+    pad_ = read_id("tokenizer.ggml.padding_token_id", pad_);
+    mask_ = read_id("tokenizer.ggml.mask_token_id", mask_);
     add_bos_ = meta.get_bool("tokenizer.ggml.add_bos_token", add_bos_);
     add_eos_ = meta.get_bool("tokenizer.ggml.add_eos_token", add_eos_);
     add_space_prefix_ = meta.get_bool("tokenizer.ggml.add_space_prefix", add_space_prefix_);

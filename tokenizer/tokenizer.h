@@ -55,6 +55,8 @@ public:
     int32_t bos() const { return bos_; }  // -1 when the model has none; [CLS] for bert
     int32_t eos() const { return eos_; }  // -1 when the model has none; [SEP] for bert
     int32_t unk() const { return unk_; }
+    int32_t pad() const { return pad_; }    // -1 when the model has none; [PAD] for bert
+    int32_t mask() const { return mask_; }  // -1 when the model has none; [MASK] for bert
     int32_t n_vocab() const { return vocab_.size(); }
     bool is_eog(int32_t id) const;  // end of generation: eos, eot, eom...
     bool add_bos() const { return add_bos_; }
@@ -83,7 +85,7 @@ private:
     Vocab vocab_;
     SpmModel spm_{};
     BpeModel bpe_;
-    int32_t bos_ = -1, eos_ = -1, unk_ = -1, sep_ = -1;
+    int32_t bos_ = -1, eos_ = -1, unk_ = -1, sep_ = -1, pad_ = -1, mask_ = -1;
     std::vector<int32_t> eog_ids_;
     bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
     std::vector<int32_t> specials_;  // user-defined and control tokens, longest text first
