@@ -22,7 +22,9 @@
 #include "src/train_export.h"
 #include "src/train_log.h"
 #include "src/train_model.h"
+#include "src/train_tasks.h"
 #include "tokenizer/bpe_train.h"
+#include "tokenizer/wordpiece_train.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 #include "weights/error.h"
@@ -39,12 +41,13 @@ constexpr const char* kHelp =
     "Trains a language model on a text file; writes OUT.gguf (default: CORPUS's name .gguf) that\n"
     "lm run loads, and beside it OUT.csv (log), OUT.svg (loss plot), OUT.ckpt (checkpoint).\n"
     "tokenizer:\n"
-    "  --tokenizer bpe|char|PATH   byte-level BPE trained on the corpus (default), one token per\n"
-    "                         byte, or the vocabulary of a GGUF / Hugging Face tokenizer files\n"
-    "  --vocab N              BPE vocabulary size (1024)\n"
-    "  --init MODEL           start from a llama/gpt2 model file: its weights and tokenizer\n"
+    "  --tokenizer bpe|char|PATH   byte-level BPE trained on the corpus (default; bert: WordPiece),\n"
+    "                         one token per byte, or the vocabulary of a GGUF / Hugging Face\n"
+    "                         tokenizer files (vocab.txt for bert)\n"
+    "  --vocab N              BPE / WordPiece vocabulary size (1024; bert 8192)\n"
+    "  --init MODEL           start from a llama/gpt2/bert model file: its weights and tokenizer\n"
     "model (fresh):\n"
-    "  --arch llama|gpt2|rnn  (llama)\n"
+    "  --arch llama|gpt2|rnn|bert  (llama); bert pretrains with masked-LM\n"
     "  --size tiny|small|medium|large   dim/layers/heads/ctx 64/2/4/64, 128/4/4/128 (default),\n"
     "                         288/6/6/256, 512/8/8/512\n"
     "  --dim --layers --heads --kv-heads --hidden   override the preset\n"
@@ -57,6 +60,14 @@ constexpr const char* kHelp =
     "  --save-every N (1000, and at the end; 0 = never)  --stop-after N (steps this run, then a\n"
     "                         checkpoint)  --resume CKPT (same corpus; options default to the checkpoint's)\n"
     "  --type f32|f16 (f32)   -q/--quiet (no progress bar)\n"
+    "BERT tasks (lm train --task classify|qa TRAIN --dev DEV [--init bert.gguf] -o OUT.gguf):\n"
+    "  --task mlm|classify|qa masked-LM pretraining on a text file (what --arch bert does),\n"
+    "                         sequence classification on a TSV/CSV with a header, or extractive\n"
+    "                         question answering on SQuAD v1.1 JSON; without --init a fresh bert\n"
+    "  --dev FILE             scored at every evaluation: dev accuracy, or exact_match and f1\n"
+    "  --text-column A[,B] (sentence, or sentence1,sentence2)  --label-column L (label)\n"
+    "  --keep-best            OUT.gguf keeps the weights of the best dev evaluation\n"
+    "  --max-seq N            = --ctx, tokens per sequence  --doc-stride N (QA window overlap)\n"
     "Ctrl-C finishes the current step, writes OUT.ckpt and exits with status 130.\n";
 
 volatile sig_atomic_t g_interrupted = 0;
@@ -146,17 +157,20 @@ TrainConfig fresh_config(const ShapeFlags& f, int vocab, int ctx) {
     if (arch == "llama") c.arch = TrainArch::llama;
     else if (arch == "gpt2") c.arch = TrainArch::gpt2;
     else if (arch == "rnn") c.arch = TrainArch::rnn;
-    else fail("--arch: '", arch, "' is not one of llama, gpt2, rnn");
+    else if (arch == "bert") c.arch = TrainArch::bert;
+    else fail("--arch: '", arch, "' is not one of llama, gpt2, rnn, bert");
     c.vocab_size = vocab;
     c.dim = f.dim ? (int)f.dim : s.dim;
     c.n_layers = c.arch == TrainArch::rnn ? 1 : f.layers ? (int)f.layers : s.layers;
     c.n_heads = f.heads ? (int)f.heads : s.heads;
-    c.n_kv_heads = c.arch == TrainArch::gpt2 ? c.n_heads : f.kv_heads ? (int)f.kv_heads : c.n_heads;
+    const bool mha = c.arch == TrainArch::gpt2 || c.arch == TrainArch::bert;
+    c.n_kv_heads = mha ? c.n_heads : f.kv_heads ? (int)f.kv_heads : c.n_heads;
     if (c.arch == TrainArch::llama) c.hidden_dim = (8 * c.dim / 3 + 31) / 32 * 32;
     else c.hidden_dim = 4 * c.dim;
     if (f.hidden) c.hidden_dim = (int)f.hidden;
     c.max_seq_len = ctx;
     c.tied_head = c.arch != TrainArch::rnn;
+    if (c.arch == TrainArch::bert) c.norm_eps = 1e-12f;  // BERT's LayerNorm epsilon
     if (c.arch == TrainArch::rnn && (f.layers > 1 || f.heads || f.kv_heads))
         fail("--arch rnn: one tanh layer and no heads (--layers, --heads, --kv-heads do not apply)");
     return c;
@@ -175,7 +189,7 @@ RunOptions read_options(Args& args, const Metadata* saved, int64_t default_ctx) 
     };
     RunOptions o{};
     o.batch = integer({"--batch", "-b"}, "batch", 16, 1, 1 << 16);
-    o.ctx = integer({"--ctx", "-c"}, "ctx", default_ctx, 1, 1 << 20);
+    o.ctx = integer({"--ctx", "-c", "--max-seq"}, "ctx", default_ctx, 1, 1 << 20);
     o.iters = integer({"--iters"}, "iters", 1000, 1, INT_MAX / 2);
     o.warmup = integer({"--warmup"}, "warmup", std::min<int64_t>(100, o.iters / 10), 0, INT_MAX / 2);
     o.accum = integer({"--accum"}, "accum", 1, 1, 1 << 16);
@@ -192,26 +206,6 @@ RunOptions read_options(Args& args, const Metadata* saved, int64_t default_ctx) 
     return o;
 }
 
-// The run state a checkpoint carries next to the model: the tokenizer, the options, the step and
-// the batch generator.
-Metadata run_metadata(const Metadata& tokenizer, const RunOptions& o, int step, const Rng& rng, size_t corpus_tokens) {
-    Metadata run;
-    train_tokenizer_metadata(tokenizer, run);
-    auto i64 = [](int64_t v) { return Value::of_int(ValueType::I64, v); };
-    auto f64 = [](double v) { return Value::of_float(ValueType::F64, v); };
-    const std::pair<const char*, int64_t> ints[] = {
-        {"batch", o.batch},           {"ctx", o.ctx},   {"iters", o.iters}, {"warmup", o.warmup},
-        {"accum", o.accum},           {"eval_every", o.eval_every},         {"eval_batches", o.eval_batches},
-        {"save_every", o.save_every}, {"seed", o.seed}, {"step", step},     {"corpus_tokens", (int64_t)corpus_tokens}};
-    for (const auto& [key, value] : ints) run.set(std::string("train.") + key, i64(value));
-    const std::pair<const char*, double> floats[] = {
-        {"lr", o.lr},       {"min_lr", o.min_lr}, {"weight_decay", o.weight_decay},
-        {"beta1", o.beta1}, {"beta2", o.beta2},   {"clip", o.clip}};
-    for (const auto& [key, value] : floats) run.set(std::string("train.") + key, f64(value));
-    run.set("train.rng", Value::of_int(ValueType::U64, static_cast<int64_t>(rng.state)));
-    return run;
-}
-
 std::string duration(double seconds) {
     char buf[32];
     const long s = std::lround(std::max(0.0, seconds));
@@ -221,11 +215,12 @@ std::string duration(double seconds) {
     return buf;
 }
 
-// "step 100/2000 | loss 2.1234 | val loss 2.2345 | lr 1.00e-03 | 12345 tok/s | ETA 3m20s"
-std::string status_line(const TrainLogRow& r, int iters, double last_val, double eta) {
-    char buf[256];
+// "step 100/2000 | loss 2.1234 | val loss 2.2345 | lr 1.00e-03 | 12345 tok/s | ETA 3m20s"; `eval` is
+// the last evaluation's words ("val loss 2.2345", "dev accuracy 0.8123 ..."), empty before one.
+std::string status_line(const TrainLogRow& r, int iters, const std::string& eval, double eta) {
+    char buf[384];
     int n = std::snprintf(buf, sizeof buf, "step %d/%d | loss %.4f", r.step, iters, r.loss);
-    if (last_val >= 0) n += std::snprintf(buf + n, sizeof buf - n, " | val loss %.4f", last_val);
+    if (!eval.empty()) n += std::snprintf(buf + n, sizeof buf - n, " | %s", eval.c_str());
     std::snprintf(buf + n, sizeof buf - n, " | lr %.2e | %.0f tok/s | ETA %s", r.lr, r.tokens_per_second,
                   duration(eta).c_str());
     return buf;
@@ -265,18 +260,48 @@ struct TrainRun {
     int n_vocab = 0;
     std::vector<int> tokens;
     TokenSplit split;
+    // BERT tasks.
+    std::string task_name, dev_path, text_column, label_column;
+    int64_t doc_stride = -1;
+    bool keep_best = false;
+    std::unique_ptr<BertTask> task;
+    std::vector<std::string> labels;  // classify: names by id
+    size_t n_examples = 0;
     // Model and state.
     TrainModel model;
     Rng rng;
     int start_step = 0;
 };
 
+// The task: given, or the checkpoint's, or masked-LM for a bert, or language modelling.
+void resolve_task(TrainRun& run) {
+    std::string& task = run.task_name;
+    const Metadata& saved = run.checkpoint.meta;
+    if (task.empty() && saved.has("train.task")) task = saved.get_string("train.task");
+    if (run.dev_path.empty()) run.dev_path = saved.get_string("train.dev", "");
+    if (run.text_column.empty()) run.text_column = saved.get_string("train.text_column", "");
+    if (run.label_column.empty()) run.label_column = saved.get_string("train.label_column", "");
+    if (run.doc_stride < 0) run.doc_stride = saved.get_int("train.doc_stride", -1);
+    const bool bert_init = !run.init_path.empty() && run.init_file.meta.get_string("general.architecture", "") == "bert";
+    if (task.empty()) task = run.shape.arch == "bert" || bert_init ? "mlm" : "lm";
+    if (task != "lm" && task != "mlm" && task != "classify" && task != "qa")
+        fail("--task: '", task, "' is not one of mlm, classify, qa");
+    const bool bert = task != "lm";
+    if (bert && !run.shape.arch.empty() && run.shape.arch != "bert")
+        fail("--task ", task, ": trains a bert, not --arch ", run.shape.arch);
+    if (bert && !run.init_path.empty() && !bert_init) fail("--task ", task, ": ", run.init_path, " is not a bert model");
+    if (bert) run.shape.arch = run.init_path.empty() && run.resume_path.empty() ? "bert" : "";
+    if (!bert && (!run.dev_path.empty() || run.keep_best)) fail("--dev, --keep-best: only for --task classify and qa");
+    if ((task == "classify" || task == "qa") && run.dev_path.empty() && run.resume_path.empty())
+        fail("--task ", task, ": needs --dev FILE to evaluate on");
+}
+
 void parse_flags(Args& args, TrainRun& run) {
     const std::string out_flag = args.text({"-o", "--output"}, "");
     run.resume_path = args.text({"--resume"}, "");
     run.init_path = args.text({"--init"}, "");
     run.tokenizer_kind = args.text({"--tokenizer"}, "");
-    run.vocab = args.integer({"--vocab"}, 0, 257, 1 << 20);
+    run.vocab = args.integer({"--vocab"}, 0, 7, 1 << 20);  // WordPiece: 5 specials and a letter; BPE 257 below
     const std::string type_name = args.text({"--type"}, "f32");
     run.threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     run.stop_after = args.integer({"--stop-after"}, 0, 0, INT_MAX);
@@ -289,6 +314,12 @@ void parse_flags(Args& args, TrainRun& run) {
     shape.heads = args.integer({"--heads"}, 0, 1, 1 << 12);
     shape.kv_heads = args.integer({"--kv-heads"}, 0, 1, 1 << 12);
     shape.hidden = args.integer({"--hidden"}, 0, 1, 1 << 18);
+    run.task_name = args.text({"--task"}, "");
+    run.dev_path = args.text({"--dev"}, "");
+    run.text_column = args.text({"--text-column"}, "");
+    run.label_column = args.text({"--label-column"}, "");
+    run.doc_stride = args.integer({"--doc-stride"}, -1, 0, 1 << 20);
+    run.keep_best = args.flag({"--keep-best"});
 
     const std::string& from = run.resume_path.empty() ? run.init_path : run.resume_path;
     if (!run.resume_path.empty() && !run.init_path.empty())
@@ -314,6 +345,7 @@ void parse_flags(Args& args, TrainRun& run) {
         default_ctx = std::min<int64_t>(256, train_config_from(run.init_file).max_seq_len);
     }
     run.opt = read_options(args, saved, default_ctx);
+    resolve_task(run);
     run.corpus_path = args.positional(1, 1, kUsage)[0];
     run.out_path = !out_flag.empty() ? out_flag : std::filesystem::path(run.corpus_path).stem().string() + ".gguf";
     run.ckpt_path = with_extension(run.out_path, ".ckpt");
@@ -327,7 +359,13 @@ void make_tokenizer(const TrainRun& run, const std::string& corpus, Metadata& me
     if (kind == "char") {
         check_utf8(run.corpus_path, corpus);
         char_vocab(corpus, meta);
+    } else if (kind.empty() && run.task_name != "lm") {
+        WordPieceTrainOptions options;
+        options.score = WordPieceScore::frequency;  // as Hugging Face's trainer: ~1 token a word, not 1.6
+        if (run.vocab) options.vocab_size = static_cast<int32_t>(run.vocab);
+        train_wordpiece(corpus, options, meta);
     } else if (kind.empty() || kind == "bpe") {
+        if (run.vocab && run.vocab < 257) fail("--vocab: ", run.vocab, " is out of range (257..1048576)");
         train_bpe(corpus, {static_cast<int32_t>(run.vocab ? run.vocab : 1024), 2}, meta);
     } else if (std::filesystem::exists(kind)) {
         tokenizer_from_file(kind, meta);
@@ -336,20 +374,72 @@ void make_tokenizer(const TrainRun& run, const std::string& corpus, Metadata& me
     }
 }
 
-// Corpus -> tokenizer -> tokens -> 90/10 split.
-void prepare_tokens(TrainRun& run) {
-    const std::string corpus = read_text(run.corpus_path);
-    if (corpus.empty()) fail(run.corpus_path, ": the corpus is empty");
-    run.corpus_bytes = corpus.size();
-    run.tokenizer_meta.source = run.corpus_path;
+// The tokenizer of a run that has one already (from the checkpoint or --init); false otherwise.
+bool inherited_tokenizer(TrainRun& run) {
     if (!run.resume_path.empty()) {
         train_tokenizer_metadata(run.checkpoint.meta, run.tokenizer_meta);
     } else if (!run.init_path.empty()) {
         train_tokenizer_metadata(run.init_file.meta, run.tokenizer_meta);
         if (!run.tokenizer_meta.has("tokenizer.ggml.model")) fail(run.init_path, ": has no tokenizer to train with");
     } else {
-        make_tokenizer(run, corpus, run.tokenizer_meta);
+        return false;
     }
+    return true;
+}
+
+// Fine-tuning data: the training and dev files -> tokenizer (inherited, or WordPiece trained on
+// the training text) -> examples -> the task.
+void prepare_examples(TrainRun& run) {
+    const int B = static_cast<int>(run.opt.batch), T = static_cast<int>(run.opt.ctx);
+    run.tokenizer_meta.source = run.corpus_path;
+    if (run.task_name == "classify") {
+        TextColumns columns;
+        columns.text = run.text_column;
+        if (!run.label_column.empty()) columns.label = run.label_column;
+        const TextTable train = read_text_table(run.corpus_path, columns), dev = read_text_table(run.dev_path, columns);
+        if (const auto* saved = run.checkpoint.meta.get_strings("train.labels")) run.labels = *saved;
+        else if (const auto* named = run.init_file.meta.get_strings("bert.classifier.output_labels")) run.labels = *named;
+        if (run.labels.empty() || (!run.init_path.empty() && !run.init_file.find("cls.output.weight")))
+            run.labels = label_names(train);
+        if (!inherited_tokenizer(run)) {
+            std::string text;
+            for (const TextRow& row : train.rows) text += row.text_a + "\n" + row.text_b + "\n";
+            make_tokenizer(run, text, run.tokenizer_meta);
+        }
+        const Tokenizer tokenizer(run.tokenizer_meta);
+        run.n_vocab = tokenizer.n_vocab();
+        run.n_examples = train.rows.size();
+        run.task = make_classify_task(classify_examples(train, tokenizer, run.labels, T),
+                                      classify_examples(dev, tokenizer, run.labels, T), B);
+        return;
+    }
+    std::vector<SquadExample> train = read_squad(run.corpus_path), dev = read_squad(run.dev_path);
+    if (!inherited_tokenizer(run)) {
+        std::string text;
+        int last_paragraph = -1;
+        for (const SquadExample& ex : train) {
+            if (ex.paragraph != last_paragraph) text += ex.context + "\n";
+            last_paragraph = ex.paragraph;
+            text += ex.question + "\n";
+        }
+        make_tokenizer(run, text, run.tokenizer_meta);
+    }
+    const Tokenizer tokenizer(run.tokenizer_meta);
+    run.n_vocab = tokenizer.n_vocab();
+    run.n_examples = train.size();
+    const int stride = static_cast<int>(run.doc_stride);
+    std::vector<TaskExample> windows = qa_train_examples(train, tokenizer, T, stride);
+    run.task = make_qa_task(std::move(windows), qa_dev_set(std::move(dev), tokenizer, T, stride, 30), B);
+}
+
+// Corpus -> tokenizer -> tokens -> 90/10 split.
+void prepare_tokens(TrainRun& run) {
+    if (run.task_name == "classify" || run.task_name == "qa") return prepare_examples(run);
+    const std::string corpus = read_text(run.corpus_path);
+    if (corpus.empty()) fail(run.corpus_path, ": the corpus is empty");
+    run.corpus_bytes = corpus.size();
+    run.tokenizer_meta.source = run.corpus_path;
+    if (!inherited_tokenizer(run)) make_tokenizer(run, corpus, run.tokenizer_meta);
     const Tokenizer tokenizer(run.tokenizer_meta);
     run.n_vocab = tokenizer.n_vocab();
     for (int32_t id : tokenizer.encode(corpus, false)) run.tokens.push_back(id);
@@ -358,6 +448,17 @@ void prepare_tokens(TrainRun& run) {
     } catch (const Error& e) {
         fail(run.corpus_path, ": ", e.what(), " (a shorter --ctx needs fewer)");
     }
+    if (run.task_name == "mlm")
+        run.task = make_mlm_task(tokenizer, run.split.train, run.split.val, static_cast<int>(run.opt.batch),
+                                 static_cast<int>(run.opt.ctx), static_cast<int>(run.opt.eval_batches));
+}
+
+// A BERT's head for the run's task (an encoder from --init may carry another head, or none).
+TrainConfig with_task_head(const TrainRun& run, TrainConfig c) {
+    if (c.arch != TrainArch::bert) return c;
+    c.head = run.task_name == "classify" ? BertHead::classify : run.task_name == "qa" ? BertHead::qa : BertHead::mlm;
+    c.n_labels = run.task_name == "classify" ? static_cast<int>(run.labels.size()) : 0;
+    return c;
 }
 
 // A checkpoint's model and state, a model file's weights, or fresh weights.
@@ -370,17 +471,22 @@ void prepare_model(TrainRun& run) {
         run.start_step = static_cast<int>(state.get_int("train.step"));
         run.rng.state = static_cast<uint64_t>(state.get_int("train.rng"));
         const int64_t trained_on = state.get_int("train.corpus_tokens", -1);
-        if (trained_on != static_cast<int64_t>(run.tokens.size()))
+        const bool examples = run.task_name == "classify" || run.task_name == "qa";
+        if (examples && trained_on != static_cast<int64_t>(run.n_examples))
+            fail(run.corpus_path, ": has ", run.n_examples, " examples, the run in ", run.resume_path, " trained on ",
+                 trained_on, " (resume with the same data; --init starts anew)");
+        if (!examples && trained_on != static_cast<int64_t>(run.tokens.size()))
             fail(run.corpus_path, ": has ", run.tokens.size(), " tokens, the run in ", run.resume_path, " trained on ",
                  trained_on, " (resume with the same corpus; --init starts anew)");
     } else if (!run.init_path.empty()) {
         const TrainConfig config = train_config_from(run.init_file);
         if (T > config.max_seq_len)
             fail("--ctx: ", T, " is longer than the context ", config.max_seq_len, " of ", run.init_path);
-        train_model_init(model, config, B, T);
+        train_model_init(model, with_task_head(run, config), B, T);
+        train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed));  // a new head keeps these
         train_load_weights(model, run.init_file);
     } else {
-        train_model_init(model, fresh_config(run.shape, run.n_vocab, T), B, T);
+        train_model_init(model, with_task_head(run, fresh_config(run.shape, run.n_vocab, T)), B, T);
         train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed));
     }
     if (run.n_vocab > model.config.vocab_size)
@@ -390,18 +496,26 @@ void prepare_model(TrainRun& run) {
 void print_summary(const TrainRun& run) {
     const TrainConfig& c = run.model.config;
     const RunOptions& o = run.opt;
-    const char* arch = c.arch == TrainArch::llama ? "llama" : c.arch == TrainArch::gpt2 ? "gpt2" : "rnn";
+    const char* arch = c.arch == TrainArch::llama ? "llama" : c.arch == TrainArch::gpt2 ? "gpt2" : c.arch == TrainArch::rnn ? "rnn" : "bert";
     const std::string& kind = run.tokenizer_kind;
     const std::string tokenizer = !run.resume_path.empty()        ? "from the checkpoint"
                                   : !run.init_path.empty()        ? "from --init"
                                   : kind == "char"                ? "char"
+                                  : kind.empty() && run.task_name != "lm" ? "WordPiece trained on the corpus"
                                   : kind.empty() || kind == "bpe" ? "byte-level BPE trained on the corpus"
                                                                   : kind;
-    std::printf("corpus %s: %zu bytes, %zu tokens (train %zu, val %zu), vocab %d (%s)\n", run.corpus_path.c_str(),
-                run.corpus_bytes, run.tokens.size(), run.split.train.size(), run.split.val.size(), run.n_vocab,
-                tokenizer.c_str());
+    if (run.n_examples)
+        std::printf("train %s: %zu %s, dev %s, vocab %d (%s)%s\n", run.corpus_path.c_str(), run.n_examples,
+                    run.task_name == "qa" ? "questions" : "examples", run.dev_path.c_str(), run.n_vocab,
+                    tokenizer.c_str(), run.labels.empty() ? "" : (", " + std::to_string(run.labels.size()) + " labels").c_str());
+    else
+        std::printf("corpus %s: %zu bytes, %zu tokens (train %zu, val %zu), vocab %d (%s)\n", run.corpus_path.c_str(),
+                    run.corpus_bytes, run.tokens.size(), run.split.train.size(), run.split.val.size(), run.n_vocab,
+                    tokenizer.c_str());
     std::printf(
-        "model %s: %.3fM parameters, dim %d, layers %d, heads %d/%d, hidden %d, ctx %lld%s\n", arch,
+        "model %s%s: %.3fM parameters, dim %d, layers %d, heads %d/%d, hidden %d, ctx %lld%s\n", arch,
+        c.arch != TrainArch::bert ? "" : c.head == BertHead::mlm ? " (masked-LM)" : c.head == BertHead::qa ? " (span head)"
+                                                                                                           : " (classifier)",
         run.model.params.size() / 1e6, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.hidden_dim, (long long)o.ctx,
         (run.resume_path.empty() ? std::string() : ", resumed at step " + std::to_string(run.start_step)).c_str());
     std::printf(
@@ -411,16 +525,53 @@ void print_summary(const TrainRun& run) {
     std::fflush(stdout);
 }
 
+// The run state a checkpoint carries next to the model: the tokenizer, the options, the step and
+// the batch generator.
+Metadata run_metadata(const TrainRun& r, int step) {
+    const RunOptions& o = r.opt;
+    const Rng& rng = r.rng;
+    const size_t corpus_tokens = r.task_name == "classify" || r.task_name == "qa" ? r.n_examples : r.tokens.size();
+    Metadata run;
+    train_tokenizer_metadata(r.tokenizer_meta, run);
+    run.set("train.task", Value::of_string(r.task_name));
+    if (!r.dev_path.empty()) run.set("train.dev", Value::of_string(r.dev_path));
+    if (!r.text_column.empty()) run.set("train.text_column", Value::of_string(r.text_column));
+    if (!r.label_column.empty()) run.set("train.label_column", Value::of_string(r.label_column));
+    if (r.doc_stride >= 0) run.set("train.doc_stride", Value::of_int(ValueType::I64, r.doc_stride));
+    if (!r.labels.empty()) run.set("train.labels", Value::of_strings(r.labels));
+    auto i64 = [](int64_t v) { return Value::of_int(ValueType::I64, v); };
+    auto f64 = [](double v) { return Value::of_float(ValueType::F64, v); };
+    const std::pair<const char*, int64_t> ints[] = {
+        {"batch", o.batch},           {"ctx", o.ctx},   {"iters", o.iters}, {"warmup", o.warmup},
+        {"accum", o.accum},           {"eval_every", o.eval_every},         {"eval_batches", o.eval_batches},
+        {"save_every", o.save_every}, {"seed", o.seed}, {"step", step},     {"corpus_tokens", (int64_t)corpus_tokens}};
+    for (const auto& [key, value] : ints) run.set(std::string("train.") + key, i64(value));
+    const std::pair<const char*, double> floats[] = {
+        {"lr", o.lr},       {"min_lr", o.min_lr}, {"weight_decay", o.weight_decay},
+        {"beta1", o.beta1}, {"beta2", o.beta2},   {"clip", o.clip}};
+    for (const auto& [key, value] : floats) run.set(std::string("train.") + key, f64(value));
+    run.set("train.rng", Value::of_int(ValueType::U64, static_cast<int64_t>(rng.state)));
+    return run;
+}
+
 // The gradient of one step's loss, averaged over --accum micro-batches and clipped; returns the
 // loss, and the gradient norm before clipping in `norm`.
-double forward_backward(TrainRun& run, std::vector<int>& inputs, std::vector<int>& targets, float& norm) {
+// `tokens` counts the positions (padding included) the step ran.
+double forward_backward(TrainRun& run, std::vector<int>& inputs, std::vector<int>& targets, float& norm,
+                        double& tokens) {
     TrainModel& model = run.model;
     const int64_t accum = run.opt.accum;
     train_zero_grad(model);
     double loss = 0;
     for (int micro = 0; micro < accum; ++micro) {
-        sample_batch(run.split.train, model.B, model.T, run.rng, inputs.data(), targets.data());
-        loss += train_forward(model, inputs.data(), targets.data());
+        if (run.task) {
+            loss += bert_forward(model, run.task->next_batch(run.rng));
+            tokens += (double)model.batch_B * model.batch_T;
+        } else {
+            tokens += (double)model.B * model.T;
+            sample_batch(run.split.train, model.B, model.T, run.rng, inputs.data(), targets.data());
+            loss += train_forward(model, inputs.data(), targets.data());
+        }
         train_backward(model, 1.0f / static_cast<float>(accum));
     }
     norm = train_clip_grad_norm(model, static_cast<float>(run.opt.clip));
@@ -443,24 +594,44 @@ int train_steps(TrainRun& run) {
     int last_saved = run.resume_path.empty() ? -1 : run.start_step;
     auto save = [&](int step) {
         train_save_checkpoint(run.ckpt_path, model,
-                              run_metadata(run.tokenizer_meta, o, step, run.rng, run.tokens.size()));
+                              run_metadata(run, step));
         last_saved = step;
     };
-    double last_val = -1;
-    auto validate = [&] { return last_val = evaluate_loss(model, run.split.val, static_cast<int>(o.eval_batches)); };
+    double last_val = -1, best_score = -INFINITY;
+    std::string last_eval;
+    int best_step = -1;
+    const std::vector<std::string>& labels = run.labels;
+    // The validation loss (and the task's metric); with --keep-best OUT.gguf follows the best one.
+    auto validate = [&](int step) {
+        if (!run.task) {
+            last_val = evaluate_loss(model, run.split.val, static_cast<int>(o.eval_batches));
+            char line[48];
+            std::snprintf(line, sizeof line, "val loss %.4f", last_val);
+            last_eval = line;
+            return last_val;
+        }
+        const TaskEval e = run.task->evaluate(model);
+        last_val = e.loss, last_eval = e.line;
+        if (run.keep_best && e.score > best_score) {
+            best_score = e.score, best_step = step;
+            train_write_gguf(run.out_path, model, run.tokenizer_meta, title, run.out_type, labels);
+        }
+        return last_val;
+    };
     if (run.start_step == 0 && o.eval_every > 0) {
         TrainLogRow row;
-        row.loss = evaluate_loss(model, run.split.train, static_cast<int>(o.eval_batches));
-        row.val_loss = validate();
-        log.add(row);
+        row.loss = run.task ? -1 : evaluate_loss(model, run.split.train, static_cast<int>(o.eval_batches));
+        row.val_loss = validate(0);
+        if (!run.task) log.add(row);
         write_loss_plot(run.svg_path, log.rows(), title);
-        std::printf("step 0/%d | loss %.4f | val loss %.4f\n", iters, row.loss, row.val_loss);
+        if (run.task) std::printf("step 0/%d | %s\n", iters, last_eval.c_str());
+        else std::printf("step 0/%d | loss %.4f | val loss %.4f\n", iters, row.loss, row.val_loss);
         std::fflush(stdout);
     }
 
     std::vector<int> inputs((size_t)B * T), targets((size_t)B * T);
     const auto started = std::chrono::steady_clock::now();
-    double train_seconds = 0, last_draw = -1;
+    double train_seconds = 0, last_draw = -1, tokens = 0;
     for (int step = run.start_step; step < iters; ++step) {
         if (g_interrupted || (run.stop_after && step - run.start_step >= run.stop_after)) {
             if (progress) std::fputs("\r\033[K", stderr);  // clear the bar
@@ -471,7 +642,7 @@ int train_steps(TrainRun& run) {
         }
         const auto t0 = std::chrono::steady_clock::now();
         float norm = 0;
-        const double loss = forward_backward(run, inputs, targets, norm);
+        const double loss = forward_backward(run, inputs, targets, norm, tokens);
         if (!std::isfinite(loss) || !std::isfinite(norm)) {
             if (progress) std::fputs("\r\033[K", stderr);  // clear the bar
             std::fflush(stdout);
@@ -488,27 +659,27 @@ int train_steps(TrainRun& run) {
         const int done = step + 1, steps_run = done - run.start_step;
         TrainLogRow row;
         row.step = done, row.loss = loss, row.lr = lr;
-        row.tokens_per_second = (double)steps_run * B * T * o.accum / train_seconds;
+        row.tokens_per_second = tokens / train_seconds;
         row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         const double eta = (iters - done) * train_seconds / steps_run;
         const bool eval_now = done == iters || (o.eval_every > 0 && done % o.eval_every == 0);
-        if (eval_now) row.val_loss = validate();
+        if (eval_now) row.val_loss = validate(done);
         log.add(row);
         if (eval_now) {
             write_loss_plot(run.svg_path, log.rows(), title);
             if (progress) std::fputs("\r\033[K", stderr);  // clear the bar
-            std::printf("%s\n", status_line(row, iters, last_val, eta).c_str());
+            std::printf("%s\n", status_line(row, iters, last_eval, eta).c_str());
             std::fflush(stdout);
         }
         if (o.save_every > 0 && done % o.save_every == 0) save(done);
         if (progress && (row.seconds - last_draw > 0.1 || done == iters)) {  // at most 10 redraws a second
-            draw_progress(status_line(row, iters, last_val, eta), done, iters);
+            draw_progress(status_line(row, iters, last_eval, eta), done, iters);
             last_draw = row.seconds;
         }
     }
     if (progress) std::fputs("\r\033[K", stderr);  // clear the bar
-    if (last_val < 0) validate();                  // a resumed run that had nothing left to do
-    std::printf("val loss %.4f\n", last_val);
+    if (last_eval.empty()) validate(iters);        // a resumed run that had nothing left to do
+    std::printf("%s\n", last_eval.c_str());
     if (o.save_every > 0 && last_saved != iters) save(iters);  // to continue with more --iters later
     if (model.config.arch == TrainArch::rnn) {
         if (last_saved != iters) save(iters);
@@ -516,9 +687,11 @@ int train_steps(TrainRun& run) {
                     run.ckpt_path.c_str(), run.csv_path.c_str(), run.svg_path.c_str());
         return 0;
     }
-    train_write_gguf(run.out_path, model, run.tokenizer_meta, title, run.out_type);
-    std::printf("wrote %s (%s), %s, %s%s\n", run.out_path.c_str(), dtype_name(run.out_type), run.csv_path.c_str(),
-                run.svg_path.c_str(), last_saved == iters ? (", " + run.ckpt_path).c_str() : "");
+    std::string kept;
+    if (best_step >= 0) kept = " with the weights of step " + std::to_string(best_step) + ", the best on --dev";
+    else train_write_gguf(run.out_path, model, run.tokenizer_meta, title, run.out_type, labels);
+    std::printf("wrote %s (%s%s), %s, %s%s\n", run.out_path.c_str(), dtype_name(run.out_type), kept.c_str(),
+                run.csv_path.c_str(), run.svg_path.c_str(), last_saved == iters ? (", " + run.ckpt_path).c_str() : "");
     return 0;
 }
 

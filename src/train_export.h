@@ -26,16 +26,19 @@ void train_tokenizer_metadata(const Metadata& tokenizer, Metadata& meta);
 
 // Writes the model as a standard GGUF (architecture and tokenizer metadata, general.name
 // `name`) through write_gguf (atomic). type F32, or F16 for the matrices and embeddings,
-// norms and biases staying F32 as llama.cpp's converter stores them.
+// norms and biases staying F32 as llama.cpp's converter stores them. A BERT classifier's
+// label names go to bert.classifier.output_labels.
 void train_write_gguf(const std::string& path, const TrainModel& model, const Metadata& tokenizer,
-                      const std::string& name, DType type);
+                      const std::string& name, DType type, const std::vector<std::string>& labels = {});
 
-// The training config of a llama or gpt2 file (read_config; tied when it has no
-// output.weight), for fine-tuning it.
+// The training config of a llama, gpt2 or bert file (read_config; tied when it has no
+// output.weight; a bert's head from its head tensors, masked-LM when it has none), for
+// fine-tuning it.
 TrainConfig train_config_from(const ModelFile& file);
 
 // Copies (dequantizing as needed) every tensor of train_tensor_views from the file into
-// model.params. Throws naming the file and tensor when one is missing or has another shape.
+// model.params. Throws naming the file and tensor when one is missing or has another shape;
+// a bert's classifier or span head may be missing (fine-tuning adds it).
 void train_load_weights(TrainModel& model, const ModelFile& file);
 
 }  // namespace lm

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -145,6 +146,125 @@ TEST_CASE("lm train --resume: 40 steps straight = 20 + 20 resumed, bit for bit")
     CHECK(val_losses(a.out).back() == val_losses(b2.out).back());
     // The resumed log continues the first one: header, step 0, 1..40.
     CHECK(count_lines(lm::testing::read_file_bytes(temp_path("train_split.csv"))) == 42);
+}
+
+TEST_CASE("lm train --arch bert: masked-LM with a WordPiece vocabulary trained on the corpus; lm embed loads it") {
+    const std::string corpus = corpus_slice("train_cli_bert.txt", 60000);
+    if (corpus.empty()) return;
+    const std::string out = temp_path("train_bert.gguf");
+    const std::string flags = " --arch bert --size tiny --vocab 400 --ctx 32 --batch 8 --eval-batches 4 -t 2";
+    const auto r = run_lm("train " + corpus + " -o " + out + flags + " --iters 40 --eval-every 20 --lr 3e-3");
+    INFO(r.out, r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("vocab 400 (WordPiece trained on the corpus)") != std::string::npos);
+    CHECK(r.out.find("model bert (masked-LM):") != std::string::npos);
+    const std::vector<double> val = val_losses(r.out);
+    REQUIRE(val.size() == 4);  // steps 0, 20, 40 and the final line
+    CHECK(val[0] > std::log(400.0) - 1);  // about uniform over the vocabulary at the start
+    CHECK(val.back() < val[0] - 1.0);
+    const auto info = run_lm("info " + out);
+    CHECK(info.out.find("architecture: bert") != std::string::npos);
+    CHECK(info.out.find("bert.attention.causal") != std::string::npos);
+    CHECK(info.out.find("tokenizer.ggml.token_type_count") != std::string::npos);
+    const auto embed = run_lm("embed " + out + " \"first citizen\" \"we are accounted poor citizens\"");
+    INFO(embed.err);
+    REQUIRE(embed.status == 0);
+    REQUIRE(count_lines(embed.out) == 2);
+    std::istringstream first(embed.out.substr(0, embed.out.find('\n')));
+    double x, norm = 0;
+    int dims = 0;
+    while (first >> x) norm += x * x, ++dims;
+    CHECK(dims == 64);
+    CHECK(std::abs(norm - 1) < 1e-4);
+
+    // --resume continues the masking generator: 40 straight = 20 + 20 resumed, bit for bit.
+    const std::string split = temp_path("train_bert_split.gguf");
+    const auto b1 = run_lm("train " + corpus + " -o " + split + flags + " --iters 40 --eval-every 20 --lr 3e-3" +
+                           " --stop-after 20 --save-every 0");
+    REQUIRE(b1.status == 0);
+    const auto b2 = run_lm("train " + corpus + " -o " + split + " --resume " + temp_path("train_bert_split.ckpt"));
+    INFO(b2.out, b2.err);
+    REQUIRE(b2.status == 0);
+    CHECK(lm::testing::read_file_bytes(out) == lm::testing::read_file_bytes(split));
+}
+
+// Every "KEY X" number printed, in order (e.g. "dev accuracy 0.5000").
+std::vector<double> numbers_after(const std::string& out, const std::string& key) {
+    std::vector<double> v;
+    for (size_t pos = 0; (pos = out.find(key, pos)) != std::string::npos; pos += key.size())
+        v.push_back(std::strtod(out.c_str() + pos + key.size(), nullptr));
+    return v;
+}
+
+// A made-up sentiment table: filler words around one word that decides the label, so a tiny
+// model learns it in a few hundred steps (SST-2 itself is make bench-bert's).
+std::string sentiment_table(int rows, unsigned seed) {
+    const char* fillers[] = {"the", "film", "plot", "was", "a", "story", "with", "actors", "and", "its", "music",
+                             "scenes", "of", "very", "quite", "director", "ending", "in", "this", "movie"};
+    const char* pos[] = {"great", "wonderful", "moving", "brilliant"};
+    const char* neg[] = {"awful", "boring", "dull", "terrible"};
+    std::string table = "sentence\tlabel\n";
+    for (int r = 0; r < rows; ++r) {
+        const bool positive = (seed = seed * 1103515245u + 12345u) >> 16 & 1;
+        const int n = 4 + (seed >> 8) % 8, at = (seed >> 4) % n;
+        for (int i = 0; i < n; ++i) {
+            seed = seed * 1103515245u + 12345u;
+            table += i == at ? (positive ? pos : neg)[(seed >> 16) % 4] : fillers[(seed >> 16) % 20];
+            table += i + 1 < n ? " " : " \t";
+        }
+        table += positive ? "pos\n" : "neg\n";
+    }
+    return table;
+}
+
+TEST_CASE("lm train --task classify: dev accuracy rises, --keep-best, labels by name in the model") {
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    const std::string train_path = temp_path("cls_train.tsv"), dev_path = temp_path("cls_dev.tsv");
+    std::ofstream(train_path) << sentiment_table(2000, 1);
+    std::ofstream(dev_path) << sentiment_table(200, 2);
+    const std::string out = temp_path("cls.gguf");
+    const auto r = run_lm("train " + train_path + " --task classify --dev " + dev_path + " -o " + out +
+                          " --size tiny --ctx 16 --batch 16 --iters 150 --eval-every 50 --lr 3e-3 --keep-best -t 2");
+    INFO(r.out, r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("2000 examples") != std::string::npos);
+    CHECK(r.out.find("2 labels") != std::string::npos);
+    const std::vector<double> acc = numbers_after(r.out, "dev accuracy ");
+    REQUIRE(acc.size() == 5);  // steps 0, 50, 100, 150 and the final line
+    CHECK(acc[0] < 0.7);
+    CHECK(*std::max_element(acc.begin() + 1, acc.end()) > 0.9);
+    CHECK(r.out.find("the best on --dev") != std::string::npos);
+    const auto cls = run_lm("classify " + out + " \"the plot was brilliant\" \"a very dull film\"");
+    INFO(cls.err);
+    REQUIRE(cls.status == 0);
+    CHECK(cls.out.rfind("pos\t", 0) == 0);
+    CHECK(cls.out.find("\nneg\t") != std::string::npos);
+
+    // A dev label the training never saw: one line naming the file and line.
+    std::ofstream(dev_path) << "sentence\tlabel\nfine film\tpos\nodd film\tneutral\n";
+    const auto bad = run_lm("train " + train_path + " --task classify --dev " + dev_path + " -o " + out +
+                            " --size tiny --iters 1");
+    CHECK(bad.status == 1);
+    CHECK(bad.err.find(dev_path + ":3") != std::string::npos);
+    CHECK(count_lines(bad.err) == 1);
+}
+
+TEST_CASE("lm train --task qa: bAbI qa1, exact match rises; lm qa answers with the model") {
+    const std::string data = lm::testing::shared_file("datasets/babi/qa1-valid.json");
+    if (data.empty()) return;
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    const std::string out = temp_path("qa.gguf");
+    const auto r = run_lm("train " + data + " --task qa --dev " + data + " -o " + out +
+                          " --size tiny --vocab 100 --ctx 96 --batch 16 --iters 120 --eval-every 60 --lr 3e-3 -t 2");
+    INFO(r.out, r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("1000 questions") != std::string::npos);
+    const std::vector<double> em = numbers_after(r.out, "dev exact_match ");
+    REQUIRE(em.size() == 4);
+    CHECK(em.back() > em[0] + 20);  // from chance (~3 %) to picking a room
+    const auto qa = run_lm("qa " + out + " --question \"Where is Mary?\" --context \"Mary went to the kitchen.\"");
+    INFO(qa.err);
+    CHECK(qa.status == 0);
 }
 
 TEST_CASE("lm train: SIGINT finishes the step, writes a checkpoint, exits 130; the checkpoint resumes") {
