@@ -209,18 +209,57 @@ struct LoadF16 {
     }
     static float scalar(const uint8_t* p, int64_t i) { return f16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
 };
-struct LoadBF16 {  // bf16 is the top half of an f32
-    static float32x4_t get(const uint8_t* p, int64_t i) {
-        return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p) + i), 16));
+
+// bf16 x bf16 in vdpbf16ps's order, as dot_avx2.cpp's Bf16Kernel (which says why): per 32
+// elements, 16 lanes (four vectors) where lane j adds the product of element 2j + 1, then of
+// 2j; the lanes summed in hsum512's order (halves, halves, then (0 + 2) + (1 + 3)); the tail.
+struct Bf16Kernel {
+    // 8 elements as 4 pairs: the odd elements (top halves of the 32-bit words), the even ones.
+    static void split(const uint8_t* p, float32x4_t& odd, float32x4_t& even) {
+        const uint32x4_t v = vld1q_u32(reinterpret_cast<const uint32_t*>(p));
+        odd = vreinterpretq_f32_u32(vandq_u32(v, vdupq_n_u32(0xFFFF0000u)));
+        even = vreinterpretq_f32_u32(vshlq_n_u32(v, 16));
     }
-    static float scalar(const uint8_t* p, int64_t i) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(p)[i]); }
+
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        float32x4_t acc[R][C][4];  // lanes 0-3, 4-7, 8-11, 12-15
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c)
+                for (int q = 0; q < 4; ++q) acc[r][c][q] = vdupq_n_f32(0.f);
+        int64_t i = 0;
+        for (; i + 32 <= k; i += 32)
+            for (int q = 0; q < 4; ++q) {
+                float32x4_t x_odd[C], x_even[C];
+                for (int c = 0; c < C; ++c) split(x[c] + 2 * i + 16 * q, x_odd[c], x_even[c]);
+                for (int r = 0; r < R; ++r) {
+                    float32x4_t w_odd, w_even;
+                    split(w[r] + 2 * i + 16 * q, w_odd, w_even);
+                    for (int c = 0; c < C; ++c) {
+                        acc[r][c][q] = vfmaq_f32(acc[r][c][q], w_odd, x_odd[c]);
+                        acc[r][c][q] = vfmaq_f32(acc[r][c][q], w_even, x_even[c]);
+                    }
+                }
+            }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) {
+                const float32x4_t* a = acc[r][c];
+                const float32x4_t g = vaddq_f32(vaddq_f32(a[0], a[2]), vaddq_f32(a[1], a[3]));
+                const float32x2_t h = vadd_f32(vget_low_f32(g), vget_high_f32(g));  // g0 + g2, g1 + g3
+                float sum = vget_lane_f32(h, 0) + vget_lane_f32(h, 1);
+                for (int64_t j = i; j < k; ++j)
+                    sum += bf16_to_f32(reinterpret_cast<const uint16_t*>(w[r])[j]) *
+                           bf16_to_f32(reinterpret_cast<const uint16_t*>(x[c])[j]);
+                out[r][c] = sum;
+            }
+    }
 };
 
 inline TileFn neon_kernel(DType weight) {
     switch (weight) {
         case DType::F32: return tile<FloatKernel<LoadF32>, 2>;
         case DType::F16: return tile<FloatKernel<LoadF16>, 2>;
-        case DType::BF16: return tile<FloatKernel<LoadBF16>, 2>;
+        case DType::BF16: return tile<Bf16Kernel, 1>;
         case DType::Q8_0: return tile<BlockKernel<Q8_0>, 2>;
         case DType::Q4_0: return tile<BlockKernel<Q4_0>, 2>;
         case DType::Q4_1: return tile<BlockKernel<Q4_1>, 2>;
