@@ -161,7 +161,7 @@ TEST_CASE("lm train --arch bert: masked-LM with a WordPiece vocabulary trained o
     const std::vector<double> val = val_losses(r.out);
     REQUIRE(val.size() == 4);  // steps 0, 20, 40 and the final line
     CHECK(val[0] > std::log(400.0) - 1);  // about uniform over the vocabulary at the start
-    CHECK(val.back() < val[0] - 1.0);
+    CHECK(val.back() < val[0] - 0.5);
     const auto info = run_lm("info " + out);
     CHECK(info.out.find("architecture: bert") != std::string::npos);
     CHECK(info.out.find("bert.attention.causal") != std::string::npos);
