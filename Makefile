@@ -128,8 +128,12 @@ bench: lm
 bench-train: lm
 	bench/train.sh
 
+# The BERT recipe: pretraining, SST-2, bAbI, SQuAD, and speed beside PyTorch (bench/BERT.md); see bench/bert.sh.
+bench-bert: lm
+	bench/bert.sh
+
 clean:
 	rm -rf $(BUILD) build-* lm
 
-.PHONY: all test test-asan test-arm fuzz fuzz-build bench bench-train clean
+.PHONY: all test test-asan test-arm fuzz fuzz-build bench bench-train bench-bert clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

@@ -428,8 +428,19 @@ void prepare_examples(TrainRun& run) {
     run.n_vocab = tokenizer.n_vocab();
     run.n_examples = train.size();
     const int stride = static_cast<int>(run.doc_stride);
-    std::vector<TaskExample> windows = qa_train_examples(train, tokenizer, T, stride);
-    run.task = make_qa_task(std::move(windows), qa_dev_set(std::move(dev), tokenizer, T, stride, 30), B);
+    std::vector<TaskExample> windows;
+    QaDev dev_windows;
+    try {
+        windows = qa_train_examples(train, tokenizer, T, stride);
+    } catch (const Error& e) {
+        fail(run.corpus_path, ": ", e.what());
+    }
+    try {
+        dev_windows = qa_dev_set(std::move(dev), tokenizer, T, stride, 30);
+    } catch (const Error& e) {
+        fail(run.dev_path, ": ", e.what());
+    }
+    run.task = make_qa_task(std::move(windows), std::move(dev_windows), B);
 }
 
 // Corpus -> tokenizer -> tokens -> 90/10 split.

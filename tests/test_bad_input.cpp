@@ -290,6 +290,23 @@ const std::vector<Row>& rows() {
          }, "eval --task bleu --ref FILE --hyp FILE.hyp", "FILE.hyp: 1 hypothesis lines, but FILE has 2 reference lines"},
         {"BLEU: empty reference file", bytes(""), "eval --task rouge --ref FILE --hyp FILE", "FILE: the file is empty"},
         {"unknown task", bytes(""), "eval FILE FILE --task summarize", "--task: 'summarize' is not one of classify, qa, bleu, rouge"},
+        // --- lm train --task
+        {"train: unknown task", bytes("some text\n"), "train FILE --task summarize",
+         "--task: 'summarize' is not one of mlm, classify, qa"},
+        {"train: fine-tuning without --dev", bytes("sentence\tlabel\na\tpos\n"), "train FILE --task classify",
+         "--task classify: needs --dev FILE to evaluate on"},
+        {"train: dev label never seen in training", [](const std::string& p) {
+             write(p + ".dev", "sentence\tlabel\nfine film\tpos\nodd film\tneutral\n");
+             return write(p, "sentence\tlabel\ngood film\tpos\nbad film\tneg\n");
+         }, "train FILE --task classify --dev FILE.dev",
+         "FILE.dev:3: label 'neutral' is not one of the training labels (neg, pos)"},
+        {"train: question longer than --max-seq",
+         bytes(R"({"data": [{"paragraphs": [{"context": "paris is big", "qas": [{"id": "q1", "question": "what is the big city that has a river ?", "answers": [{"text": "paris", "answer_start": 0}]}]}]}]})"),
+         "train FILE --task qa --dev FILE --max-seq 8", "FILE: question q1: 10 tokens leave no room for the context in --max-seq 8"},
+        {"train: SQuAD answer not at answer_start",
+         bytes(R"({"data": [{"paragraphs": [{"context": "the capital is paris", "qas": [{"id": "q7", "question": "?", "answers": [{"text": "paris", "answer_start": 14}]}]}]}]})"),
+         "train FILE --task qa --dev FILE",
+         "FILE: question q7: answer \"paris\" is not the context's text at answer_start 14 (there: \" pari\")"},
         // --- command lines
         {"unknown command", bytes(""), "frobnicate", "unknown command 'frobnicate' (try lm --help)"},
         {"unknown option", bytes(""), "info FILE --bogus", "info: unknown option --bogus (usage: lm info MODEL ..."},
