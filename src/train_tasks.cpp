@@ -124,7 +124,7 @@ private:
 class SequenceTask : public BertTask {
 public:
     SequenceTask(std::vector<TaskExample> train, std::vector<TaskExample> dev, int B)
-        : train_(std::move(train)), dev_(std::move(dev)), B_(B), buffers_(B, longest(), 0) {
+        : train_(std::move(train)), dev_(std::move(dev)), B_(B), picked_(B), buffers_(B, longest(train_, dev_), 0) {
         if (train_.empty()) fail("no training examples");
         order_.resize(train_.size());
         for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int>(i);
@@ -158,11 +158,10 @@ protected:
     int B_;
 
 private:
-    int longest() {
+    static int longest(const std::vector<TaskExample>& train, const std::vector<TaskExample>& dev) {
         size_t n = 1;
-        for (const auto* set : {&train_, &dev_})
+        for (const auto* set : {&train, &dev})
             for (const TaskExample& e : *set) n = std::max(n, e.ids.size());
-        picked_.resize(B_);
         return static_cast<int>(n);
     }
 
