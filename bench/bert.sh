@@ -20,13 +20,14 @@ SST2_ITERS=${SST2_ITERS:-3000}
 BABI_ITERS=${BABI_ITERS:-2000}
 SQUAD_ITERS=${SQUAD_ITERS:-1500}
 BABI_TASKS=${BABI_TASKS:-"1 2 3 4 5 11 12 13 14 16"}
-LM=./lm
 PY=/usr/bin/python3
 data=../shared/datasets
 peer=../shared/bench/torch_bert_train.py
 dir=build/bench-bert
 out=bench/out
 mkdir -p "$dir" "$out"
+LM=$dir/lm  # a copy, so make can rebuild ./lm while the recipe runs
+cp ./lm "$LM"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 has() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }
 seconds() { date +%s.%N; }

@@ -282,14 +282,16 @@ void resolve_task(TrainRun& run) {
     if (run.text_column.empty()) run.text_column = saved.get_string("train.text_column", "");
     if (run.label_column.empty()) run.label_column = saved.get_string("train.label_column", "");
     if (run.doc_stride < 0) run.doc_stride = saved.get_int("train.doc_stride", -1);
-    const bool bert_init = !run.init_path.empty() && run.init_file.meta.get_string("general.architecture", "") == "bert";
+    const bool bert_init =
+        !run.init_path.empty() && run.init_file.meta.get_string("general.architecture", "") == "bert";
     if (task.empty()) task = run.shape.arch == "bert" || bert_init ? "mlm" : "lm";
     if (task != "lm" && task != "mlm" && task != "classify" && task != "qa")
         fail("--task: '", task, "' is not one of mlm, classify, qa");
     const bool bert = task != "lm";
     if (bert && !run.shape.arch.empty() && run.shape.arch != "bert")
         fail("--task ", task, ": trains a bert, not --arch ", run.shape.arch);
-    if (bert && !run.init_path.empty() && !bert_init) fail("--task ", task, ": ", run.init_path, " is not a bert model");
+    if (bert && !run.init_path.empty() && !bert_init)
+        fail("--task ", task, ": ", run.init_path, " is not a bert model");
     if (bert) run.shape.arch = run.init_path.empty() && run.resume_path.empty() ? "bert" : "";
     if (!bert && (!run.dev_path.empty() || run.keep_best)) fail("--dev, --keep-best: only for --task classify and qa");
     if ((task == "classify" || task == "qa") && run.dev_path.empty() && run.resume_path.empty())
@@ -397,8 +399,10 @@ void prepare_examples(TrainRun& run) {
         columns.text = run.text_column;
         if (!run.label_column.empty()) columns.label = run.label_column;
         const TextTable train = read_text_table(run.corpus_path, columns), dev = read_text_table(run.dev_path, columns);
-        if (const auto* saved = run.checkpoint.meta.get_strings("train.labels")) run.labels = *saved;
-        else if (const auto* named = run.init_file.meta.get_strings("bert.classifier.output_labels")) run.labels = *named;
+        const auto* saved = run.checkpoint.meta.get_strings("train.labels");
+        const auto* named = run.init_file.meta.get_strings("bert.classifier.output_labels");
+        if (saved) run.labels = *saved;
+        else if (named) run.labels = *named;
         if (run.labels.empty() || (!run.init_path.empty() && !run.init_file.find("cls.output.weight")))
             run.labels = label_names(train);
         if (!inherited_tokenizer(run)) {
@@ -507,7 +511,7 @@ void prepare_model(TrainRun& run) {
 void print_summary(const TrainRun& run) {
     const TrainConfig& c = run.model.config;
     const RunOptions& o = run.opt;
-    const char* arch = c.arch == TrainArch::llama ? "llama" : c.arch == TrainArch::gpt2 ? "gpt2" : c.arch == TrainArch::rnn ? "rnn" : "bert";
+    const char* arch = train_arch_name(c.arch);
     const std::string& kind = run.tokenizer_kind;
     const std::string tokenizer = !run.resume_path.empty()        ? "from the checkpoint"
                                   : !run.init_path.empty()        ? "from --init"
@@ -515,18 +519,21 @@ void print_summary(const TrainRun& run) {
                                   : kind.empty() && run.task_name != "lm" ? "WordPiece trained on the corpus"
                                   : kind.empty() || kind == "bpe" ? "byte-level BPE trained on the corpus"
                                                                   : kind;
+    const std::string labels = run.labels.empty() ? "" : ", " + std::to_string(run.labels.size()) + " labels";
     if (run.n_examples)
         std::printf("train %s: %zu %s, dev %s, vocab %d (%s)%s\n", run.corpus_path.c_str(), run.n_examples,
                     run.task_name == "qa" ? "questions" : "examples", run.dev_path.c_str(), run.n_vocab,
-                    tokenizer.c_str(), run.labels.empty() ? "" : (", " + std::to_string(run.labels.size()) + " labels").c_str());
+                    tokenizer.c_str(), labels.c_str());
     else
         std::printf("corpus %s: %zu bytes, %zu tokens (train %zu, val %zu), vocab %d (%s)\n", run.corpus_path.c_str(),
                     run.corpus_bytes, run.tokens.size(), run.split.train.size(), run.split.val.size(), run.n_vocab,
                     tokenizer.c_str());
     std::printf(
         "model %s%s: %.3fM parameters, dim %d, layers %d, heads %d/%d, hidden %d, ctx %lld%s\n", arch,
-        c.arch != TrainArch::bert ? "" : c.head == BertHead::mlm ? " (masked-LM)" : c.head == BertHead::qa ? " (span head)"
-                                                                                                           : " (classifier)",
+        c.arch != TrainArch::bert          ? ""
+        : c.head == BertHead::mlm          ? " (masked-LM)"
+        : c.head == BertHead::qa           ? " (span head)"
+                                           : " (classifier)",
         run.model.params.size() / 1e6, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.hidden_dim, (long long)o.ctx,
         (run.resume_path.empty() ? std::string() : ", resumed at step " + std::to_string(run.start_step)).c_str());
     std::printf(

@@ -41,7 +41,8 @@ void take_batch(TrainModel& m, const BertBatch& b) {
     switch (c.head) {
         case BertHead::mlm: {
             if (b.n_masked < 1 || b.n_masked > bert_max_masked(m.B, m.T))
-                fail("bert: ", b.n_masked, " masked positions, the model has room for 1 to ", bert_max_masked(m.B, m.T));
+                fail("bert: ", b.n_masked, " masked positions, the model has room for 1 to ",
+                     bert_max_masked(m.B, m.T));
             for (int j = 0; j < b.n_masked; ++j) {
                 const int pos = b.mlm_positions[j];
                 if (pos < 0 || pos >= b.B * b.T || pos % b.T >= m.lengths[pos / b.T])
@@ -109,7 +110,8 @@ void mlm_backward(TrainModel& m, float* dx) {
     const int M = m.n_masked, C = c.dim, V = c.vocab_size;
     matmul_backward(s.dhead_h, g.wte, g.headb, s.dlogits, a.head_ln, p.wte, M, C, V, Dinp::Overwrite);  // d head_ln
     zero(s.dhead_act, (size_t)M * C);
-    layernorm_backward(s.dhead_act, g.mlmlnw, g.mlmlnb, s.dhead_h, a.head_act, p.mlmlnw, a.head_mean, a.head_rstd, M, C);
+    layernorm_backward(s.dhead_act, g.mlmlnw, g.mlmlnb, s.dhead_h, a.head_act, p.mlmlnw, a.head_mean, a.head_rstd, M,
+                       C);
     gelu_erf_backward(s.dhead_h, s.dhead_act, a.head_h, M * C, Dinp::Overwrite);
     matmul_backward(s.dhead_in, g.mlmw, g.mlmb, s.dhead_h, a.head_in, p.mlmw, M, C, C, Dinp::Overwrite);
     scatter_add_rows(dx, s.dhead_in, m.head_rows.data(), M, C);
@@ -197,7 +199,8 @@ float bert_forward(TrainModel& m, const BertBatch& batch) {
         float *qkv = at(a.qkv, l, MBT * C3), *att = at(a.att, l, ATT), *atty = at(a.atty, l, MBT * C);
         float *attproj = at(a.attproj, l, MBT * C), *residual2 = at(a.residual2, l, MBT * C);
         float *ln1 = at(a.ln1, l, MBT * C), *fch = at(a.fch, l, MBT * H), *fch_act = at(a.fch_act, l, MBT * H);
-        float *fcproj = at(a.fcproj, l, MBT * C), *residual3 = at(a.residual3, l, MBT * C), *ln2 = at(a.ln2, l, MBT * C);
+        float *fcproj = at(a.fcproj, l, MBT * C), *residual3 = at(a.residual3, l, MBT * C);
+        float* ln2 = at(a.ln2, l, MBT * C);
 
         matmul_forward(qkv, x, at(p.qkvw, l, (size_t)C3 * C), at(p.qkvb, l, C3), BT, C, C3);
         attention_forward(atty, att, qkv, B, T, NH, NH, HS, m.lengths.data());

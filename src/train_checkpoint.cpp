@@ -26,9 +26,6 @@ uint64_t checksum(uint64_t h, const void* data, size_t n) {
     return h;
 }
 
-const char* arch_name(TrainArch a) {
-    return a == TrainArch::llama ? "llama" : a == TrainArch::gpt2 ? "gpt2" : a == TrainArch::rnn ? "rnn" : "bert";
-}
 const char* const kBertHeads[] = {"mlm", "classify", "qa"};  // BertHead order
 
 // The tensors of a checkpoint, in file order: parameters, then first and second moments.
@@ -65,7 +62,7 @@ void train_save_checkpoint(const std::string& path, const TrainModel& m, const M
     const TrainConfig& c = m.config;
     const std::string p = kPrefix;
     auto i64 = [](int64_t v) { return Value::of_int(ValueType::I64, v); };
-    meta.set(p + "arch", Value::of_string(arch_name(c.arch)));
+    meta.set(p + "arch", Value::of_string(train_arch_name(c.arch)));
     const std::pair<const char*, int> ints[] = {{"vocab_size", c.vocab_size}, {"dim", c.dim},
                                                 {"n_layers", c.n_layers},     {"n_heads", c.n_heads},
                                                 {"n_kv_heads", c.n_kv_heads}, {"hidden_dim", c.hidden_dim},

@@ -285,6 +285,16 @@ void train_model_init_weights(TrainModel& m, unsigned long seed) {
     }
 }
 
+const char* train_arch_name(TrainArch arch) {
+    switch (arch) {
+        case TrainArch::llama: return "llama";
+        case TrainArch::gpt2: return "gpt2";
+        case TrainArch::rnn: return "rnn";
+        case TrainArch::bert: return "bert";
+    }
+    return "?";
+}
+
 const ParamTensor* find_tensor(const TrainModel& m, const std::string& name) {
     for (const ParamTensor& t : m.tensors)
         if (t.name == name) return &t;

@@ -22,6 +22,7 @@ namespace lm {
 
 enum class TrainArch { llama, gpt2, rnn, bert };
 enum class BertHead { mlm, classify, qa };
+const char* train_arch_name(TrainArch arch);  // "llama", "gpt2", "rnn", "bert"
 
 constexpr int IGNORE_INDEX = -100;     // targets with this value do not count in the loss
 constexpr long NORM_CHUNK = 1L << 16;  // gradient values per partial sum of the norm

@@ -40,8 +40,10 @@ public:
         : specials_(bert_specials(tok)), train_(std::move(train)), val_(std::move(val)), B_(B), T_(T),
           eval_batches_(eval_batches), buffers_(B, T, bert_max_masked(B, T)) {
         if (T < 3) fail("--ctx: ", T, " tokens leave no room for text between [CLS] and [SEP]");
-        for (int id = 0; id < tok.n_vocab(); ++id)
-            if (tok.token_type(id) != TokenType::control && tok.token_type(id) != TokenType::unused) normal_.push_back(id);
+        for (int id = 0; id < tok.n_vocab(); ++id) {
+            const TokenType type = tok.token_type(id);
+            if (type != TokenType::control && type != TokenType::unused) normal_.push_back(id);
+        }
         if (normal_.empty()) fail("the vocabulary has no ordinary tokens to mask with");
     }
 
