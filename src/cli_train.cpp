@@ -295,7 +295,7 @@ void resolve_task(TrainRun& run) {
     if (bert) run.shape.arch = run.init_path.empty() && run.resume_path.empty() ? "bert" : "";
     if (!bert && (!run.dev_path.empty() || run.keep_best)) fail("--dev, --keep-best: only for --task classify and qa");
     if ((task == "classify" || task == "qa") && run.dev_path.empty() && run.resume_path.empty())
-        fail("--task ", task, ": needs --dev FILE to evaluate on");
+        fail("--task ", task, ": needs a --dev file to evaluate on");
 }
 
 void parse_flags(Args& args, TrainRun& run) {

@@ -294,7 +294,7 @@ const std::vector<Row>& rows() {
         {"train: unknown task", bytes("some text\n"), "train FILE --task summarize",
          "--task: 'summarize' is not one of mlm, classify, qa"},
         {"train: fine-tuning without --dev", bytes("sentence\tlabel\na\tpos\n"), "train FILE --task classify",
-         "--task classify: needs --dev FILE to evaluate on"},
+         "--task classify: needs a --dev file to evaluate on"},
         {"train: dev label never seen in training", [](const std::string& p) {
              write(p + ".dev", "sentence\tlabel\nfine film\tpos\nodd film\tneutral\n");
              return write(p, "sentence\tlabel\ngood film\tpos\nbad film\tneg\n");
@@ -302,7 +302,7 @@ const std::vector<Row>& rows() {
          "FILE.dev:3: label 'neutral' is not one of the training labels (neg, pos)"},
         {"train: question longer than --max-seq",
          bytes(R"({"data": [{"paragraphs": [{"context": "paris is big", "qas": [{"id": "q1", "question": "what is the big city that has a river ?", "answers": [{"text": "paris", "answer_start": 0}]}]}]}]})"),
-         "train FILE --task qa --dev FILE --max-seq 8", "FILE: question q1: 10 tokens leave no room for the context in --max-seq 8"},
+         "train FILE --task qa --dev FILE --max-seq 8", "FILE: question q1: 23 tokens leave no room for the context in --max-seq 8"},
         {"train: SQuAD answer not at answer_start",
          bytes(R"({"data": [{"paragraphs": [{"context": "the capital is paris", "qas": [{"id": "q7", "question": "?", "answers": [{"text": "paris", "answer_start": 14}]}]}]}]})"),
          "train FILE --task qa --dev FILE",
