@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "simd/ops.h"
+#include "src/bert.h"
 #include "src/model.h"
 #include "src/train_export.h"
 #include "tests/testing.h"
@@ -130,6 +131,79 @@ TEST_CASE("export: a trained GPT-2 (tied) runs in lm's gpt2 path and reads back"
     c.vocab_size = 50, c.dim = 32, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 4, c.hidden_dim = 64;
     c.max_seq_len = 16, c.tied_head = true;
     check_round_trip(c, "train_export_gpt2.gguf");
+}
+
+// A fine-tuned BERT written as GGUF: src/bert (written apart) sees the training model's outputs
+// for a padded batch (classifier probabilities, or span logits and hidden states), and the
+// file reads back with its head and labels, bit for bit.
+void check_bert_round_trip(lm::BertHead head, const std::string& file_name) {
+    lm::TrainConfig c;
+    c.arch = lm::TrainArch::bert, c.head = head, c.n_labels = head == lm::BertHead::classify ? 3 : 0;
+    c.vocab_size = 40, c.dim = 32, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 4, c.hidden_dim = 64;
+    c.max_seq_len = 16, c.norm_eps = 1e-12f;
+    const int B = 2, T = 9, lengths[B] = {9, 5};
+    lm::TrainModel model;
+    lm::train_model_init(model, c, B, T);
+    randomize(model, 6);
+    std::vector<int> tokens(B * T), types(B * T);
+    std::vector<unsigned char> mask(B * T);
+    for (int i = 0; i < B * T; ++i) {
+        tokens[i] = (i * 13 + 5) % c.vocab_size, types[i] = i % T > 3;
+        mask[i] = i % T < lengths[i / T];
+    }
+    lm::BertBatch batch;
+    batch.B = B, batch.T = T, batch.tokens = tokens.data(), batch.types = types.data(), batch.lengths = lengths;
+    lm::bert_forward(model, batch);
+
+    lm::Metadata meta;
+    lm::train_architecture_metadata(model, meta);
+    const std::vector<std::string> labels{"neg", "neutral", "pos"};
+    if (head == lm::BertHead::classify) meta.set("bert.classifier.output_labels", lm::Value::of_strings(labels));
+    const std::string path = lm::testing::temp_path(file_name);
+    lm::write_gguf(path, meta, lm::train_tensor_views(model));
+
+    const lm::ModelFile file = lm::load_model(path);
+    lm::Bert bert(file, B * T);
+    bert.encode(tokens.data(), types.data(), mask.data(), T, 1, B);
+    double worst = 0;
+    if (head == lm::BertHead::classify) {
+        CHECK(bert.labels() == labels);
+        for (int s = 0; s < B; ++s) {
+            const std::vector<float> p = bert.classify(s);
+            for (int k = 0; k < 3; ++k) worst = std::max(worst, (double)std::abs(p[k] - model.acts.probs[s * 3 + k]));
+        }
+    } else {
+        std::vector<float> start(B * T), end(B * T);
+        bert.span_logits(start.data(), end.data(), B * T);
+        const float* hidden = model.acts.ln2 + (size_t)(c.n_layers - 1) * B * T * c.dim;
+        for (int i = 0; i < B * T; ++i) {
+            if (!mask[i]) continue;
+            worst = std::max(worst, (double)std::abs(start[i] - model.acts.qa_logits[2 * i]));
+            worst = std::max(worst, (double)std::abs(end[i] - model.acts.qa_logits[2 * i + 1]));
+            for (int d = 0; d < c.dim; ++d)
+                worst = std::max(worst, (double)std::abs(bert.hidden()[i * c.dim + d] - hidden[i * c.dim + d]));
+        }
+    }
+    INFO(file_name, ": max |inference - training| ", worst);
+    CHECK(worst < 1e-4);
+
+    const lm::TrainConfig back = lm::train_config_from(file);
+    CHECK(back.head == head);
+    CHECK(back.n_labels == c.n_labels);
+    CHECK(back.n_types == 2);
+    lm::TrainModel again;
+    lm::train_model_init(again, back, B, T);
+    lm::train_load_weights(again, file);
+    REQUIRE(again.params.size() == model.params.size());
+    CHECK(std::memcmp(again.params.data(), model.params.data(), sizeof(float) * model.params.size()) == 0);
+}
+
+TEST_CASE("export: a fine-tuned BERT classifier runs in lm's bert path with its labels, and reads back") {
+    check_bert_round_trip(lm::BertHead::classify, "train_export_bert_cls.gguf");
+}
+
+TEST_CASE("export: a BERT span head runs in lm's bert path (padded batch) and reads back") {
+    check_bert_round_trip(lm::BertHead::qa, "train_export_bert_qa.gguf");
 }
 
 TEST_CASE("export: the RNN has no GGUF layout") {
