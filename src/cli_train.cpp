@@ -56,6 +56,7 @@ constexpr const char* kHelp =
     "  --batch N (16)  --accum N (1)  --iters N (1000)  --seed N (1)  -t/--threads N\n"
     "  --lr X (1e-3)  --min-lr X (lr/10)  --warmup N (min(100, iters/10))  cosine decay to min-lr\n"
     "  --weight-decay X (0.1)  --beta1 X (0.9)  --beta2 X (0.99)  --clip X (1.0, 0 = off)\n"
+    "  --init-std X (0.02)    standard deviation of fresh weights (BERT's initializer_range)\n"
     "  --eval-every N (iters/10, 0 = only at the end)  --eval-batches N (20)\n"
     "  --save-every N (1000, and at the end; 0 = never)  --stop-after N (steps this run, then a\n"
     "                         checkpoint)  --resume CKPT (same corpus; options default to the checkpoint's)\n"
@@ -264,6 +265,7 @@ struct TrainRun {
     std::string task_name, dev_path, text_column, label_column;
     int64_t doc_stride = -1;
     bool keep_best = false;
+    float init_std = 0.02f;  // of fresh weights (and of a new head on --init)
     std::unique_ptr<BertTask> task;
     std::vector<std::string> labels;  // classify: names by id
     size_t n_examples = 0;
@@ -322,6 +324,7 @@ void parse_flags(Args& args, TrainRun& run) {
     run.label_column = args.text({"--label-column"}, "");
     run.doc_stride = args.integer({"--doc-stride"}, -1, 0, 1 << 20);
     run.keep_best = args.flag({"--keep-best"});
+    run.init_std = static_cast<float>(args.number({"--init-std"}, 0.02, 1e-6, 10));
 
     const std::string& from = run.resume_path.empty() ? run.init_path : run.resume_path;
     if (!run.resume_path.empty() && !run.init_path.empty())
@@ -498,11 +501,11 @@ void prepare_model(TrainRun& run) {
         if (T > config.max_seq_len)
             fail("--ctx: ", T, " is longer than the context ", config.max_seq_len, " of ", run.init_path);
         train_model_init(model, with_task_head(run, config), B, T);
-        train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed));  // a new head keeps these
+        train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed), run.init_std);  // a new head keeps these
         train_load_weights(model, run.init_file);
     } else {
         train_model_init(model, with_task_head(run, fresh_config(run.shape, run.n_vocab, T)), B, T);
-        train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed));
+        train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed), run.init_std);
     }
     if (run.n_vocab > model.config.vocab_size)
         fail("the tokenizer has ", run.n_vocab, " tokens, the model's vocabulary only ", model.config.vocab_size);

@@ -268,13 +268,13 @@ static float normal(Rng& rng) {
     return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
 }
 
-void train_model_init_weights(TrainModel& m, unsigned long seed) {
+void train_model_init_weights(TrainModel& m, unsigned long seed, float std) {
     Rng rng{seed};
     const TrainConfig& c = m.config;
     for (const ParamTensor& t : m.tensors) {
         float* w = m.params.data() + t.offset;
         const bool norm = t.name.find("ln") != std::string::npos && t.name.back() == 'w';
-        float sigma = 0.02f;
+        float sigma = std;
         // GPT-2 scales the residual projections; BERT initializes every matrix alike.
         if ((t.name == "attprojw" || t.name == "fcprojw") && c.arch != TrainArch::bert)
             sigma /= std::sqrt(2.0f * c.n_layers);

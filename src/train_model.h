@@ -162,9 +162,10 @@ struct TrainModel {
 
 // Validates the config and allocates every buffer for batches of B sequences of T tokens.
 void train_model_init(TrainModel& model, const TrainConfig& config, int B, int T);
-// GPT-2-style initial weights: N(0, 0.02), residual projections scaled by 1/sqrt(2L), norm
-// weights 1, biases 0 (RNN: variance 1/fan_in for wx and wh); deterministic in seed.
-void train_model_init_weights(TrainModel& model, unsigned long seed);
+// GPT-2-style initial weights: N(0, std) with std 0.02 (BERT's initializer_range), residual
+// projections scaled by 1/sqrt(2L) (not in BERT), norm weights 1, biases 0 (RNN: variance
+// 1/fan_in for wx and wh); deterministic in seed.
+void train_model_init_weights(TrainModel& model, unsigned long seed, float std = 0.02f);
 const ParamTensor* find_tensor(const TrainModel& model, const std::string& name);
 
 // Mean cross-entropy of targets (ignore_index rows skipped) given inputs, both [B*T].
