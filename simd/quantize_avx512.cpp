@@ -28,48 +28,72 @@ inline __m512i round_away(__m512 v) {
     return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
 }
 
-// One 32-element block to q8 codes; returns the unrounded scale d, and the code sum.
-inline float q8_block(const float* x, int8_t* qs, int* sum) {
+// Lanes holding NaN or +-Inf.
+inline __mmask16 non_finite(__m512 v) { return _mm512_cmp_ps_mask(abs_ps(v), _mm512_set1_ps(INFINITY), _CMP_NLT_UQ); }
+
+// One 32-element block to q8 codes, with the unrounded scale d and the code sum. False, and
+// nothing written, for a block holding NaN or +-Inf or so small that 1 / d overflows: such
+// blocks take the reference quantizer, which defines them (weights/quant.h, all_finite).
+inline bool q8_block(const float* x, int8_t* qs, float* d_out, int* sum) {
     const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+    if (non_finite(a) | non_finite(b)) return false;
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_ps(a), abs_ps(b)));
     const float d = amax / 127.f, id = d ? 1.f / d : 0.f;
+    if (!std::isfinite(id)) return false;
     const __m512i qa = round_away(_mm512_mul_ps(a, _mm512_set1_ps(id)));
     const __m512i qb = round_away(_mm512_mul_ps(b, _mm512_set1_ps(id)));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtsepi32_epi8(qa));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtsepi32_epi8(qb));
     *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
-    return d;
+    *d_out = d;
+    return true;
 }
 
 void quantize_q8_0(const float* x, void* dst, int64_t n) {
     block_q8_0* y = static_cast<block_q8_0*>(dst);
-    int sum;
-    for (int64_t i = 0; i < n / QK; ++i) y[i].d = f32_to_f16(q8_block(x + i * QK, y[i].qs, &sum));
+    for (int64_t i = 0; i < n / QK; ++i) {
+        float d;
+        int sum;
+        if (q8_block(x + i * QK, y[i].qs, &d, &sum))
+            y[i].d = f32_to_f16(d);
+        else
+            quantize_row(DType::Q8_0, x + i * QK, &y[i], QK);
+    }
 }
 
 void quantize_q8_1(const float* x, void* dst, int64_t n) {
     block_q8_1* y = static_cast<block_q8_1*>(dst);
     for (int64_t i = 0; i < n / QK; ++i) {
+        float d;
         int sum;
-        const float d = q8_block(x + i * QK, y[i].qs, &sum);
+        if (!q8_block(x + i * QK, y[i].qs, &d, &sum)) {
+            quantize_row(DType::Q8_1, x + i * QK, &y[i], QK);
+            continue;
+        }
         y[i].d = f32_to_f16(d);
         y[i].s = f32_to_f16(static_cast<float>(sum) * d);
     }
 }
 
 // q8_K: the signed extreme maps to -127 (ties to even), clamped at 127; 16-element sums.
+// Blocks of zeros, with NaN or +-Inf, or so small that -127 / max overflows take the reference.
 void quantize_q8_K(const float* x, void* dst, int64_t n) {
     block_q8_K* y = static_cast<block_q8_K*>(dst);
     for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
         __m512 vmax = _mm512_setzero_ps();
-        for (int j = 0; j < QK_K; j += 16) vmax = _mm512_max_ps(vmax, abs_ps(_mm512_loadu_ps(x + j)));
+        __mmask16 bad = 0;
+        for (int j = 0; j < QK_K; j += 16) {
+            const __m512 v = _mm512_loadu_ps(x + j);
+            bad = static_cast<__mmask16>(bad | non_finite(v));
+            vmax = _mm512_max_ps(vmax, abs_ps(v));
+        }
         const float amax = _mm512_reduce_max_ps(vmax);
-        if (amax == 0) {
-            std::memset(&y[i], 0, sizeof y[i]);
+        if (bad || amax == 0 || !std::isfinite(127.f / amax)) {
+            quantize_row(DType::Q8_K, x, &y[i], QK_K);
             continue;
         }
         int first = 0;  // the first element of largest magnitude gives the sign (as the reference)
-        while (std::fabs(x[first]) != amax) ++first;
+        while (first < QK_K - 1 && std::fabs(x[first]) != amax) ++first;
         const float iscale = -127.f / x[first];
         const __m512 s = _mm512_set1_ps(iscale);
         for (int j = 0; j < QK_K; j += 16) {

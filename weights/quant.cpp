@@ -3,6 +3,7 @@
 #include "weights/quant.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 
@@ -13,6 +14,12 @@
 #pragma GCC optimize("fp-contract=off")
 
 namespace lm {
+
+bool all_finite(const float* x, int64_t n) {
+    bool finite = true;
+    for (int64_t j = 0; j < n; ++j) finite &= std::fabs(x[j]) <= FLT_MAX;  // false for NaN and +-Inf
+    return finite;
+}
 
 namespace {
 
@@ -38,8 +45,25 @@ float absmax(const float* x, int n) {
     return amax;
 }
 
+// The q8 activation blocks of a row holding NaN or +-Inf: scale NaN, codes 0, so that every
+// dot product with the block is NaN (codes alone would drop a NaN: the model would go on
+// computing with garbage instead of reporting it).
+template <class Block>
+bool non_finite_block(const float* x, int n, Block& y) {
+    if (all_finite(x, n)) return false;
+    std::memset(&y, 0, sizeof y);
+    if constexpr (requires { y.bsums; }) {
+        y.d = NAN;
+    } else {
+        y.d = f32_to_f16(NAN);
+        if constexpr (requires { y.s; }) y.s = y.d;
+    }
+    return true;
+}
+
 void quantize_q8_0(const float* x, block_q8_0* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += QK) {
+        if (non_finite_block(x, QK, y[i])) continue;
         const float d = absmax(x, QK) / 127.f;
         const float id = d ? 1.f / d : 0.f;
         y[i].d = f32_to_f16(d);
@@ -49,6 +73,7 @@ void quantize_q8_0(const float* x, block_q8_0* y, int64_t nb) {
 
 void quantize_q8_1(const float* x, block_q8_1* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += QK) {
+        if (non_finite_block(x, QK, y[i])) continue;
         const float d = absmax(x, QK) / 127.f;
         const float id = d ? 1.f / d : 0.f;
         int sum = 0;

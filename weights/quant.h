@@ -96,6 +96,10 @@ bool can_dequantize(DType type);
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
+// No NaN or +-Inf among x[0..n). The q8 activation quantizers give a block that holds one a
+// NaN scale and zero codes, so that the non-finite value reaches every output it touches.
+bool all_finite(const float* x, int64_t n);
+
 // Round to nearest, ties to even (ggml's nearest_int), valid for |x| < 2^22.
 inline int nearest_int(float x) {
     float v = x + 12582912.f;

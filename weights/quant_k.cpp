@@ -220,18 +220,22 @@ void dequantize_row_q6_K(const block_q6_K* x, float* y, int64_t n) {
 }
 
 // ggml's quantize_row_q8_K_ref: the extreme value maps to -127 (so +127 clamps), d = 1/iscale.
+// Two cases ggml leaves to chance: a block holding NaN or +-Inf gets d = NaN and zero codes
+// (see all_finite), and one so small that -127 / max overflows is all zeros, as is its product.
 void quantize_row_q8_K(const float* x, block_q8_K* y, int64_t n) {
     check_k(n, "quantize_row q8_K");
     for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
+        const bool finite = all_finite(x, QK_K);
         float amax = 0, max = 0;
         for (int j = 0; j < QK_K; ++j) {
             if (std::fabs(x[j]) > amax) amax = std::fabs(x[j]), max = x[j];
         }
-        if (amax == 0) {
+        const float iscale = amax == 0 ? 0.f : -127.f / max;
+        if (!finite || !std::isfinite(iscale) || amax == 0) {
             std::memset(&y[i], 0, sizeof y[i]);
+            if (!finite) y[i].d = NAN;
             continue;
         }
-        const float iscale = -127.f / max;
         for (int j = 0; j < QK_K; ++j) y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * x[j])));
         for (int j = 0; j < QK_K / 16; ++j) {
             int sum = 0;
