@@ -8,6 +8,7 @@
 #include "simd/matmul.h"
 #include "simd/ops.h"
 #include "src/gpt2.h"
+#include "src/model.h"
 #include "weights/error.h"
 #include "weights/limits.h"
 #include "weights/quant.h"
@@ -75,7 +76,7 @@ void linear(float* y, const Tensor& w, const Tensor& b, const float* x, int n, i
 
 }  // namespace
 
-Bert::Bert(const ModelFile& file, int max_rows) : config_(read_config(file)) {
+Bert::Bert(const ModelFile& file, int max_rows) : config_(read_config(file)), source_(file.path) {
     if (config_.arch != "bert") fail(file.path, ": architecture '", config_.arch, "' is not a BERT model");
     w_ = map_weights(file, config_);
     const Config& c = config_;
@@ -140,6 +141,7 @@ void Bert::encode(const int* tokens, const int* types, const unsigned char* mask
         add(s.x.data(), s.xb.data(), n * dim);  // x = LN(x + ffn(x))
         layernorm_rows(s.x.data(), *L.out_norm, *L.out_norm_b, n, dim, eps);
     }
+    for (int q = 0; q < n_seq; ++q) check_finite_rows(source_, &s.x[static_cast<size_t>(q) * len * dim], len, dim, 0);
 }
 
 // Bidirectional multi-head attention of every row over the real tokens of its own

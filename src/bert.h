@@ -79,6 +79,7 @@ private:
     std::vector<std::string> labels_;
     Pooling pooling_ = Pooling::mean;
     int n_types_ = 0;
+    std::string source_;  // the file, for messages
 };
 
 }  // namespace lm

@@ -1,16 +1,34 @@
-// lm info MODEL: what a model file holds.
+// lm info MODEL: what a model file holds. With --check: whether every tensor is finite.
 #include <cstdio>
 
 #include "src/cli.h"
 #include "src/config.h"
 #include "tokenizer/tokenizer.h"
+#include "weights/error.h"
+#include "weights/quant.h"
 
 namespace lm {
 
+namespace {
+
+// lm info --check: every tensor's values and block scales, stopping at the first NaN or Inf.
+int check_tensors(const ModelFile& file) {
+    for (const Tensor& t : file.tensors)
+        if (const int64_t row = first_non_finite_row(t); row >= 0)
+            fail(file.path, ": tensor ", t.name, " row ", row, " holds NaN or Inf (in its values or block scales)");
+    std::printf("%s: ok, the values and block scales of all %zu tensors are finite\n", file.path.c_str(),
+                file.tensors.size());
+    return 0;
+}
+
+}  // namespace
+
 int cmd_info(Args& args) {
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
-    const auto pos = args.positional(1, 1, "lm info MODEL [--tokenizer PATH]");
+    const bool check = args.flag({"--check"});
+    const auto pos = args.positional(1, 1, "lm info MODEL [--check] [--tokenizer PATH]");
     ModelFile file = open_model(pos[0], tokenizer_path);
+    if (check) return check_tensors(file);
     std::printf("file: %s (%s, %zu bytes)\n", file.path.c_str(), file.format.c_str(), file.mapping->size());
     const std::string arch = file.meta.get_string("general.architecture", "");
     std::printf("architecture: %s\n", arch.empty() ? "(none)" : arch.c_str());

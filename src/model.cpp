@@ -8,6 +8,7 @@
 #include "src/llama.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/quant.h"
 
 namespace lm {
 
@@ -51,13 +52,23 @@ void Decoder::set_limits(int requested_context, int model_context, int max_batch
     max_batch_ = std::max(1, std::min(max_batch, context_));
 }
 
+void check_finite_rows(const std::string& model, const float* rows, int n, size_t width, int first_position) {
+    for (int i = 0; i < n; ++i)
+        if (!all_finite(rows + i * width, static_cast<int64_t>(width)))
+            fail(model, ": non-finite logits at position ", first_position + i,
+                 " (corrupt or overflowing weights; see lm info --check)");
+}
+
 void Decoder::forward(const int* tokens, int n, int pos, int threads, float* all_logits) {
     if (pos < 0 || n < 1 || n > context_ - pos)
         fail("forward: positions ", pos, "..", pos + n, " exceed the context of ", context_);
+    const size_t vocab = static_cast<size_t>(vocab_size());
     for (int i = 0; i < n; i += max_batch_) {
         const int chunk = std::min(max_batch_, n - i);
-        forward_chunk(tokens + i, chunk, pos + i, threads,
-                      all_logits ? all_logits + static_cast<size_t>(i) * vocab_size() : nullptr);
+        float* rows = all_logits ? all_logits + i * vocab : nullptr;
+        forward_chunk(tokens + i, chunk, pos + i, threads, rows);
+        if (rows) check_finite_rows(source_, rows, chunk, vocab, pos + i);
+        else check_finite_rows(source_, logits(), 1, vocab, pos + i + chunk - 1);
     }
 }
 
@@ -96,7 +107,11 @@ std::unique_ptr<Decoder> load_decoder(const ModelFile& file, int context, int ma
     const std::string arch = file.meta.get_string("general.architecture");
     std::string names;
     for (const Architecture& a : kArchitectures) {
-        if (arch == a.name) return a.load(file, context, max_batch);
+        if (arch == a.name) {
+            std::unique_ptr<Decoder> decoder = a.load(file, context, max_batch);
+            decoder->set_source(file.path);
+            return decoder;
+        }
         names += names.empty() ? a.name : std::string(", ") + a.name;
     }
     fail(file.path, ": unknown architecture '", arch, "' (lm runs: ", names, ")");

@@ -11,9 +11,16 @@
 
 namespace lm {
 
+// Throws "MODEL: non-finite logits at position N (...)" for the first of n rows of `width`
+// values (positions first_position, first_position + 1, ...) that holds a NaN or an Inf: the
+// one check every command's forward pass shares (Decoder::forward, Bert::encode).
+void check_finite_rows(const std::string& model, const float* rows, int n, size_t width, int first_position);
+
 class Decoder {
 public:
     virtual ~Decoder() = default;
+    // The file the weights came from, for messages (load_decoder sets it).
+    void set_source(const std::string& path) { source_ = path; }
     // Runs tokens[0..n) at positions pos..pos+n (in chunks of at most max_batch); the last
     // position's logits are then in logits(), and with all_logits (n x vocab) every
     // position's are written there.
@@ -30,6 +37,7 @@ protected:
 
 private:
     int context_ = 0, max_batch_ = 1;
+    std::string source_;
 };
 
 // Runs fn(i) for the rows i of a batch, on `threads` threads when the batch is a prompt (the

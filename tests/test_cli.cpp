@@ -1,6 +1,8 @@
 // The lm binary end to end: byte-exact generation, conversion round trip, and the table of
 // bad inputs (each one line on stderr, exit code 1).
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 
@@ -8,6 +10,7 @@
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/gguf.h"
+#include "weights/quant.h"
 
 using namespace lm;
 
@@ -32,6 +35,30 @@ std::string edited_gguf(const std::string& src, const std::string& name, const s
 }
 
 const char* kStories = "models/stories260K/";
+
+// A copy of a model file with `bytes` written at byte `offset` of tensor `name`'s data.
+std::string corrupted_copy(const std::string& src, const std::string& name, const std::string& tensor, size_t offset,
+                           const std::string& bytes) {
+    std::string data = testing::read_file_bytes(src);
+    {
+        const ModelFile file = load_model(src);
+        const Tensor& t = file.get(tensor);
+        const size_t at = static_cast<size_t>(static_cast<const uint8_t*>(t.data) - file.mapping->data()) + offset;
+        REQUIRE(at + bytes.size() <= data.size());
+        data.replace(at, bytes.size(), bytes);
+    }
+    return write_bytes(name, data);
+}
+
+// What lm says when a forward pass gives NaN or Inf (the position depends on the command).
+void expect_non_finite(const std::string& args, const std::string& model) {
+    const testing::LmResult r = testing::run_lm(args);
+    INFO("lm ", args, "\nstderr: ", r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.rfind("lm: error: " + model + ": non-finite logits at position ", 0) == 0);
+    CHECK(r.err.find(" (corrupt or overflowing weights; see lm info --check)\n") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
 
 }  // namespace
 
@@ -214,6 +241,52 @@ TEST_CASE("bad input: unknown tensor type, offset past the end, llama2.c without
     testing::expect_lm_error("run " + write_bytes("offset.gguf", bad_offset), "runs past the end");
     testing::expect_lm_error("run " + bin, "pass --tokenizer");
     testing::expect_lm_error("run " + write_bytes("short.bin", testing::read_file_bytes(bin).substr(0, 5000)), "truncated llama2.c checkpoint");
+}
+
+// issue 15: four bytes of 0xFF (a NaN) in a weight, or an f16 Inf in a block scale, give one
+// line and exit code 1 from every command that runs the model, and lm info --check names the
+// tensor and row; the intact file checks out.
+TEST_CASE("corrupt weights: run, logits and eval stop with one line; info --check names the tensor") {
+    const std::string src = testing::shared_file("models/tiny-random/rq-Q4_K_M.gguf");
+    if (src.empty()) return;
+    const testing::LmResult ok = testing::run_lm("info --check " + src);
+    CHECK(ok.status == 0);
+    CHECK(ok.out == src + ": ok, the values and block scales of all " + std::to_string(load_model(src).tensors.size()) +
+                        " tensors are finite\n");
+    std::string q4_K;  // a q4_K matrix of the second layer, for the scale
+    for (const Tensor& t : load_model(src).tensors)
+        if (t.type == DType::Q4_K && t.name.rfind("blk.1.", 0) == 0 && q4_K.empty()) q4_K = t.name;
+    REQUIRE(!q4_K.empty());
+    const size_t row_size = load_model(src).get(q4_K).row_size();
+    const uint16_t inf = 0x7c00;
+    const std::string nan_bytes = corrupted_copy(src, "nan-bytes.gguf", "blk.0.attn_q.weight", 0, std::string(4, '\xff'));
+    const std::string inf_scale = corrupted_copy(src, "inf-scale.gguf", q4_K, 3 * row_size + offsetof(block_q4_K, d),
+                                                 std::string(reinterpret_cast<const char*>(&inf), 2));
+    const std::string text = write_bytes("corrupt-eval.txt", "Once upon a time there was a cat.");
+    for (const std::string& bad : {nan_bytes, inf_scale}) {
+        expect_non_finite("run " + bad + " 'Once upon a time' --temp 0 -n 4 -t 1", bad);
+        expect_non_finite("run " + bad + " 'Once' --temp 0 -n 4 -t 2", bad);
+        expect_non_finite("logits " + bad + " 'Once upon a time' -o " + testing::temp_path("corrupt.logits"), bad);
+        expect_non_finite("eval " + bad + " " + text + " -t 1", bad);
+    }
+    testing::expect_lm_error("info --check " + nan_bytes,
+                             nan_bytes + ": tensor blk.0.attn_q.weight row 0 holds NaN or Inf (in its values or block scales)");
+    testing::expect_lm_error("info --check " + inf_scale,
+                             inf_scale + ": tensor " + q4_K + " row 3 holds NaN or Inf (in its values or block scales)");
+}
+
+// The encoder commands share BERT's check: a NaN in a converted BERT's weights.
+TEST_CASE("corrupt weights: classify, embed and qa stop with one line") {
+    const std::string bert = testing::temp_path("corrupt-bert.gguf"), qa = testing::temp_path("corrupt-bert-qa.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/bert " + bert).status == 0);
+    REQUIRE(testing::run_lm("convert tests/ref/bert-qa " + qa).status == 0);
+    const std::string nan(4, '\xff');
+    const std::string bad = corrupted_copy(bert, "nan-bert.gguf", "blk.0.attn_q.weight", 0, nan);
+    const std::string bad_qa = corrupted_copy(qa, "nan-bert-qa.gguf", "blk.0.attn_q.weight", 0, nan);
+    expect_non_finite("classify " + bad + " 'The movie was great'", bad);
+    expect_non_finite("embed " + bad + " 'The movie was great'", bad);
+    expect_non_finite("qa " + bad_qa + " --question 'where ?' --context 'the eiffel tower is in paris'", bad_qa);
+    testing::expect_lm_error("info --check " + bad, "tensor blk.0.attn_q.weight row 0 holds NaN or Inf");
 }
 
 }

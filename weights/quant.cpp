@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "weights/error.h"
 
@@ -263,6 +264,60 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
         case DType::Q8_K: quantize_row_q8_K(src, static_cast<block_q8_K*>(dst), n); return;
         default: fail("quantize_row: type ", dtype_name(type), " has no quantizer in lm");
     }
+}
+
+namespace {
+
+// Scale fields of the block types lm cannot dequantize: byte offsets in a block (ggml-common.h).
+struct ScaleFields {
+    size_t offsets[2];
+    int count;
+    bool f32;  // q8_K's d is a float
+};
+
+ScaleFields scale_fields(DType type) {
+    switch (type) {
+        case DType::Q5_1: case DType::Q8_1: case DType::Q5_K: return {{0, 2}, 2, false};
+        case DType::Q2_K: return {{80, 82}, 2, false};  // after scales[16] and qs[64]
+        case DType::Q3_K: return {{108, 0}, 1, false};  // after hmask[32], qs[64] and scales[12]
+        case DType::Q8_K: return {{0, 0}, 1, true};
+        default: return {{0, 0}, 0, false};
+    }
+}
+
+bool scales_finite(DType type, const uint8_t* row, int64_t n) {
+    const ScaleFields fields = scale_fields(type);
+    const DTypeInfo& i = info(type);
+    for (int64_t b = 0; b < n / i.block_size; ++b)
+        for (int f = 0; f < fields.count; ++f) {
+            const uint8_t* p = row + b * i.block_bytes + fields.offsets[f];
+            float v;
+            if (fields.f32) {
+                std::memcpy(&v, p, 4);
+            } else {
+                uint16_t h;
+                std::memcpy(&h, p, 2);
+                v = f16_to_f32(h);
+            }
+            if (!std::isfinite(v)) return false;
+        }
+    return true;
+}
+
+}  // namespace
+
+int64_t first_non_finite_row(const Tensor& t) {
+    const int64_t cols = t.cols();
+    std::vector<float> values(can_dequantize(t.type) ? static_cast<size_t>(cols) : 0);
+    for (int64_t r = 0; r < t.rows(); ++r) {
+        if (values.empty()) {
+            if (!scales_finite(t.type, t.row(r), cols)) return r;
+            continue;
+        }
+        dequantize_row(t.type, t.row(r), values.data(), cols);  // a bad scale spoils every value it scales
+        if (!all_finite(values.data(), cols)) return r;
+    }
+    return -1;
 }
 
 }  // namespace lm

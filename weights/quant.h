@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "weights/dtype.h"
+#include "weights/tensor.h"
 
 namespace lm {
 
@@ -99,6 +100,10 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n);
 // No NaN or +-Inf among x[0..n). The q8 activation quantizers give a block that holds one a
 // NaN scale and zero codes, so that the non-finite value reaches every output it touches.
 bool all_finite(const float* x, int64_t n);
+
+// The first row of t holding a NaN or an Inf among its values or block scales (f16 / f32
+// scale fields of every block type, also those lm only names); -1 when there is none.
+int64_t first_non_finite_row(const Tensor& t);
 
 // Round to nearest, ties to even (ggml's nearest_int), valid for |x| < 2^22.
 inline int nearest_int(float x) {
