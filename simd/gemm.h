@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -26,6 +27,23 @@
 
 namespace lm::simd {
 namespace {
+
+// 64-byte aligned storage under an allocator type of this file's own: std::vector's code for
+// it then has internal linkage too. With xsimd::aligned_allocator the AVX2 and AVX-512 files
+// shared one weak copy of vector<float>::_M_default_append, and at -O1 (make test-asan) the
+// linker kept the AVX-512 one: SIGILL on AVX2-only CPUs.
+template <class T>
+struct Aligned64 {
+    using value_type = T;
+    Aligned64() = default;
+    template <class U>
+    Aligned64(const Aligned64<U>&) noexcept {}
+    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+    void deallocate(T* p, size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+    template <class U>
+    bool operator==(const Aligned64<U>&) const noexcept { return true; }
+};
+using AlignedFloats = std::vector<float, Aligned64<float>>;
 
 // The scalar transpose: dst[k * LD + j] = src[j * stride + k] for j < cols, k < kc. ISAs with a
 // faster one pass their own Ops::transpose.
@@ -81,7 +99,7 @@ struct Gemm {
     // B depth [k0, k0 + kc) x columns [n0, n0 + nc) as NR-column micro-panels, [k][col] each,
     // zero-padded.
     static void pack_b(float* dst, const GemmArgs& g, int k0, int kc, int n0, int nc) {
-        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> widened;
+        thread_local AlignedFloats widened;
         const int64_t base = k0 * g.b_rs + n0 * g.b_cs;
         const int full = nc / NR * NR;  // columns in whole panels
         if (g.b_cs == 1) {  // rows of B contiguous: read each row once, left to right
@@ -179,7 +197,7 @@ struct Gemm {
 
     // The whole nest over rows [mb, me) and columns [nb, ne) on the calling thread.
     static void block(const GemmArgs& g, int mb, int me, int nb, int ne) {
-        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> a_pack, b_pack;
+        thread_local AlignedFloats a_pack, b_pack;
         if (a_pack.size() < static_cast<size_t>(MC) * KC) a_pack.resize(static_cast<size_t>(MC) * KC);
         if (b_pack.size() < static_cast<size_t>(KC) * NC) b_pack.resize(static_cast<size_t>(KC) * NC);
         for (int n0 = nb; n0 < ne; n0 += NC) {
@@ -253,7 +271,7 @@ struct Gemm {
     // Columns [nb, ne) of C (rows of W) for all M rows, on the calling thread.
     static void block_wt(const GemmArgs& g, int nb, int ne) {
         const int panels = (g.M + NR - 1) / NR, blocks = (g.K + KC - 1) / KC;
-        thread_local std::vector<float, xsimd::aligned_allocator<float, 64>> a_pack, wbuf, parts;
+        thread_local AlignedFloats a_pack, wbuf, parts;
         const size_t a_size = static_cast<size_t>(blocks) * panels * KC * NR;
         if (a_pack.size() < a_size) a_pack.resize(a_size);
         if (wbuf.size() < static_cast<size_t>(MR) * KC) wbuf.resize(static_cast<size_t>(MR) * KC);
