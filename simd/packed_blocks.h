@@ -3,7 +3,9 @@
 // row r (< 16) of a group into the packed block `out` (zeroed before its first row: q5_0
 // ORs its bit masks in), and unpack(in, r, &x), its exact inverse. repack.cpp packs with them at load time; the integer GEMM unpacks rows with them,
 // so ggml's copy of a packed matrix is never needed again.
-// Plain byte moves; internal linkage (inline), shared by repack.cpp and the qgemm files.
+// Plain byte moves, shared by repack.cpp and the qgemm files. In an unnamed namespace: each
+// file (built for its own ISA) keeps its own copy; as inline functions of external linkage the
+// linker kept one, at -O1 the AVX-512 one (SIGILL on AVX2-only CPUs under make test-asan).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include "weights/quant.h"
 
 namespace lm {
+namespace {
 namespace packed {
 
 // The 32-bit word of `bytes` at byte offset `at` <-> word r of the 64-byte register at `reg`.
@@ -171,4 +174,5 @@ struct Packed<block_q6_K> {
     }
 };
 
+}  // namespace
 }  // namespace lm
