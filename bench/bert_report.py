@@ -54,9 +54,10 @@ if pre:
     lines += ["## The recipe", "",
               "| stage | model | data | result | time |", "|---|---|---|---|---|"]
     model = last(r"model bert \(masked-LM\): ([^\n]*)", pre)
+    vocab = last(r"vocab (\d+) \(", pre)
+    val = last(r"val loss ([0-9.]+)", pre)
     lines.append(f"| masked-LM pretraining | {model} | corpora + SST-2 sentences + 40 SQuAD articles + bAbI "
-                 f"stories, {last(r'vocab (\d+) \(', pre)} WordPiece tokens | val loss "
-                 f"{last(r'val loss ([0-9.]+)', pre)} | {minutes(seconds('pretrain'))} |")
+                 f"stories, {vocab} WordPiece tokens | val loss {val} | {minutes(seconds('pretrain'))} |")
 sst = read("sst2.log")
 if sst:
     best = max((float(a) for a in re.findall(r"dev accuracy ([0-9.]+)", sst)), default=0)
