@@ -11,11 +11,7 @@ using namespace lm;
 
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& bytes) {
-    const std::string path = testing::temp_path(name);
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
+using testing::write_temp;
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 

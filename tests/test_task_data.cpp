@@ -10,11 +10,7 @@ using namespace lm;
 
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& bytes) {
-    const std::string path = testing::temp_path(name);
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
+using testing::write_temp;
 
 // The message read_text_table throws for a file holding `bytes`.
 std::string table_error(const std::string& name, const std::string& bytes, const TextColumns& columns = {}) {

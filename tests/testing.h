@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,6 +48,13 @@ inline const std::string& temp_dir() {
 inline std::string temp_path(const std::string& name) {
     std::filesystem::create_directories(temp_dir());
     return temp_dir() + name;
+}
+
+// temp_path(name) holding `bytes`.
+inline std::string write_temp(const std::string& name, const std::string& bytes) {
+    const std::string path = temp_path(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
 }
 
 // Mean negative log-likelihood (nats) of tokens ids[1..n) given each position's logits
