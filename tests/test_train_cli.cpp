@@ -224,13 +224,13 @@ TEST_CASE("lm train --task classify: dev accuracy rises, --keep-best, labels by 
     std::ofstream(dev_path) << sentiment_table(200, 2);
     const std::string out = temp_path("cls.gguf");
     const auto r = run_lm("train " + train_path + " --task classify --dev " + dev_path + " -o " + out +
-                          " --size tiny --ctx 16 --batch 16 --iters 150 --eval-every 50 --lr 3e-3 --keep-best -t 2");
+                          " --size tiny --ctx 16 --batch 16 --iters 100 --eval-every 25 --lr 3e-3 --keep-best -t 2");
     INFO(r.out, r.err);
     REQUIRE(r.status == 0);
     CHECK(r.out.find("2000 examples") != std::string::npos);
     CHECK(r.out.find("2 labels") != std::string::npos);
     const std::vector<double> acc = numbers_after(r.out, "dev accuracy ");
-    REQUIRE(acc.size() == 5);  // steps 0, 50, 100, 150 and the final line
+    REQUIRE(acc.size() == 6);  // steps 0, 25, 50, 75, 100 and the final line
     CHECK(acc[0] < 0.7);
     CHECK(*std::max_element(acc.begin() + 1, acc.end()) > 0.9);
     CHECK(r.out.find("the best on --dev") != std::string::npos);
@@ -249,22 +249,49 @@ TEST_CASE("lm train --task classify: dev accuracy rises, --keep-best, labels by 
     CHECK(count_lines(bad.err) == 1);
 }
 
-TEST_CASE("lm train --task qa: bAbI qa1, exact match rises; lm qa answers with the model") {
-    const std::string data = lm::testing::shared_file("datasets/babi/qa1-valid.json");
-    if (data.empty()) return;
+// A made-up SQuAD file: a story of filler words holding one colour, and "what colour is there ?"
+// (learnt in a few dozen steps, unlike bAbI: make bench-bert's).
+std::string colour_squad(int questions, unsigned seed, const char* prefix) {
+    const char* fillers[] = {"alice", "bob", "has", "a", "the", "with", "ball", "went", "to", "park", "and", "."};
+    const char* colors[] = {"red", "blue", "green", "black", "white", "pink"};
+    auto next = [&] { return (seed = seed * 1103515245u + 12345u) >> 16; };
+    std::string json = "{\"data\": [";
+    for (int q = 0; q < questions; ++q) {
+        const int n = 6 + next() % 10, at = next() % n;
+        std::string context, answer;
+        size_t answer_start = 0;
+        for (int i = 0; i < n; ++i) {
+            if (i) context += " ";
+            if (i == at) answer_start = context.size(), answer = colors[next() % 6], context += answer;
+            else context += fillers[next() % 12];
+        }
+        json += std::string(q ? ", " : "") + "{\"title\": \"t\", \"paragraphs\": [{\"context\": \"" + context +
+                "\", \"qas\": [{\"id\": \"" + prefix + std::to_string(q) +
+                "\", \"question\": \"what colour is there ?\", \"answers\": [{\"text\": \"" + answer +
+                "\", \"answer_start\": " + std::to_string(answer_start) + "}]}]}]}";
+    }
+    return json + "], \"version\": \"1.1\"}";
+}
+
+TEST_CASE("lm train --task qa: exact match rises; lm qa answers with the model") {
     setenv("OMP_WAIT_POLICY", "passive", 0);
+    const std::string train = lm::testing::write_temp("qa_train.json", colour_squad(600, 1, "t"));
+    const std::string dev = lm::testing::write_temp("qa_dev.json", colour_squad(100, 2, "d"));
     const std::string out = temp_path("qa.gguf");
-    const auto r = run_lm("train " + data + " --task qa --dev " + data + " -o " + out +
-                          " --size tiny --vocab 100 --ctx 96 --batch 16 --iters 120 --eval-every 60 --lr 3e-3 -t 2");
+    const auto r = run_lm("train " + train + " --task qa --dev " + dev + " -o " + out +
+                          " --size tiny --ctx 32 --batch 16 --iters 80 --eval-every 40 --lr 3e-3 -t 2");
     INFO(r.out, r.err);
     REQUIRE(r.status == 0);
-    CHECK(r.out.find("1000 questions") != std::string::npos);
+    CHECK(r.out.find("600 questions") != std::string::npos);
     const std::vector<double> em = numbers_after(r.out, "dev exact_match ");
-    REQUIRE(em.size() == 4);
-    CHECK(em.back() > em[0] + 20);  // from chance (~3 %) to picking a room
-    const auto qa = run_lm("qa " + out + " --question \"Where is Mary?\" --context \"Mary went to the kitchen.\"");
+    REQUIRE(em.size() == 4);  // steps 0, 40, 80 and the final line
+    CHECK(em[0] < 20);
+    CHECK(em.back() > 90);
+    const auto qa = run_lm("qa " + out + " --question \"what colour is there ?\"" +
+                           " --context \"bob went to the park with a green ball\"");
     INFO(qa.err);
     CHECK(qa.status == 0);
+    CHECK(qa.out.rfind("green\n", 0) == 0);
 }
 
 TEST_CASE("lm train: SIGINT finishes the step, writes a checkpoint, exits 130; the checkpoint resumes") {
