@@ -135,7 +135,8 @@ TEST_CASE("WordPiece training: merge order by hand") {
           std::vector<std::string>{"b", "g", "h", "n", "p", "s", "u"});
     CHECK(std::vector<std::string>(tokens.begin() + 19, tokens.end()) == merged);
     // A smaller vocabulary stops after the first merges.
-    const std::vector<std::string>& three = tokens_of(trained(corpus, 22));
+    const lm::Metadata small = trained(corpus, 22);
+    const std::vector<std::string>& three = tokens_of(small);
     CHECK(std::vector<std::string>(three.begin() + 19, three.end()) ==
           std::vector<std::string>(merged.begin(), merged.begin() + 3));
     Tokenizer tok(meta);
