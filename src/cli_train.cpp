@@ -267,6 +267,8 @@ struct TrainRun {
     bool keep_best = false;
     float init_std = 0.02f;  // of fresh weights (and of a new head on --init)
     std::unique_ptr<BertTask> task;
+    // classify and qa read labelled examples; lm and mlm a token stream.
+    bool fine_tuning() const { return task_name == "classify" || task_name == "qa"; }
     std::vector<std::string> labels;  // classify: names by id
     size_t n_examples = 0;
     // Model and state.
@@ -296,7 +298,7 @@ void resolve_task(TrainRun& run) {
         fail("--task ", task, ": ", run.init_path, " is not a bert model");
     if (bert) run.shape.arch = run.init_path.empty() && run.resume_path.empty() ? "bert" : "";
     if (!bert && (!run.dev_path.empty() || run.keep_best)) fail("--dev, --keep-best: only for --task classify and qa");
-    if ((task == "classify" || task == "qa") && run.dev_path.empty() && run.resume_path.empty())
+    if (run.fine_tuning() && run.dev_path.empty() && run.resume_path.empty())
         fail("--task ", task, ": needs a --dev file to evaluate on");
 }
 
@@ -452,7 +454,7 @@ void prepare_examples(TrainRun& run) {
 
 // Corpus -> tokenizer -> tokens -> 90/10 split.
 void prepare_tokens(TrainRun& run) {
-    if (run.task_name == "classify" || run.task_name == "qa") return prepare_examples(run);
+    if (run.fine_tuning()) return prepare_examples(run);
     const std::string corpus = read_text(run.corpus_path);
     if (corpus.empty()) fail(run.corpus_path, ": the corpus is empty");
     run.corpus_bytes = corpus.size();
@@ -489,7 +491,7 @@ void prepare_model(TrainRun& run) {
         run.start_step = static_cast<int>(state.get_int("train.step"));
         run.rng.state = static_cast<uint64_t>(state.get_int("train.rng"));
         const int64_t trained_on = state.get_int("train.corpus_tokens", -1);
-        const bool examples = run.task_name == "classify" || run.task_name == "qa";
+        const bool examples = run.fine_tuning();
         if (examples && trained_on != static_cast<int64_t>(run.n_examples))
             fail(run.corpus_path, ": has ", run.n_examples, " examples, the run in ", run.resume_path, " trained on ",
                  trained_on, " (resume with the same data; --init starts anew)");
@@ -551,7 +553,7 @@ void print_summary(const TrainRun& run) {
 Metadata run_metadata(const TrainRun& r, int step) {
     const RunOptions& o = r.opt;
     const Rng& rng = r.rng;
-    const size_t corpus_tokens = r.task_name == "classify" || r.task_name == "qa" ? r.n_examples : r.tokens.size();
+    const size_t corpus_tokens = r.fine_tuning() ? r.n_examples : r.tokens.size();
     Metadata run;
     train_tokenizer_metadata(r.tokenizer_meta, run);
     run.set("train.task", Value::of_string(r.task_name));
