@@ -57,6 +57,7 @@ constexpr const char* kHelp =
     "  --lr X (1e-3)  --min-lr X (lr/10)  --warmup N (min(100, iters/10))  cosine decay to min-lr\n"
     "  --weight-decay X (0.1)  --beta1 X (0.9)  --beta2 X (0.99)  --clip X (1.0, 0 = off)\n"
     "  --init-std X (0.02)    standard deviation of fresh weights (BERT's initializer_range)\n"
+    "  --dropout X (bert 0.1) of the embeddings', attention and MLP outputs and the pooled [CLS]\n"
     "  --eval-every N (iters/10, 0 = only at the end)  --eval-batches N (20)\n"
     "  --save-every N (1000, and at the end; 0 = never)  --stop-after N (steps this run, then a\n"
     "                         checkpoint)  --resume CKPT (same corpus; options default to the checkpoint's)\n"
@@ -87,6 +88,7 @@ constexpr SizePreset kSizes[] = {
 struct RunOptions {
     int64_t batch, ctx, iters, warmup, accum, eval_every, eval_batches, save_every, seed;
     double lr, min_lr, weight_decay, beta1, beta2, clip;
+    double dropout;  // bert only
 };
 
 // The model shape flags; zero / empty when not given.
@@ -353,6 +355,11 @@ void parse_flags(Args& args, TrainRun& run) {
     }
     run.opt = read_options(args, saved, default_ctx);
     resolve_task(run);
+    // BERT's hidden_dropout_prob (0.1); the decoders train without dropout.
+    const bool bert = run.task_name != "lm";
+    double& dropout = run.opt.dropout;
+    dropout = args.number({"--dropout"}, saved ? saved->get_float("train.dropout", 0.0) : bert ? 0.1 : 0.0, 0, 0.9);
+    if (!bert && dropout > 0) fail("--dropout: only for bert (--arch bert, --task mlm|classify|qa)");
     run.corpus_path = args.positional(1, 1, kUsage)[0];
     run.out_path = !out_flag.empty() ? out_flag : std::filesystem::path(run.corpus_path).stem().string() + ".gguf";
     run.ckpt_path = with_extension(run.out_path, ".ckpt");
@@ -542,9 +549,10 @@ void print_summary(const TrainRun& run) {
         run.model.params.size() / 1e6, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.hidden_dim, (long long)o.ctx,
         (run.resume_path.empty() ? std::string() : ", resumed at step " + std::to_string(run.start_step)).c_str());
     std::printf(
-        "batch %lld x %lld accum, %lld iters, lr %g -> %g, warmup %lld, wd %g, betas %g %g, clip %g, %d threads\n",
+        "batch %lld x %lld accum, %lld iters, lr %g -> %g, warmup %lld, wd %g, betas %g %g, clip %g, dropout %g, %d "
+        "threads\n",
         (long long)o.batch, (long long)o.accum, (long long)o.iters, o.lr, o.min_lr, (long long)o.warmup, o.weight_decay,
-        o.beta1, o.beta2, o.clip, run.threads);
+        o.beta1, o.beta2, o.clip, o.dropout, run.threads);
     std::fflush(stdout);
 }
 
@@ -571,7 +579,7 @@ Metadata run_metadata(const TrainRun& r, int step) {
     for (const auto& [key, value] : ints) run.set(std::string("train.") + key, i64(value));
     const std::pair<const char*, double> floats[] = {
         {"lr", o.lr},       {"min_lr", o.min_lr}, {"weight_decay", o.weight_decay},
-        {"beta1", o.beta1}, {"beta2", o.beta2},   {"clip", o.clip}};
+        {"beta1", o.beta1}, {"beta2", o.beta2},   {"clip", o.clip},     {"dropout", o.dropout}};
     for (const auto& [key, value] : floats) run.set(std::string("train.") + key, f64(value));
     run.set("train.rng", Value::of_int(ValueType::U64, static_cast<int64_t>(rng.state)));
     return run;
@@ -588,7 +596,10 @@ double forward_backward(TrainRun& run, std::vector<int>& inputs, std::vector<int
     double loss = 0;
     for (int micro = 0; micro < accum; ++micro) {
         if (run.task) {
-            loss += bert_forward(model, run.task->next_batch(run.rng));
+            BertBatch batch = run.task->next_batch(run.rng);
+            batch.dropout = static_cast<float>(run.opt.dropout);
+            if (batch.dropout > 0) batch.dropout_seed = run.rng.next();
+            loss += bert_forward(model, batch);
             tokens += (double)model.batch_B * model.batch_T;
         } else {
             tokens += (double)model.B * model.T;

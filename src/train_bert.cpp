@@ -7,6 +7,7 @@
 
 #include "simd/ops.h"
 #include "src/layers.h"
+#include "src/train_data.h"
 #include "src/train_model.h"
 #include "weights/error.h"
 
@@ -19,13 +20,44 @@ inline float* at(float* base, int l, size_t stride) { return base + l * stride; 
 
 void zero(float* d, size_t n) { std::memset(d, 0, sizeof(float) * n); }
 
+// Where dropout applies (BertBatch::dropout): the embedding norm's output, each layer's
+// attention and MLP projections, the classifier's pooled [CLS].
+enum DropoutSite : uint64_t { kDropEmbedding = 0, kDropPooled = 1, kDropLayers = 2 };
+uint64_t drop_attention(int l) { return kDropLayers + 2 * (uint64_t)l; }
+uint64_t drop_mlp(int l) { return kDropLayers + 2 * (uint64_t)l + 1; }
+
+// Inverted dropout in place, x[i] *= mask[i] / (1 - p). The mask is a hash of the batch's seed,
+// the site and i, so the backward multiplies the gradient by the same mask without storing it.
+void dropout(const TrainModel& m, float* x, size_t n, uint64_t site) {
+    const float p = m.dropout;
+    if (p <= 0.0f) return;
+    const uint64_t base = Rng{m.dropout_seed ^ (site << 40)}.next();
+    const auto threshold = static_cast<uint32_t>(std::min(4294967295.0, p * 4294967296.0));
+    const float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static) if (n > (1u << 15))
+    for (long i = 0; i < (long)n; ++i) {
+        const auto h = static_cast<uint32_t>(Rng{base + static_cast<uint64_t>(i)}.next() >> 32);
+        x[i] = h < threshold ? 0.0f : x[i] * scale;
+    }
+}
+
+// The gradient through dropout, into dst (src when there is no dropout).
+const float* dropout_backward(const TrainModel& m, float* dst, const float* src, size_t n, uint64_t site) {
+    if (m.dropout <= 0.0f) return src;
+    std::memcpy(dst, src, sizeof(float) * n);
+    dropout(m, dst, n, site);
+    return dst;
+}
+
 // The batch's ids and targets, checked against the model and copied into it (backward reads
 // the copies).
 void take_batch(TrainModel& m, const BertBatch& b) {
     const TrainConfig& c = m.config;
     if (b.B < 1 || b.B > m.B || b.T < 1 || b.T > m.T)
         fail("bert: batch ", b.B, " x ", b.T, " does not fit the model's ", m.B, " x ", m.T);
+    if (!(b.dropout >= 0.0f && b.dropout < 1.0f)) fail("bert: dropout ", b.dropout, " is not in [0, 1)");
     m.batch_B = b.B, m.batch_T = b.T;
+    m.dropout = b.dropout, m.dropout_seed = b.dropout_seed;
     for (int s = 0; s < b.B; ++s) {
         const int len = b.lengths ? b.lengths[s] : b.T;
         if (len < 1 || len > b.T) fail("bert: sequence ", s, " has length ", len, ", not 1 to ", b.T);
@@ -117,7 +149,7 @@ void mlm_backward(TrainModel& m, float* dx) {
     scatter_add_rows(dx, s.dhead_in, m.head_rows.data(), M, C);
 }
 
-// logits = tanh(x[CLS] Wp + bp) Wc + bc
+// logits = dropout(tanh(x[CLS] Wp + bp)) Wc + bc; head_ln keeps the pooled rows after dropout
 float classify_forward(TrainModel& m, const float* x) {
     const TrainConfig& c = m.config;
     const TrainParams& p = m.p;
@@ -126,7 +158,9 @@ float classify_forward(TrainModel& m, const float* x) {
     gather_rows(a.head_in, x, m.head_rows.data(), B, C);
     matmul_forward(a.head_h, a.head_in, p.poolw, p.poolb, B, C, C);
     for (long i = 0; i < (long)B * C; ++i) a.head_act[i] = std::tanh(a.head_h[i]);
-    matmul_forward(a.probs, a.head_act, p.clsw, p.clsb, B, C, K);
+    std::memcpy(a.head_ln, a.head_act, sizeof(float) * B * C);
+    dropout(m, a.head_ln, (size_t)B * C, kDropPooled);
+    matmul_forward(a.probs, a.head_ln, p.clsw, p.clsb, B, C, K);
     return crossentropy_forward(a.probs, a.probs, m.head_targets.data(), B, K, IGNORE_INDEX);
 }
 
@@ -137,7 +171,8 @@ void classify_backward(TrainModel& m, float* dx) {
     const TrainActivations& a = m.acts;
     const TrainScratch& s = m.scratch;
     const int B = m.batch_B, C = c.dim, K = c.n_labels;
-    matmul_backward(s.dhead_act, g.clsw, g.clsb, s.dlogits, a.head_act, p.clsw, B, C, K, Dinp::Overwrite);
+    matmul_backward(s.dhead_act, g.clsw, g.clsb, s.dlogits, a.head_ln, p.clsw, B, C, K, Dinp::Overwrite);
+    dropout(m, s.dhead_act, (size_t)B * C, kDropPooled);
     for (long i = 0; i < (long)B * C; ++i) s.dhead_h[i] = s.dhead_act[i] * (1.0f - a.head_act[i] * a.head_act[i]);
     matmul_backward(s.dhead_in, g.poolw, g.poolb, s.dhead_h, a.head_in, p.poolw, B, C, C, Dinp::Overwrite);
     scatter_add_rows(dx, s.dhead_in, m.head_rows.data(), B, C);
@@ -175,8 +210,9 @@ const float* bert_head_outputs(const TrainModel& m) {
     return m.config.head == BertHead::qa ? m.acts.qa_logits : m.acts.probs;
 }
 
-// x = LayerNorm(wte[token] + wpe[t] + wtt[type]) -> L x post-LN block -> head:
-//   r2 = x + attproj(attention(qkv(x)));  h = LN1(r2);  r3 = h + fcproj(gelu(fc(h)));  x = LN2(r3)
+// x = drop(LayerNorm(wte[token] + wpe[t] + wtt[type])) -> L x post-LN block -> head:
+//   r2 = x + drop(attproj(attention(qkv(x))));  h = LN1(r2);  r3 = h + drop(fcproj(gelu(fc(h))));
+//   x = LN2(r3)
 float bert_forward(TrainModel& m, const BertBatch& batch) {
     if (m.config.arch != TrainArch::bert) fail("train: bert_forward needs a bert model");
     take_batch(m, batch);
@@ -194,6 +230,7 @@ float bert_forward(TrainModel& m, const BertBatch& batch) {
         add(e, p.wtt + (long)m.types[i] * C, C);
     }
     layernorm_forward(a.lne, a.lne_mean, a.lne_rstd, a.encoded, p.lnew, p.lneb, BT, C, c.norm_eps);
+    dropout(m, a.lne, (size_t)BT * C, kDropEmbedding);
     const float* x = a.lne;
     for (int l = 0; l < c.n_layers; ++l) {
         float *qkv = at(a.qkv, l, MBT * C3), *att = at(a.att, l, ATT), *atty = at(a.atty, l, MBT * C);
@@ -205,12 +242,14 @@ float bert_forward(TrainModel& m, const BertBatch& batch) {
         matmul_forward(qkv, x, at(p.qkvw, l, (size_t)C3 * C), at(p.qkvb, l, C3), BT, C, C3);
         attention_forward(atty, att, qkv, B, T, NH, NH, HS, m.lengths.data());
         matmul_forward(attproj, atty, at(p.attprojw, l, (size_t)C * C), at(p.attprojb, l, C), BT, C, C);
+        dropout(m, attproj, (size_t)BT * C, drop_attention(l));
         residual_forward(residual2, x, attproj, BT * C);
         layernorm_forward(ln1, at(a.ln1_mean, l, MBT), at(a.ln1_rstd, l, MBT), residual2, at(p.ln1w, l, C),
                           at(p.ln1b, l, C), BT, C, c.norm_eps);
         matmul_forward(fch, ln1, at(p.fcw, l, (size_t)H * C), at(p.fcb, l, H), BT, C, H);
         gelu_erf_forward(fch_act, fch, BT * H);
         matmul_forward(fcproj, fch_act, at(p.fcprojw, l, (size_t)C * H), at(p.fcprojb, l, C), BT, H, C);
+        dropout(m, fcproj, (size_t)BT * C, drop_mlp(l));
         residual_forward(residual3, ln1, fcproj, BT * C);
         layernorm_forward(ln2, at(a.ln2_mean, l, MBT), at(a.ln2_rstd, l, MBT), residual3, at(p.ln2w, l, C),
                           at(p.ln2b, l, C), BT, C, c.norm_eps);
@@ -257,8 +296,9 @@ void bert_backward(TrainModel& m, float loss_scale) {
         zero(dr, (size_t)BT * C);
         layernorm_backward(dr, at(g.ln2w, l, C), at(g.ln2b, l, C), dx, at(a.residual3, l, MBT * C), at(p.ln2w, l, C),
                            at(a.ln2_mean, l, MBT), at(a.ln2_rstd, l, MBT), BT, C);
-        // r3 = h + fcproj(gelu(fc(h))): dr becomes d h
-        matmul_backward(s.dfch_act, at(g.fcprojw, l, (size_t)C * H), at(g.fcprojb, l, C), dr,
+        // r3 = h + drop(fcproj(gelu(fc(h)))): dr becomes d h (datty is free until the attention)
+        const float* dfcproj = dropout_backward(m, s.datty, dr, (size_t)BT * C, drop_mlp(l));
+        matmul_backward(s.dfch_act, at(g.fcprojw, l, (size_t)C * H), at(g.fcprojb, l, C), dfcproj,
                         at(a.fch_act, l, MBT * H), at(p.fcprojw, l, (size_t)C * H), BT, H, C, Dinp::Overwrite);
         gelu_erf_backward(s.dfch, s.dfch_act, at(a.fch, l, MBT * H), BT * H, Dinp::Overwrite);
         matmul_backward(dr, at(g.fcw, l, (size_t)H * C), at(g.fcb, l, H), s.dfch, at(a.ln1, l, MBT * C),
@@ -267,14 +307,17 @@ void bert_backward(TrainModel& m, float loss_scale) {
         zero(dx, (size_t)BT * C);
         layernorm_backward(dx, at(g.ln1w, l, C), at(g.ln1b, l, C), dr, at(a.residual2, l, MBT * C), at(p.ln1w, l, C),
                            at(a.ln1_mean, l, MBT), at(a.ln1_rstd, l, MBT), BT, C);
-        // r2 = x + attproj(attention(qkv(x))): dx becomes d x, the previous layer's output
-        matmul_backward(s.datty, at(g.attprojw, l, (size_t)C * C), at(g.attprojb, l, C), dx, at(a.atty, l, MBT * C),
-                        at(p.attprojw, l, (size_t)C * C), BT, C, C, Dinp::Overwrite);
+        // r2 = x + drop(attproj(attention(qkv(x)))): dx becomes d x, the previous layer's output
+        // (dr, d h, is spent)
+        const float* dattproj = dropout_backward(m, dr, dx, (size_t)BT * C, drop_attention(l));
+        matmul_backward(s.datty, at(g.attprojw, l, (size_t)C * C), at(g.attprojb, l, C), dattproj,
+                        at(a.atty, l, MBT * C), at(p.attprojw, l, (size_t)C * C), BT, C, C, Dinp::Overwrite);
         attention_backward(s.dqkv, s.datt, s.datty, at(a.qkv, l, MBT * C3), at(a.att, l, ATT), B, T, NH, NH, HS,
                            Dinp::Overwrite, m.lengths.data());
         matmul_backward(dx, at(g.qkvw, l, (size_t)C3 * C), at(g.qkvb, l, C3), s.dqkv, x, at(p.qkvw, l, (size_t)C3 * C),
                         BT, C, C3, Dinp::Accumulate);
     }
+    dropout(m, dx, (size_t)BT * C, kDropEmbedding);
     zero(dr, (size_t)BT * C);
     layernorm_backward(dr, g.lnew, g.lneb, dx, a.encoded, p.lnew, a.lne_mean, a.lne_rstd, BT, C);
     for (int i = 0; i < BT; ++i) {  // serial: rows sharing an id add into the same gradient row

@@ -175,7 +175,7 @@ void carve_bert(TrainModel& m) {
            {&A::ln1, L * BT * C}, {&A::ln1_mean, L * BT}, {&A::ln1_rstd, L * BT}, {&A::fch, L * BT * H},
            {&A::fch_act, L * BT * H}, {&A::fcproj, L * BT * C}, {&A::residual3, L * BT * C}, {&A::ln2, L * BT * C},
            {&A::ln2_mean, L * BT}, {&A::ln2_rstd, L * BT}, {&A::head_in, dense}, {&A::head_h, dense},
-           {&A::head_act, dense}, {&A::head_ln, mlm * C}, {&A::head_mean, mlm}, {&A::head_rstd, mlm},
+           {&A::head_act, dense}, {&A::head_ln, dense}, {&A::head_mean, mlm}, {&A::head_rstd, mlm},
            {&A::probs, rows * outputs}, {&A::qa_logits, qa}});
     m.acts.qkvr = m.acts.qkv;
     using S = TrainScratch;

@@ -101,7 +101,8 @@ struct TrainActivations {
     float *lne, *lne_mean, *lne_rstd;  // [BT, C], [BT], [BT]
     float* head_in;                    // [rows, C] final hidden states of the head's rows
     float *head_h, *head_act;          // [rows, C] MLM dense / GELU; pooler dense / tanh
-    float *head_ln, *head_mean, *head_rstd;  // [rows, C], [rows], [rows] MLM LayerNorm
+    float *head_ln, *head_mean, *head_rstd;  // [rows, C], [rows], [rows] MLM LayerNorm (classify:
+                                             // the pooled rows after dropout)
     float* qa_logits;                  // [BT, 2]
 };
 
@@ -129,6 +130,11 @@ struct BertBatch {
     int n_masked = 0;
     const int* labels = nullptr;                         // [B]
     const int *starts = nullptr, *ends = nullptr;        // [B]
+    // Training only: each hidden state leaving the embedding norm, an attention or an MLP
+    // projection (and the pooled [CLS] of the classifier) is zeroed with probability `dropout`
+    // and the rest scaled by 1 / (1 - dropout), by a mask that is a hash of dropout_seed.
+    float dropout = 0.0f;
+    unsigned long long dropout_seed = 0;
 };
 
 struct AdamWConfig {
@@ -154,6 +160,8 @@ struct TrainModel {
     std::vector<int> inputs, targets;  // [BT] of the last forward
     // BERT: the last forward's batch (copied, so backward needs no arguments).
     int batch_B = 0, batch_T = 0, n_masked = 0;
+    float dropout = 0.0f;
+    unsigned long long dropout_seed = 0;
     std::vector<int> types, lengths, head_rows, head_targets;
     std::vector<double> norm_parts;    // partial sums of the gradient norm, one per NORM_CHUNK
     float loss = 0.0f;

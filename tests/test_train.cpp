@@ -310,6 +310,71 @@ TEST_CASE("train model rejects inconsistent configs") {
 }
 }
 
+// Dropout (BertBatch::dropout) is a fixed mask for a fixed seed, so the loss is a smooth
+// function of the weights and the backward can be checked against central differences of the
+// float forward; the mask drops about p of the values and scales the rest by 1 / (1 - p).
+TEST_CASE("BERT dropout: masks drop p and scale the rest, gradients against finite differences") {
+    lm::TrainConfig c;
+    c.arch = lm::TrainArch::bert, c.head = lm::BertHead::classify, c.n_labels = 3, c.norm_eps = 1e-12f;
+    c.vocab_size = 17, c.dim = 8, c.n_layers = 2, c.n_heads = c.n_kv_heads = 2, c.hidden_dim = 16;
+    c.max_seq_len = 6;
+    lm::TrainModel model;
+    lm::train_model_init(model, c, 3, 6);
+    lm::train_model_init_weights(model, 5, 0.3f);
+    const int tokens[18] = {1, 4, 9, 2, 16, 3, 1, 7, 7, 2, 0, 0, 1, 12, 0, 0, 0, 0};
+    const int lengths[3] = {6, 4, 2}, labels[3] = {0, 2, 1};
+    lm::BertBatch batch;
+    batch.B = 3, batch.T = 6, batch.tokens = tokens, batch.lengths = lengths, batch.labels = labels;
+    const float plain = lm::bert_forward(model, batch);
+    batch.dropout = 0.25f, batch.dropout_seed = 99;
+    auto loss = [&] { return static_cast<double>(lm::bert_forward(model, batch)); };
+    const double dropped = loss();
+    CHECK(std::abs(dropped - plain) > 1e-3);
+    lm::train_zero_grad(model);
+    lm::bert_backward(model);
+    // Central differences in float: h = 1e-3 keeps rounding (~1e-7 / h) and curvature (~h^2)
+    // under 1e-3 of the largest gradient.
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < model.params.size(); ++i) {
+        const float saved = model.params[i], h = 1e-3f;
+        model.params[i] = saved + h;
+        const double up = loss();
+        model.params[i] = saved - h;
+        const double down = loss();
+        model.params[i] = saved;
+        const double fd = (up - down) / (2 * (double)h);
+        diff = std::max(diff, std::abs(fd - model.grads[i]));
+        scale = std::max(scale, std::abs(fd));
+    }
+    INFO("max |analytic - fd| ", diff, " of max |fd| ", scale);
+    CHECK(scale > 0.05);
+    CHECK(diff < 2e-3 * scale);
+
+    // The embedding norm's output with and without a mask of p = 0.25 over 4096 values.
+    c.dim = 64, c.max_seq_len = 64;
+    lm::TrainModel wide;
+    lm::train_model_init(wide, c, 1, 64);
+    lm::train_model_init_weights(wide, 5);
+    std::vector<int> ids(64);
+    for (int t = 0; t < 64; ++t) ids[t] = t % 17;
+    lm::BertBatch one;
+    one.B = 1, one.T = 64, one.tokens = ids.data(), one.labels = labels;
+    lm::bert_forward(wide, one);
+    const std::vector<float> kept(wide.acts.lne, wide.acts.lne + 64 * 64);
+    one.dropout = 0.25f, one.dropout_seed = 3;
+    lm::bert_forward(wide, one);
+    int zeros = 0;
+    for (int i = 0; i < 64 * 64; ++i) {
+        const float x = wide.acts.lne[i];
+        if (x == 0.0f) ++zeros;
+        else CHECK(x == doctest::Approx(kept[i] / 0.75f).epsilon(1e-6));
+    }
+    CHECK(zeros > 0.23 * 4096);  // binomial(4096, 0.25): 1024 +- 28
+    CHECK(zeros < 0.27 * 4096);
+    one.dropout = 1.0f;
+    CHECK_THROWS_AS(lm::bert_forward(wide, one), lm::Error);
+}
+
 // Work is split so every value is computed the same way whatever the thread count: a
 // prerequisite for bit-exact --resume. Shapes large enough that every layer runs threaded.
 TEST_CASE("training steps are bit-identical across thread counts") {
