@@ -404,6 +404,39 @@ TEST_CASE("attention: bidirectional over padded sequences, against finite differ
                x, delta(dqkv, dqkv0));
 }
 
+// The kernels block keys and head dimensions for vector widths the small shapes above do not
+// reach: a BERT training shape, checked at 120 sampled inputs (every input would take minutes).
+TEST_CASE("attention: bidirectional at a training shape (T 100, heads of 32), sampled finite differences") {
+    std::mt19937 rng(23);
+    const int B = 2, T = 100, NH = 4, NKV = 4, HS = 32, C3 = (NH + 2 * NKV) * HS;
+    const int lengths[B] = {100, 61};
+    fvec qkv = random_vec(rng, (size_t)B * T * C3), out((size_t)B * T * NH * HS);
+    fvec att((size_t)B * NH * T * T), datt(att.size());
+    lm::attention_forward(out.data(), att.data(), qkv.data(), B, T, NH, NKV, HS, lengths);
+    dvec x = to_double(qkv), R = to_double(random_vec(rng, out.size()));
+    check_forward("attention training shape", out, ref_attention(x, B, T, NH, NKV, HS, lengths));
+    fvec dqkv(qkv.size(), 0.0f), dout(R.begin(), R.end());
+    lm::attention_backward(dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), B, T, NH, NKV, HS,
+                           lm::Dinp::Overwrite, lengths);
+    std::uniform_int_distribution<size_t> pick(0, x.size() - 1);
+    fvec analytic;
+    dvec fd;
+    for (int n = 0; n < 120; ++n) {
+        const size_t i = pick(rng);
+        const double saved = x[i], h = 1e-4;
+        x[i] = saved + h;
+        const double up = dot_loss(ref_attention(x, B, T, NH, NKV, HS, lengths), R);
+        x[i] = saved - h;
+        const double down = dot_loss(ref_attention(x, B, T, NH, NKV, HS, lengths), R);
+        x[i] = saved;
+        fd.push_back((up - down) / (2 * h));
+        analytic.push_back(dqkv[i]);
+    }
+    const double err = rel_error(analytic, fd);
+    report("attention training shape dqkv", err);
+    CHECK(err < GRAD_TOL);
+}
+
 TEST_CASE("attention: threaded shape against finite differences") {
     std::mt19937 rng(8);
     const int B = 3, T = 17, NH = 4, NKV = 2, HS = 16, C3 = (NH + 2 * NKV) * HS;
