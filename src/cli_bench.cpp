@@ -3,6 +3,7 @@
 // --roofline, also this machine's read bandwidth and fp32 FMA peak, and each result as a
 // share of its roofline; --isa runs the matmul kernels of a lower ISA level (avx2 on an
 // AVX-512 machine, say) to compare levels on one CPU.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -111,9 +112,11 @@ int cmd_bench(Args& args) {
     for (const std::string& path : models) {
         ModelFile file = load_model(path);
         const Config config = read_config(file);
-        const int context = std::max(n_prompt, n_gen) + 1;
+        // A test of N tokens runs at positions 0..N-1 (the decode test starts anew at 0).
+        const int context = std::max({n_prompt, n_gen, 1});
         if (context > config.context_length)
-            fail(path, ": -p/-n need ", context, " positions but the model's context is ", config.context_length);
+            fail(path, ": ", n_prompt >= n_gen ? "-p " : "-n ", context, " needs ", context,
+                 " positions, more than the model's context of ", config.context_length);
         auto model = load_decoder(file, context, std::max(1, n_prompt));
         const Cost cost = model_cost(file);
         std::vector<int> tokens(std::max(n_prompt, n_gen));

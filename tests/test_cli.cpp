@@ -167,6 +167,21 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     testing::expect_lm_error("bench " + q8 + " --isa avx9", "--isa: 'avx9' is not an ISA level this CPU runs");
 }
 
+TEST_CASE("bench -p 128 -n 0 and -p 0 -n 128 run on a model whose context is 128") {
+    const std::string model = testing::temp_path("bench-ctx128.gguf");
+    REQUIRE(testing::run_lm("init --shape 64,172,2,8,4,512,128 --type q8_0 " + model).status == 0);
+    const testing::LmResult pp = testing::run_lm("bench " + model + " -p 128 -n 0 -t 1 -r 1");
+    CHECK(pp.status == 0);
+    CHECK(pp.out.find("| 1 | pp128 |") != std::string::npos);
+    CHECK(pp.out.find("| tg") == std::string::npos);
+    const testing::LmResult tg = testing::run_lm("bench " + model + " -p 0 -n 128 -t 1 -r 1");
+    CHECK(tg.status == 0);
+    CHECK(tg.out.find("| 1 | tg128 |") != std::string::npos);
+    CHECK(tg.out.find("| pp") == std::string::npos);
+    testing::expect_lm_error("bench " + model + " -p 16 -n 129",
+                             model + ": -n 129 needs 129 positions, more than the model's context of 128");
+}
+
 TEST_CASE("eval: perplexity equals exp(mean NLL) computed from the model's own logits") {
     const std::string gguf = testing::shared_file(std::string(kStories) + "stories260K-F32.gguf");
     if (gguf.empty()) return;
