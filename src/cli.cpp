@@ -3,10 +3,12 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "weights/error.h"
@@ -109,6 +111,22 @@ int default_threads() {
         cores.insert({read_id("physical_package_id"), core < 0 ? cpu : core});
     }
     return std::max<int>(1, static_cast<int>(cores.size()));
+}
+
+std::string read_text(const std::string& path) {
+    if (path == "-") {
+        std::string text;
+        char buf[1 << 16];
+        while (const size_t n = std::fread(buf, 1, sizeof buf, stdin)) text.append(buf, n);
+        if (std::ferror(stdin)) fail("standard input: cannot read");
+        return text;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad()) fail(path, ": cannot read");
+    return s.str();
 }
 
 }  // namespace lm

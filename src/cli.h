@@ -39,6 +39,24 @@ private:
 // Threads to use when -t is not given.
 int default_threads();
 
+// The bytes of a text file, or of standard input when path is "-" (-f FILE, corpora).
+std::string read_text(const std::string& path);
+
+// Each subcommand's `lm COMMAND --help` (main.cpp answers -h/--help for all of them): usage,
+// every flag with its default, an example. Defined beside the command's flag parsing.
+extern const char* const kRunHelp;
+extern const char* const kInfoHelp;
+extern const char* const kTokenizeHelp;
+extern const char* const kLogitsHelp;
+extern const char* const kConvertHelp;
+extern const char* const kQaHelp;
+extern const char* const kClassifyHelp;
+extern const char* const kEmbedHelp;
+extern const char* const kInitHelp;
+extern const char* const kEvalHelp;
+extern const char* const kBenchHelp;
+extern const char* const kTrainHelp;
+
 int cmd_run(Args& args);
 int cmd_info(Args& args);
 int cmd_tokenize(Args& args);
@@ -60,7 +78,7 @@ void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::str
                     const std::function<void(size_t text, int seq)>& done);
 int cmd_init(Args& args);
 int cmd_eval(Args& args);
-// lm eval --task classify|qa|bleu|rouge, and lm eval --help (src/cli_eval_task.cpp).
+// lm eval --task classify|qa|bleu|rouge (src/cli_eval_task.cpp).
 int cmd_eval_task(Args& args, const std::string& task);
 int cmd_bench(Args& args);
 int cmd_train(Args& args);

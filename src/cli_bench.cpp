@@ -83,6 +83,22 @@ Cost model_cost(const ModelFile& f) {
 
 }  // namespace
 
+const char* const kBenchHelp =
+    "usage: lm bench MODEL... [options]\n"
+    "Prompt processing (pp: -p tokens in one batch) and decode (tg: -n tokens one at a time) speed\n"
+    "in tokens/s as a markdown table, mean ± sd over the repetitions, as llama-bench prints it. A\n"
+    "test of N tokens needs N positions of the model's context.\n"
+    "  -p, --n-prompt N       prompt tokens (128; 0 = no pp test)\n"
+    "  -n, --n-gen N          decoded tokens (128; 0 = no tg test)\n"
+    "  -r, --repetitions N    runs of each test (3)\n"
+    "  -t, --threads LIST     thread counts, comma separated (this machine's physical cores)\n"
+    "  --roofline             also this machine's read bandwidth and fp32 FMA peak, and each\n"
+    "                         result as % of its roofline\n"
+    "  --isa NAME             the matmul kernels of this level: scalar, avx2, avx512, amx, neon,\n"
+    "                         neon-dotprod (the best this CPU reaches; lm --version lists them)\n"
+    "example:\n"
+    "  lm bench model.gguf -p 128 -n 128 -t 1,2 -r 3 --roofline\n";
+
 int cmd_bench(Args& args) {
     const int n_prompt = static_cast<int>(args.integer({"-p", "--n-prompt"}, 128, 0, 1 << 16));
     const int n_gen = static_cast<int>(args.integer({"-n", "--n-gen"}, 128, 0, 1 << 16));

@@ -58,6 +58,15 @@ void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::str
     }
 }
 
+const char* const kClassifyHelp =
+    "usage: lm classify MODEL TEXT... [options]\n"
+    "Sequence classification with a BERT classifier: for each text, the label, then every label's\n"
+    "probability.\n"
+    "  -f, --file F           also each line of F\n"
+    "  -t, --threads N        threads (this machine's physical cores)\n"
+    "example:\n"
+    "  lm classify tests/ref/bert \"the movie was great\"\n";
+
 int cmd_classify(Args& args) {
     const std::string file_path = args.text({"--file", "-f"}, "");
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));

@@ -47,6 +47,16 @@ Tensor convert_tensor(const Tensor& src, DType want, std::vector<uint8_t>& stora
 
 }  // namespace
 
+const char* const kConvertHelp =
+    "usage: lm convert IN OUT.gguf [options]\n"
+    "Converts a llama2.c checkpoint, a GGUF file or a Hugging Face directory (GPT-2, BERT, Llama:\n"
+    "config.json, model.safetensors and vocabulary files) to a GGUF with llama.cpp's tensor names\n"
+    "and the tokenizer embedded.\n"
+    "  --type T               weight type: f32, f16, bf16 or q8_0 (f32); also --outtype\n"
+    "  --tokenizer PATH       a llama2.c checkpoint's tokenizer.bin (default: one beside it)\n"
+    "example:\n"
+    "  lm convert stories260K.bin out.gguf --tokenizer tok512.bin --type q8_0\n";
+
 int cmd_convert(Args& args) {
     const std::string type_name = args.text({"--type", "--outtype"}, "f32");
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");

@@ -9,6 +9,15 @@
 
 namespace lm {
 
+const char* const kEmbedHelp =
+    "usage: lm embed MODEL TEXT... [options]\n"
+    "L2-normalized sentence embeddings from a BERT encoder, one line of floats per text.\n"
+    "  -f, --file F           also each line of F\n"
+    "  --pooling mean|cls     how tokens make one vector (the model's bert.pooling_type)\n"
+    "  -t, --threads N        threads (this machine's physical cores)\n"
+    "example:\n"
+    "  lm embed tests/ref/bert \"the cat sat\" --pooling mean\n";
+
 int cmd_embed(Args& args) {
     const std::string file_path = args.text({"--file", "-f"}, "");
     const std::string pooling_name = args.text({"--pooling"}, "");

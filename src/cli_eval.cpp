@@ -4,8 +4,6 @@
 // most tokens see at least ctx - stride tokens of context (the Hugging Face recipe).
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "src/cli.h"
 #include "tokenizer/tokenizer.h"
@@ -14,14 +12,6 @@
 namespace lm {
 
 namespace {
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // -log softmax(logits)[target], in double.
 double nll(const float* logits, int vocab, int target) {
@@ -36,12 +26,12 @@ double nll(const float* logits, int vocab, int target) {
 
 int cmd_eval(Args& args) {
     const std::string task = args.text({"--task"}, "");  // the task metrics: src/cli_eval_task.cpp
-    if (!task.empty() || args.flag({"-h", "--help"})) return cmd_eval_task(args, task);
+    if (!task.empty()) return cmd_eval_task(args, task);
     const int64_t ctx_flag = args.integer({"-c", "--ctx"}, 0, 0, 1 << 22);
     const int64_t stride_flag = args.integer({"--stride"}, 0, 0, 1 << 22);
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
-    const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [--ctx N] [--stride S] [-t THREADS]");
+    const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [--ctx N] [--stride S] [-t THREADS] (lm eval --help)");
     const std::string text = read_text(pos[1]);
     if (text.empty()) fail(pos[1], ": the text is empty");
 

@@ -18,21 +18,6 @@ namespace lm {
 
 namespace {
 
-const char* kEvalHelp =
-    "usage:\n"
-    "  lm eval MODEL TEXT.txt [--ctx N] [--stride S] [-t N]\n"
-    "      perplexity and bits per byte of a text (windows of --ctx tokens sliding by --stride)\n"
-    "  lm eval MODEL TEST.tsv|.csv --task classify [--text-column C|A,B] [--label-column L] [--batch N] [-t N]\n"
-    "      a BERT classifier on a labelled table: accuracy (N/M), per-label precision, recall\n"
-    "      and F1, macro F1, confusion matrix; labels are matched by name to the model's\n"
-    "  lm eval MODEL DEV.json --task qa [--predictions OUT.json] [--max-seq N] [--stride N]\n"
-    "                                   [--max-answer N] [--batch N] [-t N]\n"
-    "      a BERT span head on SQuAD v1.1 JSON: exact_match and f1 as the official script\n"
-    "  lm eval --task qa DEV.json --score PRED.json\n"
-    "      the same numbers for a predictions file {\"question id\": \"answer\", ...}\n"
-    "  lm eval --task bleu|rouge --ref REF.txt --hyp HYP.txt\n"
-    "      corpus BLEU-4 (as NLTK corpus_bleu) or ROUGE-1/2/L F1, one segment a line\n";
-
 // --- classify
 
 struct Encoded {
@@ -252,11 +237,30 @@ int eval_text_metric(Args& args, const std::string& task) {
 
 }  // namespace
 
+const char* const kEvalHelp =
+    "usage:\n"
+    "  lm eval MODEL TEXT.txt [-c/--ctx N] [--stride S] [-t N] [--tokenizer PATH]\n"
+    "      perplexity and bits per byte of a text, in windows of --ctx tokens (the model's\n"
+    "      context) sliding by --stride (half the window); each token is scored once\n"
+    "  lm eval MODEL TEST.tsv|.csv --task classify [--text-column C|A,B] [--label-column L] [--batch N] [-t N]\n"
+    "      a BERT classifier on a labelled table: accuracy (N/M), per-label precision, recall\n"
+    "      and F1, macro F1, confusion matrix; labels are matched by name to the model's.\n"
+    "      Text column: sentence, or sentence1,sentence2 (pairs); label column: label; --batch 32\n"
+    "  lm eval MODEL DEV.json --task qa [--predictions OUT.json] [--max-seq N] [--stride N]\n"
+    "                                   [--max-answer N] [--batch N] [-t N]\n"
+    "      a BERT span head on SQuAD v1.1 JSON: exact_match and f1 as the official script;\n"
+    "      --predictions writes the answers; --max-seq: the model's positions, --stride: min(128,\n"
+    "      half a window's context), --max-answer 30 tokens, --batch 16\n"
+    "  lm eval --task qa DEV.json --score PRED.json\n"
+    "      the same numbers for a predictions file {\"question id\": \"answer\", ...}\n"
+    "  lm eval --task bleu|rouge --ref REF.txt --hyp HYP.txt\n"
+    "      corpus BLEU-4 (as NLTK corpus_bleu) or ROUGE-1/2/L F1, one segment a line\n"
+    "  -t, --threads N: this machine's physical cores; --tokenizer: a llama2.c tokenizer.bin\n"
+    "examples:\n"
+    "  lm eval model.gguf story.txt --ctx 256 --stride 128\n"
+    "  lm eval cls.gguf dev.tsv --task classify\n";
+
 int cmd_eval_task(Args& args, const std::string& task) {
-    if (task.empty() || args.flag({"-h", "--help"})) {
-        std::fputs(kEvalHelp, stdout);
-        return 0;
-    }
     if (task == "classify") return eval_classify(args);
     if (task == "qa") return eval_qa(args);
     if (task == "bleu" || task == "rouge") return eval_text_metric(args, task);

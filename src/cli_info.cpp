@@ -23,6 +23,16 @@ int check_tensors(const ModelFile& file) {
 
 }  // namespace
 
+const char* const kInfoHelp =
+    "usage: lm info MODEL [options]\n"
+    "Prints the architecture, hyperparameters, tokenizer, metadata and every tensor's type and\n"
+    "shape of a GGUF, llama2.c or safetensors model (or a Hugging Face directory).\n"
+    "  --check                also read every tensor and name the first one (and row) holding a\n"
+    "                         NaN or an infinity, or print ok\n"
+    "  --tokenizer PATH       a llama2.c checkpoint's tokenizer.bin (default: one beside it)\n"
+    "example:\n"
+    "  lm info model.gguf --check\n";
+
 int cmd_info(Args& args) {
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
     const bool check = args.flag({"--check"});

@@ -70,6 +70,17 @@ struct Normal {
 
 }  // namespace
 
+const char* const kInitHelp =
+    "usage: lm init [--shape S] [--type T] [--seed N] OUT.gguf\n"
+    "Writes a Llama GGUF of a real shape with random weights (no tokenizer), for benchmarks.\n"
+    "  --shape S              a preset: stories260K, stories15M (default), stories42M, stories110M,\n"
+    "                         tinyllama-1.1b; or dim,hidden,layers,heads,kv_heads,vocab,ctx\n"
+    "  --type T               f32 (default), f16, bf16, q8_0, q4_0, q4_1, q5_0, q4_K, q6_K, or\n"
+    "                         q4_K_M (llama.cpp's mix)\n"
+    "  --seed N               of the weights (1)\n"
+    "example:\n"
+    "  lm init --shape stories110M --type q4_0 s110.gguf\n";
+
 int cmd_init(Args& args) {
     const std::string shape_name = args.text({"--shape"}, "stories15M");
     const std::string type_name = args.text({"--type"}, "f32");

@@ -10,6 +10,16 @@
 
 namespace lm {
 
+const char* const kLogitsHelp =
+    "usage: lm logits MODEL PROMPT -o OUT [options]\n"
+    "Writes the logits at every prompt position, computed in one batch, to OUT: int32 n, int32\n"
+    "vocab, int32 tokens[n], f32 logits[n][vocab].\n"
+    "  -o, --output OUT       the file to write (required)\n"
+    "  -t, --threads N        threads (this machine's physical cores)\n"
+    "  --tokenizer PATH       a llama2.c checkpoint's tokenizer.bin (default: one beside it)\n"
+    "example:\n"
+    "  lm logits model.gguf \"Once upon a time\" -o out.logits\n";
+
 int cmd_logits(Args& args) {
     const std::string out_path = args.text({"-o", "--output"}, "");
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));

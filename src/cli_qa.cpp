@@ -14,6 +14,20 @@
 
 namespace lm {
 
+const char* const kQaHelp =
+    "usage: lm qa MODEL --question Q --context C [options]\n"
+    "Extractive question answering with a BERT span head: prints the answer as it stands in the\n"
+    "context, and its score. A context longer than the model's window is read in overlapping\n"
+    "windows.\n"
+    "  -q, --question Q       the question (required)\n"
+    "  -c, --context C        the text to find the answer in (required)\n"
+    "  --max-answer N         longest answer in tokens (30)\n"
+    "  --stride N             tokens neighbouring windows share (min(128, half a window's context);\n"
+    "                         0 = one window, the context must fit)\n"
+    "  -t, --threads N        threads (this machine's physical cores)\n"
+    "example:\n"
+    "  lm qa tests/ref/bert-qa --question \"what is in paris ?\" --context \"the eiffel tower is in paris .\"\n";
+
 int cmd_qa(Args& args) {
     const char* usage = "lm qa MODEL --question Q --context C [--max-answer N] [--stride N] [-t THREADS]";
     const std::string question = args.text({"--question", "-q"}, "");

@@ -1,4 +1,4 @@
-// lm run MODEL [PROMPT]: stream generated text to stdout, timings to stderr.
+// lm run [MODEL] [PROMPT | -f FILE]: stream generated text to stdout, timings to stderr.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -27,12 +27,35 @@ bool looks_like_model(const std::string& arg) {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+constexpr const char* kUsage = "lm run [MODEL] [PROMPT] [options] (lm run --help)";
 }  // namespace
 
+const char* const kRunHelp =
+    "usage: lm run [MODEL] [PROMPT] [options]\n"
+    "       lm run [MODEL] -f FILE [options]\n"
+    "Generates text: the prompt is echoed and the continuation streamed to stdout; load time and\n"
+    "prompt/decode tokens/s go to stderr. Without MODEL, the story model built into lm. Generation\n"
+    "stops at the model's end-of-text token, after -n tokens, or when the context is full.\n"
+    "  -f, --file FILE        the prompt is FILE's text (- = standard input) instead of PROMPT\n"
+    "  -n, --n-predict N      tokens to generate (256; -1 = until the context is full)\n"
+    "  -c, --ctx-size N       context length in tokens (0 = the model's)\n"
+    "  --temp T               temperature (0.8; 0 = greedy)\n"
+    "  --top-k K              sample from the K most likely tokens (40; 0 = all)\n"
+    "  --top-p P              ... from the most likely ones that add up to probability P (0.95;\n"
+    "                         1 = all)\n"
+    "  --min-p P              leave out tokens less likely than P x the most likely one (0.05;\n"
+    "                         0 = none)\n"
+    "  --repeat-penalty R     penalize tokens among the last --repeat-last-n (1.0 = off)\n"
+    "  --repeat-last-n N      tokens the penalty looks back over (64)\n"
+    "  -s, --seed S           sampler seed (-1 = random)\n"
+    "  -t, --threads N        threads (this machine's physical cores)\n"
+    "  --tokenizer PATH       a llama2.c checkpoint's tokenizer.bin (default: one beside it)\n"
+    "examples:\n"
+    "  lm run \"Once upon a time\"\n"
+    "  lm run model.gguf -f prompt.txt -n 128 --temp 0.8 --top-k 40 --top-p 0.95 --seed 1\n";
 
 int cmd_run(Args& args) {
-    const char* usage = "lm run [MODEL] [PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
-                        "[--repeat-penalty R] [--seed S] [-t THREADS] [-c CTX] [--tokenizer PATH]";
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t n_predict = args.integer({"-n", "--n-predict"}, 256, -1, 1 << 30);
     SamplerParams sp;
@@ -47,11 +70,13 @@ int cmd_run(Args& args) {
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const int64_t ctx = args.integer({"-c", "--ctx-size"}, 0, 0, 1 << 22);
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
+    const std::string prompt_file = args.text({"-f", "--file"}, "");
     // `lm run [MODEL] [PROMPT]`: with one argument, an existing path is the model and
-    // anything else is a prompt for the built-in story model.
-    auto pos = args.positional(0, 2, usage);
-    if (pos.size() < 2 && (pos.empty() || !looks_like_model(pos[0]))) pos.insert(pos.begin(), "");
-    const std::string prompt = pos.size() > 1 ? pos[1] : "";
+    // anything else is a prompt for the built-in story model; with -f, it is the model.
+    auto pos = args.positional(0, prompt_file.empty() ? 2 : 1, kUsage);
+    if (pos.size() < 2 && (pos.empty() || (prompt_file.empty() && !looks_like_model(pos[0]))))
+        pos.insert(pos.begin(), "");
+    const std::string prompt = !prompt_file.empty() ? read_text(prompt_file) : pos.size() > 1 ? pos[1] : "";
 
     ModelFile file = open_model(pos[0], tokenizer_path);
     Tokenizer tok(file.meta);

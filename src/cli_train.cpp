@@ -36,7 +36,9 @@ namespace {
 
 constexpr const char* kUsage = "lm train CORPUS.txt [-o OUT.gguf] [options] (lm train --help)";
 
-constexpr const char* kHelp =
+}  // namespace
+
+const char* const kTrainHelp =
     "usage: lm train CORPUS.txt [-o OUT.gguf] [options]\n"
     "Trains a language model on a text file; writes OUT.gguf (default: CORPUS's name .gguf) that\n"
     "lm run loads, and beside it OUT.csv (log), OUT.svg (loss plot), OUT.ckpt (checkpoint).\n"
@@ -70,7 +72,12 @@ constexpr const char* kHelp =
     "  --text-column A[,B] (sentence, or sentence1,sentence2)  --label-column L (label)\n"
     "  --keep-best            OUT.gguf keeps the weights of the best dev evaluation\n"
     "  --max-seq N            = --ctx, tokens per sequence  --doc-stride N (QA window overlap)\n"
-    "Ctrl-C finishes the current step, writes OUT.ckpt and exits with status 130.\n";
+    "Ctrl-C finishes the current step, writes OUT.ckpt and exits with status 130.\n"
+    "examples:\n"
+    "  lm train corpus.txt -o model.gguf --size small --iters 2000\n"
+    "  lm train ../shared/corpora/tinyshakespeare.txt -o shakespeare.gguf --arch gpt2 --tokenizer char\n";
+
+namespace {
 
 volatile sig_atomic_t g_interrupted = 0;
 void on_interrupt(int) { g_interrupted = 1; }
@@ -97,15 +104,6 @@ struct ShapeFlags {
     int64_t dim, layers, heads, kv_heads, hidden;
     bool given() const { return !arch.empty() || !size.empty() || dim || layers || heads || kv_heads || hidden; }
 };
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) fail(path, ": cannot read");
-    return s.str();
-}
 
 // Fails before any work when the output (and the files beside it) could not be written, so hours of
 // training are never lost to a typo in -o.
@@ -732,10 +730,6 @@ int train_steps(TrainRun& run) {
 }  // namespace
 
 int cmd_train(Args& args) {
-    if (args.flag({"-h", "--help"})) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
     g_interrupted = 0;
     struct sigaction action = {};
     action.sa_handler = on_interrupt;

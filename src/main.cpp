@@ -4,18 +4,21 @@
 #include <new>
 #include <string>
 
+#include "simd/kernels.h"
 #include "src/cli.h"
 #include "weights/error.h"
 
 namespace {
 
+constexpr const char* kVersion = "0.1.0";
+
 const char* kUsage =
-    "usage: lm COMMAND [ARGS]\n"
+    "usage: lm COMMAND [ARGS]   (lm COMMAND --help: its flags, their defaults, an example)\n"
     "  run [MODEL] [PROMPT]      generate text; without MODEL, the built-in story model\n"
-    "                            (-n, --temp, --top-k, --top-p, --min-p,\n"
-    "                            --repeat-penalty, --seed, -t, -c, --tokenizer)\n"
+    "                            (-f FILE, -n, -c, --temp, --top-k, --top-p, --min-p,\n"
+    "                            --repeat-penalty, --seed, -t, --tokenizer)\n"
     "  info MODEL                architecture, hyperparameters, tokenizer, tensors\n"
-    "  tokenize MODEL TEXT       token ids of TEXT (--no-bos)\n"
+    "  tokenize MODEL TEXT       token ids of TEXT (-f FILE, --show-pieces, --count, --no-bos)\n"
     "  logits MODEL PROMPT -o F  logits at every prompt position, .logits format\n"
     "  convert IN OUT.gguf       llama2.c, GGUF or Hugging Face directory to GGUF\n"
     "                            (--type f32|f16|bf16|q8_0, --tokenizer)\n"
@@ -24,11 +27,12 @@ const char* kUsage =
     "  classify MODEL TEXT...    label and probabilities per text (--file F)\n"
     "  embed MODEL TEXT...       normalized sentence embeddings (--file F, --pooling mean|cls)\n"
     "  init --shape S OUT.gguf   random-weight Llama of a real shape (--type, --seed)\n"
-    "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline)\n"
-    "  eval MODEL TEXT.txt       perplexity and bits per byte (--ctx, --stride)\n"
+    "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline, --isa)\n"
+    "  eval MODEL TEXT.txt       perplexity and bits per byte (--ctx, --stride; --task for more)\n"
     "  train CORPUS.txt          train a model on a text file, -o OUT.gguf (--arch, --size,\n"
     "                            --tokenizer bpe|char, --vocab, --init, --iters, --lr, --batch,\n"
-    "                            --ctx, --resume CKPT, --save-every; lm train --help for all)\n";
+    "                            --ctx, --resume CKPT, --save-every)\n"
+    "lm --version: the version and the kernel (ISA) levels this CPU reaches\n";
 
 // Messages can quote bytes from hostile files: keep them on one printable line.
 void print_error(const char* message) {
@@ -47,16 +51,40 @@ void print_error(const char* message) {
     std::fprintf(stderr, "lm: error: %s\n", line.c_str());
 }
 
+// lm --version: the version, then the kernel levels this CPU reaches, best last.
+void print_version() {
+    std::string levels;
+    for (lm::simd::Isa isa : lm::simd::reachable_isas()) levels += std::string(" ") + lm::simd::isa_name(isa);
+    std::printf("lm %s\nISA levels:%s (matmul uses %s)\n", kVersion, levels.c_str(),
+                lm::simd::isa_name(lm::simd::best_isa()));
+}
+
 struct Command {
     const char* name;
     int (*run)(lm::Args&);
+    const char* help;
 };
-constexpr Command kCommands[] = {
-    {"run", lm::cmd_run},         {"info", lm::cmd_info},       {"tokenize", lm::cmd_tokenize},
-    {"logits", lm::cmd_logits},   {"convert", lm::cmd_convert}, {"init", lm::cmd_init},
-    {"bench", lm::cmd_bench},     {"qa", lm::cmd_qa},           {"classify", lm::cmd_classify},
-    {"embed", lm::cmd_embed},     {"eval", lm::cmd_eval},       {"train", lm::cmd_train},
+const Command kCommands[] = {
+    {"run", lm::cmd_run, lm::kRunHelp},
+    {"info", lm::cmd_info, lm::kInfoHelp},
+    {"tokenize", lm::cmd_tokenize, lm::kTokenizeHelp},
+    {"logits", lm::cmd_logits, lm::kLogitsHelp},
+    {"convert", lm::cmd_convert, lm::kConvertHelp},
+    {"init", lm::cmd_init, lm::kInitHelp},
+    {"bench", lm::cmd_bench, lm::kBenchHelp},
+    {"qa", lm::cmd_qa, lm::kQaHelp},
+    {"classify", lm::cmd_classify, lm::kClassifyHelp},
+    {"embed", lm::cmd_embed, lm::kEmbedHelp},
+    {"eval", lm::cmd_eval, lm::kEvalHelp},
+    {"train", lm::cmd_train, lm::kTrainHelp},
 };
+
+// -h or --help anywhere among a command's arguments (before a "--") asks for its help.
+bool asks_for_help(int argc, char** argv) {
+    for (int i = 2; i < argc && std::strcmp(argv[i], "--"); ++i)
+        if (!std::strcmp(argv[i], "-h") || !std::strcmp(argv[i], "--help")) return true;
+    return false;
+}
 
 }  // namespace
 
@@ -65,9 +93,17 @@ int main(int argc, char** argv) {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
     }
+    if (!std::strcmp(argv[1], "--version")) {
+        print_version();
+        return 0;
+    }
     try {
         for (const Command& c : kCommands) {
             if (!std::strcmp(argv[1], c.name)) {
+                if (asks_for_help(argc, argv)) {
+                    std::fputs(c.help, stdout);
+                    return 0;
+                }
                 lm::Args args(argc - 1, argv + 1);
                 return c.run(args);
             }

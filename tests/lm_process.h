@@ -25,12 +25,12 @@ inline std::string read_file_bytes(const std::string& path) {
     return s.str();
 }
 
-// Runs ./lm with `args` (shell-quoted by the caller where needed); $LM_BIN names another
-// binary (the sanitizer build, or the aarch64 one under qemu).
-inline LmResult run_lm(const std::string& args) {
+// Runs ./lm with `args` (shell-quoted by the caller where needed) and standard input read from
+// the file `input`; $LM_BIN names another binary (the sanitizer build, or the aarch64 one under qemu).
+inline LmResult run_lm(const std::string& args, const std::string& input = "/dev/null") {
     const std::string out = temp_path("lm_process.out"), err = temp_path("lm_process.err");
     const char* bin = std::getenv("LM_BIN");
-    const std::string cmd = std::string(bin ? bin : "./lm") + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const std::string cmd = std::string(bin ? bin : "./lm") + " " + args + " >" + out + " 2>" + err + " <" + input;
     const int raw = std::system(cmd.c_str());
     LmResult r;
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);

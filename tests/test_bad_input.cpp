@@ -334,6 +334,9 @@ const std::vector<Row>& rows() {
         {"flag without its value", bytes(""), "run FILE -n", "-n: missing value"},
         {"flag value not a number", bytes(""), "run FILE -t many", "-t: 'many' is not an integer"},
         {"flag value out of range", bytes(""), "run FILE -n -5", "-n: -5 is out of range (-1..1073741824)"},
+        {"text file missing (-f)", bytes(""), "run FILE -f FILE.missing", "FILE.missing: cannot open"},
+        {"tokenize: --show-pieces with --count", bytes(""), "tokenize FILE hello --show-pieces --count",
+         "tokenize: --show-pieces and --count: give one of them"},
         {"bench: a test longer than the context", [](const std::string& p) { return tiny_llama(p); },
          "bench FILE -p 8 -n 20 -r 1", "FILE: -n 20 needs 20 positions, more than the model's context of 16"},
     };

@@ -1,0 +1,162 @@
+// What a new user meets first, through the binary (issue 19): every subcommand's --help lists
+// each flag its source parses, lm --version names the ISA levels, text comes from files and
+// standard input (-f), lm tokenize shows pieces and counts.
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "simd/kernels.h"
+#include "tests/lm_process.h"
+#include "tokenizer/tokenizer.h"
+#include "weights/model_file.h"
+
+using namespace lm;
+
+namespace {
+
+const char* kStoriesGguf = "models/stories260K/stories260K-F32.gguf";
+
+// The flags a source file parses, by the first name of each lookup: `{"--name", ...}`.
+std::set<std::string> flags_parsed_in(const std::string& path) {
+    const std::string source = testing::read_file_bytes(path);
+    REQUIRE(!source.empty());
+    std::set<std::string> flags;
+    static const std::regex lookup(R"(\{"(-[-a-z0-9]*)\")");
+    for (auto it = std::sregex_iterator(source.begin(), source.end(), lookup); it != std::sregex_iterator(); ++it)
+        flags.insert((*it)[1]);
+    return flags;
+}
+
+// `flag` as a word of `text`: not part of a longer flag (-f inside --file does not count).
+bool mentions(const std::string& text, const std::string& flag) {
+    auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+    for (size_t at = text.find(flag); at != std::string::npos; at = text.find(flag, at + 1)) {
+        const bool starts = at == 0 || !word_char(text[at - 1]);
+        const bool ends = at + flag.size() == text.size() || !word_char(text[at + flag.size()]);
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
+// Ids as lm tokenize prints them: space separated.
+void append_id(std::string& ids, int id) {
+    if (!ids.empty()) ids += ' ';
+    ids += std::to_string(id);
+}
+
+}  // namespace
+
+TEST_SUITE("cli usage") {
+
+TEST_CASE("every subcommand answers -h and --help with its usage, each flag it parses and an example") {
+    const std::map<std::string, std::vector<std::string>> sources = {
+        {"run", {"src/cli_run.cpp"}},
+        {"info", {"src/cli_info.cpp"}},
+        {"tokenize", {"src/cli_tokenize.cpp"}},
+        {"logits", {"src/cli_logits.cpp"}},
+        {"convert", {"src/cli_convert.cpp"}},
+        {"init", {"src/cli_init.cpp"}},
+        {"bench", {"src/cli_bench.cpp"}},
+        {"qa", {"src/cli_qa.cpp"}},
+        {"classify", {"src/cli_classify.cpp"}},
+        {"embed", {"src/cli_embed.cpp"}},
+        {"eval", {"src/cli_eval.cpp", "src/cli_eval_task.cpp"}},
+        {"train", {"src/cli_train.cpp"}},
+    };
+    for (const auto& [command, files] : sources) {
+        INFO("lm ", command, " --help");
+        const testing::LmResult r = testing::run_lm(command + " --help");
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+        CHECK(r.out.rfind("usage:", 0) == 0);
+        CHECK(r.out.find("lm " + command + " ") != std::string::npos);
+        CHECK(r.out.find("example") != std::string::npos);
+        size_t flags = 0;
+        for (const std::string& file : files)
+            for (const std::string& flag : flags_parsed_in(file)) {
+                INFO("flag ", flag, " of ", file);
+                CHECK(mentions(r.out, flag));
+                ++flags;
+            }
+        CHECK(flags >= 2);
+        // -h is the same, also after other arguments.
+        CHECK(testing::run_lm(command + " some.gguf -h").out == r.out);
+    }
+    const testing::LmResult top = testing::run_lm("--help");
+    CHECK(top.status == 0);
+    for (const auto& [command, files] : sources) CHECK(top.out.find("  " + command + " ") != std::string::npos);
+    // After "--" an argument is text, not a request for help.
+    testing::expect_lm_error("tokenize missing.gguf -- --help", "missing.gguf: cannot open");
+}
+
+TEST_CASE("lm --version: the version and every ISA level this CPU reaches") {
+    const testing::LmResult r = testing::run_lm("--version");
+    CHECK(r.status == 0);
+    CHECK(r.out.rfind("lm 0.", 0) == 0);
+    std::string levels;
+    for (simd::Isa isa : simd::reachable_isas()) levels += std::string(" ") + simd::isa_name(isa);
+    CHECK(levels.rfind(" scalar", 0) == 0);
+    const std::string want = std::string("ISA levels:") + levels + " (matmul uses " + simd::isa_name(simd::best_isa()) + ")\n";
+    CHECK(r.out.find(want) != std::string::npos);
+}
+
+TEST_CASE("tokenize -f FILE and -f - (standard input): a 1 MB text, --count, --show-pieces") {
+    const std::string gguf = testing::shared_file(kStoriesGguf);
+    if (gguf.empty()) return;
+    const Tokenizer tok(load_model(gguf).meta);
+    // Over 1 MB: more than one command-line argument may hold (128 KiB on Linux).
+    std::string big;
+    for (int i = 0; big.size() < (1u << 20); ++i) big += "Once upon a time, Lily saw " + std::to_string(i) + " birds.\n";
+    const std::string big_path = testing::write_temp("big.txt", big);
+    const testing::LmResult count = testing::run_lm("tokenize " + gguf + " -f " + big_path + " --count");
+    CHECK(count.status == 0);
+    CHECK(count.out == std::to_string(tok.encode(big, true).size()) + "\n");
+    CHECK(testing::run_lm("tokenize " + gguf + " -f - --count", big_path).out == count.out);
+
+    // -f gives the ids TEXT gives; the pieces line up with them, control tokens by name,
+    // a newline escaped, and spell the text (after the space SentencePiece puts in front).
+    const std::string text = "Once upon\na time";
+    const std::string small_path = testing::write_temp("small.txt", text);
+    const testing::LmResult ids = testing::run_lm("tokenize " + gguf + " 'Once upon\na time'");
+    CHECK(ids.status == 0);
+    CHECK(testing::run_lm("tokenize " + gguf + " --file " + small_path).out == ids.out);
+    std::string want_ids;
+    for (int32_t id : tok.encode(text, true)) append_id(want_ids, id);
+    CHECK(ids.out == want_ids + "\n");
+    const testing::LmResult pieces = testing::run_lm("tokenize " + gguf + " -f " + small_path + " --show-pieces");
+    CHECK(pieces.status == 0);
+    std::istringstream lines(pieces.out);
+    std::string line, listed_ids, spelled;
+    while (std::getline(lines, line)) {
+        const size_t arrow = line.find(" -> '");
+        REQUIRE(arrow != std::string::npos);
+        REQUIRE(line.back() == '\'');
+        append_id(listed_ids, std::stoi(line.substr(0, arrow)));
+        const std::string piece = line.substr(arrow + 5, line.size() - arrow - 6);
+        if (spelled.empty() && listed_ids.find(' ') == std::string::npos) CHECK(piece == "<s>");  // BOS
+        else spelled += piece;
+    }
+    CHECK(listed_ids == want_ids);
+    CHECK(spelled == " Once upon\\na time");
+    testing::expect_lm_error("tokenize " + gguf + " -f " + small_path + " --show-pieces --count",
+                             "tokenize: --show-pieces and --count: give one of them");
+    testing::expect_lm_error("tokenize " + gguf + " 'two texts' -f " + small_path, "tokenize: wrong arguments");
+}
+
+TEST_CASE("run -f FILE and -f - give the prompt TEXT gives") {
+    const std::string gguf = testing::shared_file(kStoriesGguf);
+    if (gguf.empty()) return;
+    const std::string prompt = testing::write_temp("prompt.txt", "Once upon a time");
+    const testing::LmResult arg = testing::run_lm("run " + gguf + " 'Once upon a time' --temp 0 -n 20 -t 1");
+    REQUIRE(arg.status == 0);
+    CHECK(arg.out.rfind("Once upon a time", 0) == 0);
+    const testing::LmResult file = testing::run_lm("run " + gguf + " -f " + prompt + " --temp 0 -n 20 -t 1");
+    CHECK(file.status == 0);
+    CHECK(file.out == arg.out);
+    CHECK(testing::run_lm("run " + gguf + " -f - --temp 0 -n 20 -t 1", prompt).out == arg.out);
+    // With -f the one argument is the model, whatever it looks like.
+    testing::expect_lm_error("run Once -f " + prompt, "Once: cannot open");
+}
+
+}
