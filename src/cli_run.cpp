@@ -1,4 +1,5 @@
 // lm run [MODEL] [PROMPT | -f FILE]: stream generated text to stdout, timings to stderr.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +29,18 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// --ctx-shift (llama.cpp's context shift): drops the oldest half of the tokens after the first
+// when that is BOS, and re-processes the rest from position 0; the last position's logits then
+// predict the next token again.
+void shift_context(Decoder& model, std::vector<int>& tokens, int bos, int threads) {
+    const size_t keep = tokens.size() > 2 && tokens[0] == bos ? 1 : 0;
+    const size_t discard = std::max<size_t>(1, (tokens.size() - keep) / 2);
+    tokens.erase(tokens.begin() + keep, tokens.begin() + keep + discard);
+    model.forward(tokens.data(), static_cast<int>(tokens.size()), 0, threads);
+}
+
 constexpr const char* kUsage = "lm run [MODEL] [PROMPT] [options] (lm run --help)";
+constexpr int64_t kDefaultPredict = 256;
 }  // namespace
 
 const char* const kRunHelp =
@@ -38,8 +50,11 @@ const char* const kRunHelp =
     "prompt/decode tokens/s go to stderr. Without MODEL, the story model built into lm. Generation\n"
     "stops at the model's end-of-text token, after -n tokens, or when the context is full.\n"
     "  -f, --file FILE        the prompt is FILE's text (- = standard input) instead of PROMPT\n"
-    "  -n, --n-predict N      tokens to generate (256; -1 = until the context is full)\n"
+    "  -n, --n-predict N      tokens to generate (256; -1 = until the context is full); more than\n"
+    "                         the context holds after the prompt is noted at the start\n"
     "  -c, --ctx-size N       context length in tokens (0 = the model's)\n"
+    "  --ctx-shift            when the context is full, drop its oldest half (BOS stays) and\n"
+    "                         re-process the rest, then go on (with -n -1: until end-of-text)\n"
     "  --temp T               temperature (0.8; 0 = greedy)\n"
     "  --top-k K              sample from the K most likely tokens (40; 0 = all)\n"
     "  --top-p P              ... from the most likely ones that add up to probability P (0.95;\n"
@@ -57,7 +72,9 @@ const char* const kRunHelp =
 
 int cmd_run(Args& args) {
     const auto t0 = std::chrono::steady_clock::now();
-    const int64_t n_predict = args.integer({"-n", "--n-predict"}, 256, -1, 1 << 30);
+    // Not given (-2) is kDefaultPredict, but no note when the context cannot hold it.
+    const int64_t n_flag = args.integer({"-n", "--n-predict"}, -2, -1, 1 << 30);
+    const int64_t n_predict = n_flag == -2 ? kDefaultPredict : n_flag;
     SamplerParams sp;
     sp.temperature = static_cast<float>(args.number({"--temp"}, 0.8, 0, 100));
     sp.top_k = static_cast<int>(args.integer({"--top-k"}, 40, 0, 1 << 30));
@@ -69,6 +86,7 @@ int cmd_run(Args& args) {
     sp.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const int64_t ctx = args.integer({"-c", "--ctx-size"}, 0, 0, 1 << 22);
+    const bool ctx_shift = args.flag({"--ctx-shift"});
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
     const std::string prompt_file = args.text({"-f", "--file"}, "");
     // `lm run [MODEL] [PROMPT]`: with one argument, an existing path is the model and
@@ -93,9 +111,13 @@ int cmd_run(Args& args) {
         if (tok.bos() < 0) fail("the prompt is empty and the model has no BOS token to start from");
         tokens.push_back(tok.bos());
     }
-    const int context = model->context();
-    if (static_cast<int>(tokens.size()) > context)
-        fail("prompt is ", tokens.size(), " tokens, longer than the context of ", context, " (see -c)");
+    const int context = model->context(), n_prompt = static_cast<int>(tokens.size());
+    if (n_prompt > context) fail("prompt is ", n_prompt, " tokens, longer than the context of ", context, " (see -c)");
+    if (n_flag > context - n_prompt && !ctx_shift)
+        std::fprintf(stderr,
+                     "lm: note: -n %lld is more than the %d tokens the context of %d holds after the %d-token "
+                     "prompt: generation stops when it is full (--ctx-shift goes on)\n",
+                     static_cast<long long>(n_flag), context - n_prompt, context, n_prompt);
     const double load_s = seconds_since(t0);
 
     Sampler sampler(sp, model->vocab_size());
@@ -107,34 +129,45 @@ int cmd_run(Args& args) {
         if (i > 0 || tokens[0] != tok.bos()) echo += out.push(tok.decode_token(i ? tokens[i - 1] : -1, tokens[i]));
     std::fwrite(echo.data(), 1, echo.size(), stdout);
     std::fflush(stdout);
-    int n_prompt = static_cast<int>(tokens.size()), generated = 0;
+    int generated = 0, shifts = 0;
     const auto t1 = std::chrono::steady_clock::now();
     model->forward(tokens.data(), n_prompt, 0, threads);
     const double prompt_s = seconds_since(t1);
     const auto t2 = std::chrono::steady_clock::now();
     std::vector<float> logits(model->vocab_size());
+    std::string stop = "-n " + std::to_string(n_predict);
     while (n_predict < 0 || generated < n_predict) {
         logits.assign(model->logits(), model->logits() + logits.size());
         const int next = sampler.sample(logits.data(), tokens);
-        if (tok.is_eog(next)) break;
+        if (tok.is_eog(next)) {
+            stop = "end of text";
+            break;
+        }
         const std::string text = out.push(tok.decode_token(tokens.back(), next));
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
         tokens.push_back(next);
-        ++generated;
-        if (static_cast<int>(tokens.size()) >= context) {
-            std::fprintf(stderr, "\nlm: context of %d tokens is full\n", context);
+        if (++generated == n_predict) break;
+        if (static_cast<int>(tokens.size()) < context) {
+            model->forward(&tokens.back(), 1, static_cast<int>(tokens.size()) - 1, threads);
+        } else if (ctx_shift) {
+            shift_context(*model, tokens, tok.bos(), threads);
+            ++shifts;
+        } else {
+            stop = "context full";
             break;
         }
-        if (n_predict >= 0 && generated >= n_predict) break;
-        model->forward(&tokens.back(), 1, static_cast<int>(tokens.size()) - 1, threads);
     }
     const std::string rest = out.flush();
     std::fwrite(rest.data(), 1, rest.size(), stdout);
     std::fflush(stdout);
     const double decode_s = seconds_since(t2);
-    std::fprintf(stderr, "\nlm: load %.1f ms | prompt %d tokens, %.1f tok/s | decode %d tokens, %.1f tok/s | %d threads\n",
-                 load_s * 1e3, n_prompt, n_prompt / prompt_s, generated, generated / decode_s, threads);
+    const std::string shifted = shifts ? " | " + std::to_string(shifts) + " context shifts" : "";
+    std::fprintf(stderr,
+                 "\nlm: load %.1f ms | prompt %d tokens, %.1f tok/s | decode %d tokens, %.1f tok/s | %d threads | "
+                 "stop: %s%s\n",
+                 load_s * 1e3, n_prompt, n_prompt / prompt_s, generated, generated / decode_s, threads, stop.c_str(),
+                 shifted.c_str());
     return 0;
 }
 

@@ -15,8 +15,8 @@ constexpr const char* kVersion = "0.1.0";
 const char* kUsage =
     "usage: lm COMMAND [ARGS]   (lm COMMAND --help: its flags, their defaults, an example)\n"
     "  run [MODEL] [PROMPT]      generate text; without MODEL, the built-in story model\n"
-    "                            (-f FILE, -n, -c, --temp, --top-k, --top-p, --min-p,\n"
-    "                            --repeat-penalty, --seed, -t, --tokenizer)\n"
+    "                            (-f FILE, -n, -c, --ctx-shift, --temp, --top-k, --top-p,\n"
+    "                            --min-p, --repeat-penalty, --seed, -t, --tokenizer)\n"
     "  info MODEL                architecture, hyperparameters, tokenizer, tensors\n"
     "  tokenize MODEL TEXT       token ids of TEXT (-f FILE, --show-pieces, --count, --no-bos)\n"
     "  logits MODEL PROMPT -o F  logits at every prompt position, .logits format\n"

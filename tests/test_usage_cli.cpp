@@ -1,6 +1,7 @@
 // What a new user meets first, through the binary (issue 19): every subcommand's --help lists
 // each flag its source parses, lm --version names the ISA levels, text comes from files and
-// standard input (-f), lm tokenize shows pieces and counts.
+// standard input (-f), lm tokenize shows pieces and counts, and lm run notes a short context up
+// front or shifts it (--ctx-shift).
 #include <map>
 #include <regex>
 #include <set>
@@ -37,6 +38,12 @@ bool mentions(const std::string& text, const std::string& flag) {
         if (starts && ends) return true;
     }
     return false;
+}
+
+// The number in `text` right after `label` ("decode 27 tokens" -> 27), or -1.
+long number_after(const std::string& text, const std::string& label) {
+    const size_t at = text.find(label);
+    return at == std::string::npos ? -1 : std::strtol(text.c_str() + at + label.size(), nullptr, 10);
 }
 
 // Ids as lm tokenize prints them: space separated.
@@ -157,6 +164,39 @@ TEST_CASE("run -f FILE and -f - give the prompt TEXT gives") {
     CHECK(testing::run_lm("run " + gguf + " -f - --temp 0 -n 20 -t 1", prompt).out == arg.out);
     // With -f the one argument is the model, whatever it looks like.
     testing::expect_lm_error("run Once -f " + prompt, "Once: cannot open");
+}
+
+TEST_CASE("run: -n beyond the context is noted once at the start; --ctx-shift keeps generating") {
+    const std::string gguf = testing::shared_file(kStoriesGguf);
+    if (gguf.empty()) return;
+    // A context of 32 holds 27 tokens after BOS + "Once upon a time" (5 tokens).
+    const std::string args = "run " + gguf + " 'Once upon a time' -c 32 -n 100 --temp 0 -t 1";
+    const testing::LmResult full = testing::run_lm(args);
+    CHECK(full.status == 0);
+    CHECK(full.err.rfind("lm: note: -n 100 is more than the 27 tokens the context of 32 holds after the 5-token "
+                         "prompt: generation stops when it is full (--ctx-shift goes on)\n",
+                         0) == 0);
+    CHECK(full.err.find("error") == std::string::npos);
+    CHECK(number_after(full.err, "decode ") == 27);
+    CHECK(full.err.find("| stop: context full\n") != std::string::npos);
+
+    // Full at 32 tokens: BOS stays, the oldest 15 others go, the 16 left are re-processed; so
+    // shifts come after 27, 42, 57, 72 and 87 generated tokens. Until the first, the text is
+    // the same.
+    const testing::LmResult shifted = testing::run_lm(args + " --ctx-shift");
+    CHECK(shifted.status == 0);
+    CHECK(shifted.err.find("note") == std::string::npos);
+    CHECK(number_after(shifted.err, "decode ") == 100);
+    CHECK(shifted.err.find("| stop: -n 100 | 5 context shifts\n") != std::string::npos);
+    CHECK(shifted.out.size() > full.out.size());
+    CHECK(shifted.out.rfind(full.out, 0) == 0);
+
+    // -n that fits, and -n -1 (until the context is full), need no note.
+    CHECK(testing::run_lm("run " + gguf + " 'Once upon a time' -c 32 -n 27 --temp 0 -t 1").err.find("note") ==
+          std::string::npos);
+    const testing::LmResult until_full = testing::run_lm("run " + gguf + " 'Once upon a time' -c 32 -n -1 --temp 0 -t 1");
+    CHECK(until_full.err.find("note") == std::string::npos);
+    CHECK(until_full.out == full.out);
 }
 
 }
