@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -127,6 +128,20 @@ std::string read_text(const std::string& path) {
     s << in.rdbuf();
     if (in.bad()) fail(path, ": cannot read");
     return s.str();
+}
+
+std::string unescape(const std::string& text) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i], next = i + 1 < text.size() ? text[i + 1] : 0;
+        if (c != '\\' || !next || !std::strchr("ntr\\", next)) {
+            out += c;
+            continue;
+        }
+        out += next == 'n' ? '\n' : next == 't' ? '\t' : next == 'r' ? '\r' : '\\';
+        ++i;
+    }
+    return out;
 }
 
 }  // namespace lm

@@ -41,6 +41,9 @@ int default_threads();
 
 // The bytes of a text file, or of standard input when path is "-" (-f FILE, corpora).
 std::string read_text(const std::string& path);
+// A flag's text with \n, \t, \r and \\ turned into those bytes (llama.cpp's --escape), so that
+// a shell can pass a blank line as '\n\n'; other backslashes stay.
+std::string unescape(const std::string& text);
 
 // Each subcommand's `lm COMMAND --help` (main.cpp answers -h/--help for all of them): usage,
 // every flag with its default, an example. Defined beside the command's flag parsing.

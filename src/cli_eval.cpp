@@ -1,4 +1,5 @@
-// lm eval MODEL TEXT.txt [--ctx N] [--stride S]: perplexity and bits per byte of a text.
+// lm eval MODEL TEXT.txt [--ctx N] [--stride S] [--separator TEXT]: perplexity and bits per byte
+// of a text.
 // Windows of `ctx` tokens slide by `stride`; each token is scored once, in the first window
 // where it is not among the first ctx - stride positions (except in the first window), so
 // most tokens see at least ctx - stride tokens of context (the Hugging Face recipe).
@@ -31,7 +32,8 @@ int cmd_eval(Args& args) {
     const int64_t stride_flag = args.integer({"--stride"}, 0, 0, 1 << 22);
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
-    const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [--ctx N] [--stride S] [-t THREADS] (lm eval --help)");
+    const std::string separator = unescape(args.text({"--separator"}, ""));
+    const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [options] (lm eval --help)");
     const std::string text = read_text(pos[1]);
     if (text.empty()) fail(pos[1], ": the text is empty");
 
@@ -43,8 +45,10 @@ int cmd_eval(Args& args) {
     const int stride = stride_flag ? static_cast<int>(stride_flag) : ctx / 2;
     if (stride > ctx) fail("--stride: ", stride, " is larger than the context of ", ctx);
 
-    std::vector<int> ids;
-    for (int32_t id : tok.encode(text, true)) ids.push_back(id);
+    // With --separator, as lm train --separator saw its corpus: documents ending in EOS.
+    const std::vector<int32_t> encoded =
+        separator.empty() ? tok.encode(text, true) : encode_documents(tok, text, separator);
+    std::vector<int> ids(encoded.begin(), encoded.end());
     if (ids.size() < 2) fail(pos[1], ": the text has fewer than 2 tokens");
     const int n = static_cast<int>(ids.size()), vocab = model->vocab_size();
     std::vector<float> logits(static_cast<size_t>(ctx) * vocab);

@@ -239,9 +239,11 @@ int eval_text_metric(Args& args, const std::string& task) {
 
 const char* const kEvalHelp =
     "usage:\n"
-    "  lm eval MODEL TEXT.txt [-c/--ctx N] [--stride S] [-t N] [--tokenizer PATH]\n"
+    "  lm eval MODEL TEXT.txt [-c/--ctx N] [--stride S] [--separator TEXT] [-t N] [--tokenizer PATH]\n"
     "      perplexity and bits per byte of a text, in windows of --ctx tokens (the model's\n"
-    "      context) sliding by --stride (half the window); each token is scored once\n"
+    "      context) sliding by --stride (half the window); each token is scored once. With\n"
+    "      --separator, the documents between separators end with end-of-text instead, as\n"
+    "      lm train --separator trains on them (no BOS)\n"
     "  lm eval MODEL TEST.tsv|.csv --task classify [--text-column C|A,B] [--label-column L] [--batch N] [-t N]\n"
     "      a BERT classifier on a labelled table: accuracy (N/M), per-label precision, recall\n"
     "      and F1, macro F1, confusion matrix; labels are matched by name to the model's.\n"

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -48,6 +49,9 @@ const char* const kTrainHelp =
     "                         tokenizer files (vocab.txt for bert)\n"
     "  --vocab N              BPE / WordPiece vocabulary size (1024; bert 8192)\n"
     "  --init MODEL           start from a llama/gpt2/bert model file: its weights and tokenizer\n"
+    "  --separator TEXT       the corpus's documents are separated by TEXT (escapes \\n \\t \\\\; '\\n\\n'\n"
+    "                         for blank lines): each ends with the end-of-text token instead, so\n"
+    "                         the model learns to end one and lm run stops there\n"
     "model (fresh):\n"
     "  --arch llama|gpt2|rnn|bert  (llama); bert pretrains with masked-LM\n"
     "  --size tiny|small|medium|large   dim/layers/heads/ctx 64/2/4/64, 128/4/4/128 (default),\n"
@@ -75,7 +79,7 @@ const char* const kTrainHelp =
     "Ctrl-C finishes the current step, writes OUT.ckpt and exits with status 130.\n"
     "examples:\n"
     "  lm train corpus.txt -o model.gguf --size small --iters 2000\n"
-    "  lm train ../shared/corpora/tinyshakespeare.txt -o shakespeare.gguf --arch gpt2 --tokenizer char\n";
+    "  lm train stories.txt -o story.gguf --separator '\\n\\n' --dim 192 --layers 6 --heads 6\n";
 
 namespace {
 
@@ -248,6 +252,7 @@ std::string with_extension(const std::string& out, const char* ext) {
 struct TrainRun {
     // Flags.
     std::string corpus_path, out_path, ckpt_path, csv_path, svg_path, resume_path, init_path, tokenizer_kind;
+    std::string separator;  // between the corpus's documents (unescaped), or empty
     int64_t vocab = 0, stop_after = 0;
     int threads = 1;
     bool quiet = false;
@@ -256,7 +261,7 @@ struct TrainRun {
     RunOptions opt{};
     ModelFile checkpoint, init_file;  // opened by parse_flags when resuming / fine-tuning
     // Data.
-    size_t corpus_bytes = 0;
+    size_t corpus_bytes = 0, documents = 0;
     Metadata tokenizer_meta;
     int n_vocab = 0;
     std::vector<int> tokens;
@@ -298,6 +303,7 @@ void resolve_task(TrainRun& run) {
         fail("--task ", task, ": ", run.init_path, " is not a bert model");
     if (bert) run.shape.arch = run.init_path.empty() && run.resume_path.empty() ? "bert" : "";
     if (!bert && (!run.dev_path.empty() || run.keep_best)) fail("--dev, --keep-best: only for --task classify and qa");
+    if (run.fine_tuning() && !run.separator.empty()) fail("--separator: only for a text corpus, not --task ", task);
     if (run.fine_tuning() && run.dev_path.empty() && run.resume_path.empty())
         fail("--task ", task, ": needs a --dev file to evaluate on");
 }
@@ -307,6 +313,7 @@ void parse_flags(Args& args, TrainRun& run) {
     run.resume_path = args.text({"--resume"}, "");
     run.init_path = args.text({"--init"}, "");
     run.tokenizer_kind = args.text({"--tokenizer"}, "");
+    run.separator = unescape(args.text({"--separator"}, ""));
     run.vocab = args.integer({"--vocab"}, 0, 7, 1 << 20);  // WordPiece: 5 specials and a letter; BPE 257 below
     const std::string type_name = args.text({"--type"}, "f32");
     run.threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
@@ -352,6 +359,7 @@ void parse_flags(Args& args, TrainRun& run) {
         default_ctx = std::min<int64_t>(256, train_config_from(run.init_file).max_seq_len);
     }
     run.opt = read_options(args, saved, default_ctx);
+    if (saved && run.separator.empty()) run.separator = saved->get_string("train.separator", "");
     resolve_task(run);
     // BERT's hidden_dropout_prob (0.1); the decoders train without dropout.
     const bool bert = run.task_name != "lm";
@@ -467,7 +475,9 @@ void prepare_tokens(TrainRun& run) {
     if (!inherited_tokenizer(run)) make_tokenizer(run, corpus, run.tokenizer_meta);
     const Tokenizer tokenizer(run.tokenizer_meta);
     run.n_vocab = tokenizer.n_vocab();
-    for (int32_t id : tokenizer.encode(corpus, false)) run.tokens.push_back(id);
+    const std::vector<int32_t> ids = encode_documents(tokenizer, corpus, run.separator);
+    run.tokens.assign(ids.begin(), ids.end());
+    if (!run.separator.empty()) run.documents = std::count(run.tokens.begin(), run.tokens.end(), tokenizer.eos());
     try {
         run.split = split_tokens(run.tokens, 0.1, static_cast<int>(run.opt.ctx));
     } catch (const Error& e) {
@@ -530,14 +540,16 @@ void print_summary(const TrainRun& run) {
                                   : kind.empty() || kind == "bpe" ? "byte-level BPE trained on the corpus"
                                                                   : kind;
     const std::string labels = run.labels.empty() ? "" : ", " + std::to_string(run.labels.size()) + " labels";
+    const std::string documents =
+        run.separator.empty() ? "" : ", " + std::to_string(run.documents) + " documents, each ending with end-of-text";
     if (run.n_examples)
         std::printf("train %s: %zu %s, dev %s, vocab %d (%s)%s\n", run.corpus_path.c_str(), run.n_examples,
                     run.task_name == "qa" ? "questions" : "examples", run.dev_path.c_str(), run.n_vocab,
                     tokenizer.c_str(), labels.c_str());
     else
-        std::printf("corpus %s: %zu bytes, %zu tokens (train %zu, val %zu), vocab %d (%s)\n", run.corpus_path.c_str(),
+        std::printf("corpus %s: %zu bytes, %zu tokens (train %zu, val %zu), vocab %d (%s)%s\n", run.corpus_path.c_str(),
                     run.corpus_bytes, run.tokens.size(), run.split.train.size(), run.split.val.size(), run.n_vocab,
-                    tokenizer.c_str());
+                    tokenizer.c_str(), documents.c_str());
     std::printf(
         "model %s%s: %.3fM parameters, dim %d, layers %d, heads %d/%d, hidden %d, ctx %lld%s\n", arch,
         c.arch != TrainArch::bert          ? ""
@@ -567,6 +579,7 @@ Metadata run_metadata(const TrainRun& r, int step) {
     if (!r.text_column.empty()) run.set("train.text_column", Value::of_string(r.text_column));
     if (!r.label_column.empty()) run.set("train.label_column", Value::of_string(r.label_column));
     if (r.doc_stride >= 0) run.set("train.doc_stride", Value::of_int(ValueType::I64, r.doc_stride));
+    if (!r.separator.empty()) run.set("train.separator", Value::of_string(r.separator));
     if (!r.labels.empty()) run.set("train.labels", Value::of_strings(r.labels));
     auto i64 = [](int64_t v) { return Value::of_int(ValueType::I64, v); };
     auto f64 = [](double v) { return Value::of_float(ValueType::F64, v); };

@@ -30,8 +30,8 @@ const char* kUsage =
     "  bench MODEL...            pp/tg tokens/s table (-p, -n, -t 1,2, -r, --roofline, --isa)\n"
     "  eval MODEL TEXT.txt       perplexity and bits per byte (--ctx, --stride; --task for more)\n"
     "  train CORPUS.txt          train a model on a text file, -o OUT.gguf (--arch, --size,\n"
-    "                            --tokenizer bpe|char, --vocab, --init, --iters, --lr, --batch,\n"
-    "                            --ctx, --resume CKPT, --save-every)\n"
+    "                            --tokenizer bpe|char, --vocab, --separator, --init, --iters,\n"
+    "                            --lr, --batch, --ctx, --resume CKPT, --save-every)\n"
     "lm --version: the version and the kernel (ISA) levels this CPU reaches\n";
 
 // Messages can quote bytes from hostile files: keep them on one printable line.

@@ -309,7 +309,7 @@ const std::vector<Row>& rows() {
          }, "eval --task bleu --ref FILE --hyp FILE.hyp", "FILE.hyp: 1 hypothesis lines, but FILE has 2 reference lines"},
         {"BLEU: empty reference file", bytes(""), "eval --task rouge --ref FILE --hyp FILE", "FILE: the file is empty"},
         {"unknown task", bytes(""), "eval FILE FILE --task summarize", "--task: 'summarize' is not one of classify, qa, bleu, rouge"},
-        // --- lm train --task
+        // --- lm train --task, --separator
         {"train: unknown task", bytes("some text\n"), "train FILE --task summarize",
          "--task: 'summarize' is not one of mlm, classify, qa"},
         {"train: fine-tuning without --dev", bytes("sentence\tlabel\na\tpos\n"), "train FILE --task classify",
@@ -326,6 +326,17 @@ const std::vector<Row>& rows() {
          bytes(R"({"data": [{"paragraphs": [{"context": "the capital is paris", "qas": [{"id": "q7", "question": "?", "answers": [{"text": "paris", "answer_start": 14}]}]}]}]})"),
          "train FILE --task qa --dev FILE",
          "FILE: question q7: answer \"paris\" is not the context's text at answer_start 14 (there: \" pari\")"},
+        {"train: --separator with a fine-tuning task", bytes("sentence\tlabel\na\tpos\n"),
+         "train FILE --task classify --dev FILE --separator x",
+         "--separator: only for a text corpus, not --task classify"},
+        {"train: --separator without an end-of-text token", [](const std::string& p) {  // GPT-2 files, no <|endoftext|>
+             std::filesystem::create_directories(p);
+             write(p + "/vocab.json", R"({"a": 0, "b": 1, "\u0120": 2})");
+             write(p + "/merges.txt", "#version: 0.2\n");
+             write(p + "/corpus.txt", "ab ba\n\nba ab\n");
+             return p;
+         }, "train FILE/corpus.txt --tokenizer FILE --separator x -o FILE/out.gguf",
+         "--separator: the vocabulary has no end-of-text (EOS) token to end documents with"},
         // --- command lines
         {"unknown command", bytes(""), "frobnicate", "unknown command 'frobnicate' (try lm --help)"},
         {"unknown option", bytes(""), "info FILE --bogus", "info: unknown option --bogus (usage: lm info MODEL ..."},

@@ -132,4 +132,18 @@ TEST_CASE("character vocabulary") {
     CHECK(tok.eos() == 9);
 }
 
+TEST_CASE("encode_documents: EOS in each separator's place, empty documents skipped") {
+    lm::Metadata meta;
+    lm::char_vocab("ab\n", meta);
+    const Tokenizer tok(meta);
+    const int32_t nl = 0, a = 1, b = 2, eos = 3;
+    REQUIRE(tok.eos() == eos);
+    REQUIRE(tok.encode("ab\n", false) == std::vector<int32_t>{a, b, nl});
+    CHECK(lm::encode_documents(tok, "ab\n\nba\n\n\n\nb", "\n\n") == std::vector<int32_t>{a, b, eos, b, a, eos, b, eos});
+    CHECK(lm::encode_documents(tok, "ab\n\n\nb\n\n", "\n\n") == std::vector<int32_t>{a, b, eos, nl, b, eos});
+    CHECK(lm::encode_documents(tok, "\n\n", "\n\n").empty());
+    CHECK(lm::encode_documents(tok, "ab\n\nb", "") == std::vector<int32_t>{a, b, nl, nl, b});  // no separator: as is
+    CHECK(lm::encode_documents(tok, "ab|ba", "|") == std::vector<int32_t>{a, b, eos, b, a, eos});
+}
+
 }  // TEST_SUITE

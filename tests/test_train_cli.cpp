@@ -19,6 +19,7 @@
 #include "src/train_checkpoint.h"
 #include "src/train_log.h"
 #include "tests/lm_process.h"
+#include "weights/model_file.h"
 
 namespace {
 
@@ -120,6 +121,37 @@ TEST_CASE("lm train --tokenizer PATH: GPT-2's 50257-token vocabulary from a voca
     CHECK(r.out.find("vocab 50257") != std::string::npos);
     const auto info = run_lm("info " + out);
     CHECK(info.out.find("tokenizer: gpt2, 50257 tokens") != std::string::npos);
+}
+
+TEST_CASE("lm train --separator: documents end with end-of-text, lm run stops there, lm eval scores it") {
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    std::string text;
+    for (int i = 0; i < 300; ++i) text += i % 2 ? "a cat sat on a mat.\n\n" : "a dog ran to a log.\n\n";
+    const std::string corpus = lm::testing::write_temp("train_separator.txt", text);
+    const std::string out = temp_path("train_separator.gguf");
+    const auto r =
+        run_lm("train " + corpus + " -o " + out + " --separator '\\n\\n'" + kTiny + " --iters 150 --lr 3e-3 -q");
+    INFO(r.out, r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find(", 300 documents, each ending with end-of-text") != std::string::npos);
+    CHECK(lm::load_model(temp_path("train_separator.ckpt")).meta.get_string("train.separator") == "\n\n");
+    // The model ends a story where the corpus did, without running into the next one.
+    const auto story = run_lm("run " + out + " 'a cat' --temp 0 -n 100 -t 1");
+    INFO(story.err);
+    CHECK(story.out == "a cat sat on a mat.");
+    CHECK(story.err.find("decode 14 tokens") != std::string::npos);
+    CHECK(story.err.find("| stop: end of text\n") != std::string::npos);
+    // Scored as it was trained (end-of-text, not the blank line), the corpus is far more likely.
+    auto nll = [&](const std::string& flags) {
+        const auto e = run_lm("eval " + out + " " + corpus + " -t 1" + flags);
+        REQUIRE(e.status == 0);
+        const size_t at = e.out.find("nll per token ");
+        REQUIRE(at != std::string::npos);
+        return std::strtod(e.out.c_str() + at + 14, nullptr);
+    };
+    const double as_trained = nll(" --separator '\\n\\n'"), raw = nll("");
+    CHECK(as_trained < 0.5);
+    CHECK(raw > as_trained + 0.1);
 }
 
 TEST_CASE("lm train --resume: 40 steps straight = 20 + 20 resumed, bit for bit") {

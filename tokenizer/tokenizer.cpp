@@ -208,6 +208,22 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     return out;
 }
 
+std::vector<int32_t> encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator) {
+    if (separator.empty()) return tok.encode(text, false);
+    if (tok.eos() < 0) fail("--separator: the vocabulary has no end-of-text (EOS) token to end documents with");
+    std::vector<int32_t> ids;
+    for (size_t start = 0; start < text.size();) {
+        const size_t end = std::min(text.find(separator, start), text.size());
+        if (end > start) {
+            const std::vector<int32_t> doc = tok.encode(text.substr(start, end - start), false);
+            ids.insert(ids.end(), doc.begin(), doc.end());
+            ids.push_back(tok.eos());
+        }
+        start = end + separator.size();
+    }
+    return ids;
+}
+
 std::vector<int32_t> Tokenizer::encode_with_spans(std::string_view text, std::vector<ByteSpan>& spans,
                                                   bool parse_special) const {
     std::vector<int32_t> out;

@@ -91,6 +91,12 @@ private:
     std::vector<int32_t> specials_;  // user-defined and control tokens, longest text first
 };
 
+// The documents of `text` between separators (e.g. "\n\n", a blank line), each followed by
+// EOS in the separator's place, so that a model trained on them learns where a document ends
+// (GPT-2's <|endoftext|> between texts). Empty documents are skipped; an empty separator
+// encodes the text whole. No BOS. Throws lm::Error when the vocabulary has no EOS.
+std::vector<int32_t> encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator);
+
 // Holds back an incomplete multi-byte UTF-8 character split across tokens; push() returns
 // the complete bytes so far, flush() whatever is left (invalid bytes pass through unchanged).
 class Utf8Stream {
