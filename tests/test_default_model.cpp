@@ -1,5 +1,7 @@
 // The story model linked into the binary: it loads with no file, tells a story from a
-// prompt, and is the trained model weights/README.md describes (its loss on held-out text).
+// prompt and ends it, and is the trained model weights/README.md describes (its loss on
+// held-out text).
+#include <algorithm>
 #include <cmath>
 
 #include "src/model.h"
@@ -26,14 +28,16 @@ TEST_CASE("built-in model: q8_0 weights under 4 MB, and its loss on held-out sto
     CHECK(file.get("blk.0.attn_q.weight").type == DType::Q8_0);
     MESSAGE("built-in model: ", file.mapping->size(), " bytes, ", bytes, " of tensors");
 
-    // The corpus's last 10 % is the validation split lm train held out.
+    // The corpus's last 10 % is the validation split lm train held out; it was trained with
+    // end-of-text in place of the blank line between stories (--separator '\n\n').
     const std::string corpus_path = testing::shared_file("corpora/stories-260K-samples.txt");
     if (corpus_path.empty()) return;
     const std::string corpus = testing::read_file_bytes(corpus_path);
     const std::string text = corpus.substr(corpus.size() - 6000);
     Tokenizer tok(file.meta);
-    std::vector<int> ids;
-    for (int32_t id : tok.encode(text, false)) ids.push_back(id);
+    const std::vector<int32_t> encoded = encode_documents(tok, text, "\n\n");
+    const std::vector<int> ids(encoded.begin(), encoded.end());
+    REQUIRE(std::count(ids.begin(), ids.begin() + 256, tok.eos()) >= 1);
     auto model = load_decoder(file, 256, 256);
     const int n = std::min<int>(static_cast<int>(ids.size()), 256), V = model->vocab_size();
     std::vector<float> logits(static_cast<size_t>(n) * V);
@@ -41,6 +45,22 @@ TEST_CASE("built-in model: q8_0 weights under 4 MB, and its loss on held-out sto
     const double loss = testing::mean_next_token_nll(logits, ids, n, V);
     MESSAGE("built-in model: loss ", loss, " nats/token on ", n - 1, " held-out tokens");
     CHECK(loss < 2.2);  // measured 2.04; an untrained model scores about ln(1024) = 6.9
+}
+
+// Before it learned end-of-text, the model ran on into a second "Once upon a time" until the
+// context was full.
+TEST_CASE("built-in model: a story ends at the end-of-text token, well before the context is full") {
+    for (const char* sampling : {"--temp 0", "--seed 1", "--seed 2", "--seed 3", "--seed 4"}) {
+        const testing::LmResult r = testing::run_lm(std::string("run 'Once upon a time' -t 1 ") + sampling);
+        INFO(sampling, "\n", r.out, r.err);
+        CHECK(r.status == 0);
+        CHECK(r.err.find("| stop: end of text\n") != std::string::npos);
+        const size_t second = r.out.find("Once upon a time", 1);
+        CHECK(second == std::string::npos);
+        const long decoded = std::strtol(r.err.c_str() + r.err.find("decode ") + 7, nullptr, 10);
+        CHECK(decoded > 60);   // a story, not a sentence
+        CHECK(decoded < 240);  // 252 would fill the context
+    }
 }
 
 }
