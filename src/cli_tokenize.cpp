@@ -23,10 +23,9 @@ std::string printable(std::string_view bytes) {
             pos += d.len;
             continue;
         }
-        char escaped[8];
-        if (c == '\n' || c == '\t' || c == '\\') std::snprintf(escaped, sizeof escaped, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : c);
-        else std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-        out += escaped;
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", c);
+        out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\\' ? "\\\\" : hex;
         ++pos;
     }
     return out;
@@ -56,7 +55,8 @@ int cmd_tokenize(Args& args) {
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
     const std::string text_file = args.text({"-f", "--file"}, "");
     const size_t n_args = text_file.empty() ? 2 : 1;
-    const auto pos = args.positional(n_args, n_args, "lm tokenize MODEL TEXT (or -f FILE) [options] (lm tokenize --help)");
+    const auto pos =
+        args.positional(n_args, n_args, "lm tokenize MODEL TEXT (or -f FILE) [options] (lm tokenize --help)");
     if (show_pieces && count) fail("tokenize: --show-pieces and --count: give one of them");
     const std::string text = text_file.empty() ? pos[1] : read_text(text_file);
     ModelFile file = open_model(pos[0], tokenizer_path);
