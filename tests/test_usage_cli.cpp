@@ -104,8 +104,8 @@ TEST_CASE("lm --version: the version and every ISA level this CPU reaches") {
     std::string levels;
     for (simd::Isa isa : simd::reachable_isas()) levels += std::string(" ") + simd::isa_name(isa);
     CHECK(levels.rfind(" scalar", 0) == 0);
-    const std::string want = std::string("ISA levels:") + levels + " (matmul uses " + simd::isa_name(simd::best_isa()) + ")\n";
-    CHECK(r.out.find(want) != std::string::npos);
+    const std::string best = simd::isa_name(simd::best_isa());
+    CHECK(r.out.find("ISA levels:" + levels + " (matmul uses " + best + ")\n") != std::string::npos);
 }
 
 TEST_CASE("tokenize -f FILE and -f - (standard input): a 1 MB text, --count, --show-pieces") {
@@ -114,7 +114,8 @@ TEST_CASE("tokenize -f FILE and -f - (standard input): a 1 MB text, --count, --s
     const Tokenizer tok(load_model(gguf).meta);
     // Over 1 MB: more than one command-line argument may hold (128 KiB on Linux).
     std::string big;
-    for (int i = 0; big.size() < (1u << 20); ++i) big += "Once upon a time, Lily saw " + std::to_string(i) + " birds.\n";
+    for (int i = 0; big.size() < (1u << 20); ++i)
+        big += "Once upon a time, Lily saw " + std::to_string(i) + " birds.\n";
     const std::string big_path = testing::write_temp("big.txt", big);
     const testing::LmResult count = testing::run_lm("tokenize " + gguf + " -f " + big_path + " --count");
     CHECK(count.status == 0);
@@ -194,7 +195,8 @@ TEST_CASE("run: -n beyond the context is noted once at the start; --ctx-shift ke
     // -n that fits, and -n -1 (until the context is full), need no note.
     CHECK(testing::run_lm("run " + gguf + " 'Once upon a time' -c 32 -n 27 --temp 0 -t 1").err.find("note") ==
           std::string::npos);
-    const testing::LmResult until_full = testing::run_lm("run " + gguf + " 'Once upon a time' -c 32 -n -1 --temp 0 -t 1");
+    const testing::LmResult until_full =
+        testing::run_lm("run " + gguf + " 'Once upon a time' -c 32 -n -1 --temp 0 -t 1");
     CHECK(until_full.err.find("note") == std::string::npos);
     CHECK(until_full.out == full.out);
 }
