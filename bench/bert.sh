@@ -98,7 +98,7 @@ fi
 if has pretrain; then
     start=$(seconds)
     $LM train "$dir/pretrain.txt" --arch bert --vocab 8192 --dim 128 --layers 2 --heads 2 --hidden 512 --ctx 128 \
-        --batch 64 --iters "$PRETRAIN_ITERS" --lr 2e-3 --min-lr 1e-4 --warmup 200 --weight-decay 0.01 --beta2 0.99 \
+        --batch 64 --iters "$PRETRAIN_ITERS" --lr 2e-3 --min-lr 1e-4 --warmup 200 --weight-decay 0.01 --beta2 0.99 --dropout 0 \
         --eval-every 500 --eval-batches 20 --save-every 1000 -o "$out/bert.gguf" -t "$THREADS" -q \
         | tee "$dir/pretrain.log"
     elapsed "$start" >"$dir/pretrain.seconds"
@@ -108,7 +108,7 @@ fi
 if has sst2; then
     start=$(seconds)
     $LM train "$data/sst2/train.tsv" --task classify --dev "$data/sst2/dev.tsv" --init "$out/bert.gguf" --ctx 64 \
-        --batch 32 --iters "$SST2_ITERS" --lr 1e-3 --min-lr 1e-5 --warmup 200 --weight-decay 0.01 --beta2 0.999 \
+        --batch 32 --iters "$SST2_ITERS" --lr 3e-4 --min-lr 1e-5 --warmup 200 --weight-decay 0.01 --beta2 0.999 --dropout 0.1 \
         --eval-every 250 --keep-best -o "$out/sst2.gguf" -t "$THREADS" -q | tee "$dir/sst2.log"
     elapsed "$start" >"$dir/sst2.seconds"
     $LM eval "$out/sst2.gguf" "$data/sst2/dev.tsv" --task classify -t "$THREADS" | tee "$dir/sst2-eval.log"
@@ -122,7 +122,7 @@ if has babi; then
         start=$(seconds)
         $LM train "$data/babi/qa$task-train.json" --task qa --dev "$data/babi/qa$task-valid.json" --vocab 200 \
             --dim 128 --layers 2 --heads 4 --ctx 256 --doc-stride 128 --batch 32 --iters "$BABI_ITERS" --lr 2e-3 \
-            --min-lr 1e-4 --warmup 100 --weight-decay 0.01 --init-std 0.1 --eval-every 500 --keep-best \
+            --min-lr 1e-4 --warmup 100 --weight-decay 0.01 --init-std 0.1 --dropout 0 --eval-every 500 --keep-best \
             -o "$out/babi-qa$task.gguf" -t "$THREADS" -q | tee "$dir/babi-qa$task.log"
         elapsed "$start" >"$dir/babi-qa$task.seconds"
     done
