@@ -27,16 +27,21 @@ uint64_t drop_attention(int l) { return kDropLayers + 2 * (uint64_t)l; }
 uint64_t drop_mlp(int l) { return kDropLayers + 2 * (uint64_t)l + 1; }
 
 // Inverted dropout in place, x[i] *= mask[i] / (1 - p). The mask is a hash of the batch's seed,
-// the site and i, so the backward multiplies the gradient by the same mask without storing it.
+// the site and i (MurmurHash3's 32-bit finalizer of i's Weyl sequence: branch-free 32-bit
+// arithmetic the compiler vectorizes), so the backward multiplies the gradient by the same mask
+// without storing it.
 void dropout(const TrainModel& m, float* x, size_t n, uint64_t site) {
     const float p = m.dropout;
     if (p <= 0.0f) return;
-    const uint64_t base = Rng{m.dropout_seed ^ (site << 40)}.next();
+    const auto base = static_cast<uint32_t>(Rng{m.dropout_seed ^ (site << 40)}.next() >> 32);
     const auto threshold = static_cast<uint32_t>(std::min(4294967295.0, p * 4294967296.0));
     const float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static) if (n > (1u << 15))
     for (long i = 0; i < (long)n; ++i) {
-        const auto h = static_cast<uint32_t>(Rng{base + static_cast<uint64_t>(i)}.next() >> 32);
+        uint32_t h = base + static_cast<uint32_t>(i) * 0x9E3779B9u;
+        h = (h ^ (h >> 16)) * 0x85EBCA6Bu;
+        h = (h ^ (h >> 13)) * 0xC2B2AE35u;
+        h ^= h >> 16;
         x[i] = h < threshold ? 0.0f : x[i] * scale;
     }
 }
