@@ -4,6 +4,7 @@
 
 #include "tokenizer/bpe_train.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/wordpiece_train.h"
 #include "tests/test_tokenizer_helpers.h"
 #include "weights/error.h"
 
@@ -147,3 +148,46 @@ TEST_CASE("encode_documents: EOS in each separator's place, empty documents skip
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("encode_pieces gives encode's ids, a piece at a time, for the tokenizers lm trains with") {
+    const std::string path = lm::testing::shared_file("corpora/tinyshakespeare.txt");
+    if (path.empty()) return;
+    // Spaces, blank lines, punctuation before newlines and a line with no newline after it.
+    const std::string text = read_file(path).substr(0, 30000) + "\n \n\t x.\n\n\ny!\nlast line";
+    std::vector<std::pair<std::string, lm::Metadata>> vocabularies(3);
+    vocabularies[0].first = "char", lm::char_vocab(text, vocabularies[0].second);
+    vocabularies[1].first = "byte-level BPE", lm::train_bpe(text, {600, 2}, vocabularies[1].second);
+    vocabularies[2].first = "WordPiece", lm::train_wordpiece(text, {500, 2, 1000, lm::WordPieceScore::frequency},
+                                                            vocabularies[2].second);
+    for (const char* name : {"llama-spm", "gpt-2", "bert-bge"}) {
+        const std::string vocab = shared_file(std::string("models/gguf-vocab/ggml-vocab-") + name + ".gguf");
+        if (!vocab.empty()) vocabularies.emplace_back(name, lm::load_model(vocab).meta);
+    }
+    for (const auto& [name, meta] : vocabularies) {
+        CAPTURE(name);
+        const Tokenizer tok(meta);
+        const std::vector<int32_t> whole = tok.encode(text, false);
+        std::vector<int32_t> pieces;
+        std::vector<size_t> ends;
+        tok.encode_pieces(text, 100, [&](const std::vector<int32_t>& ids, size_t end) {
+            pieces.insert(pieces.end(), ids.begin(), ids.end());
+            ends.push_back(end);
+        });
+        CHECK(pieces == whole);
+        CHECK(ends.size() > 200);  // about one cut per 100 bytes
+        CHECK(ends.back() == text.size());
+        for (size_t i = 0; i + 1 < ends.size(); ++i) {
+            CHECK(text[ends[i] - 1] == '\n');
+            CHECK(ends[i] - (i ? ends[i - 1] : 0) >= 100);
+        }
+    }
+    // Without a newline between printable bytes the text is one piece.
+    const Tokenizer tok(vocabularies[0].second);
+    int calls = 0;
+    tok.encode_pieces("no cut\n here, \n nor here", 2, [&](const std::vector<int32_t>& ids, size_t end) {
+        ++calls;
+        CHECK(ids.size() == 24);
+        CHECK(end == 24);
+    });
+    CHECK(calls == 1);
+}

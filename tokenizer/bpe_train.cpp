@@ -34,7 +34,11 @@ public:
     explicit Trainer(std::string_view corpus) {
         add_byte_tokens();
         std::unordered_map<std::string_view, int64_t> counts;  // views into the corpus
-        for (std::string_view piece : gpt2_pretokenize(corpus)) ++counts[piece];
+        // A piece at a time: the pre-tokenizer's working memory is many times its text's size.
+        for (size_t begin = 0, end; begin < corpus.size(); begin = end) {
+            end = piece_end(corpus, begin, size_t{1} << 16);
+            for (std::string_view word : gpt2_pretokenize(corpus.substr(begin, end - begin))) ++counts[word];
+        }
         for (const auto& [text, count] : counts) {
             Word w{{}, count};
             for (char c : text) w.symbols.push_back(byte_id_[static_cast<uint8_t>(c)]);

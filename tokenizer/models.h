@@ -31,6 +31,11 @@ PreTokenizer pre_tokenizer_named(const std::string& name, const std::string& sou
 std::vector<std::string_view> pretokenize(PreTokenizer pre, std::string_view text);
 std::vector<std::string_view> gpt2_pretokenize(std::string_view text);
 std::vector<std::string_view> llama3_pretokenize(std::string_view text);
+// Where the piece of a long text that starts at `begin` ends when the text is split or encoded
+// a piece at a time: the first offset from begin + piece_bytes on that follows a newline lying
+// between two printable ASCII bytes (or the end). Every pre-tokenizer ends a word there (and
+// SPM has no piece holding a newline), so the pieces split and encode as the whole text does.
+size_t piece_end(std::string_view text, size_t begin, size_t piece_bytes);
 
 struct BpeModel {
     StringMap<int32_t> ranks;                 // "left right" -> merge rank (lower merges first)

@@ -1,6 +1,7 @@
 // The pre-tokenizers of byte-level BPE: the regular expressions GPT-2 and Llama 3 split text
 // with before merging, written out by hand over code points. Pieces are byte ranges of the
 // input; invalid UTF-8 bytes count as symbols (neither letter, digit nor space).
+#include <algorithm>
 #include <cstdint>
 
 #include "tokenizer/models.h"
@@ -70,6 +71,13 @@ struct Splitter {
 };
 
 }  // namespace
+
+size_t piece_end(std::string_view text, size_t begin, size_t piece_bytes) {
+    auto printable = [&](size_t i) { return text[i] > ' ' && text[i] < 0x7f; };
+    size_t end = begin + std::max<size_t>(piece_bytes, 1);
+    while (end < text.size() && !(end >= 2 && text[end - 1] == '\n' && printable(end - 2) && printable(end))) ++end;
+    return std::min(end, text.size());
+}
 
 // GPT-2's regex, by hand:
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+

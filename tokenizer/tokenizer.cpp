@@ -190,11 +190,8 @@ void Tokenizer::encode_fragment(std::string_view text, bool after_special, std::
     }
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
-                                       bool parse_special) const {
-    std::vector<int32_t> out;
-    if (add_special && add_bos_ && bos_ >= 0) out.push_back(bos_);
-    bool after_special = true;  // SPM puts its space prefix after BOS or a special token
+void Tokenizer::encode_text(std::string_view text, bool parse_special, bool after_special,
+                            std::vector<int32_t>& out) const {
     for (const Fragment& f : split_special(text, parse_special)) {
         if (f.token >= 0) {
             out.push_back(f.token);
@@ -204,6 +201,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
             after_special = false;
         }
     }
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
+                                       bool parse_special) const {
+    std::vector<int32_t> out;
+    if (add_special && add_bos_ && bos_ >= 0) out.push_back(bos_);
+    encode_text(text, parse_special, true, out);  // SPM puts its space prefix at the start
     if (add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
     return out;
 }
@@ -222,6 +226,18 @@ std::vector<int32_t> encode_documents(const Tokenizer& tok, std::string_view tex
         start = end + separator.size();
     }
     return ids;
+}
+
+void Tokenizer::encode_pieces(std::string_view text, size_t piece_bytes,
+                              const std::function<void(const std::vector<int32_t>&, size_t)>& sink) const {
+    std::vector<int32_t> ids;
+    for (size_t begin = 0; begin < text.size();) {
+        const size_t end = piece_end(text, begin, piece_bytes);
+        ids.clear();
+        encode_text(text.substr(begin, end - begin), false, begin == 0, ids);
+        sink(ids, end);
+        begin = end;
+    }
 }
 
 std::vector<int32_t> Tokenizer::encode_with_spans(std::string_view text, std::vector<ByteSpan>& spans,

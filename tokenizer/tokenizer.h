@@ -6,6 +6,7 @@
 // tokenizer/bpe_train.h learns new ones.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,14 @@ public:
     // into those tokens; user-defined tokens are always matched, as in llama.cpp.
     std::vector<int32_t> encode(std::string_view text, bool add_special,
                                 bool parse_special = false) const;
+
+    // encode(text, false) of a text whose ids need not fit in memory at once (a training
+    // corpus): the text is cut into pieces of about piece_bytes where every tokenizer splits
+    // anyway (piece_end in tokenizer/models.h; SPM's space prefix goes only before the first
+    // piece), and sink(ids, end) gets each piece's ids and the offset in `text` where the
+    // piece ends. A text without such a cut is one piece.
+    void encode_pieces(std::string_view text, size_t piece_bytes,
+                       const std::function<void(const std::vector<int32_t>& ids, size_t end)>& sink) const;
 
     // encode(text, false, parse_special), and for every token the bytes [begin, end) of `text`
     // it came from (a special token found in the text covers its text). Maps a span of
@@ -74,6 +83,8 @@ private:
     void read_special_ids(const Metadata& meta);
     void find_special_tokens();
     std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
+    // The ids of text's fragments appended to out; after_special: SPM's space prefix is due.
+    void encode_text(std::string_view text, bool parse_special, bool after_special, std::vector<int32_t>& out) const;
     void encode_fragment(std::string_view text, bool after_special, std::vector<int32_t>& out,
                          std::vector<ByteSpan>* spans) const;
     void check_id(int32_t id) const;
