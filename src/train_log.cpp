@@ -59,6 +59,18 @@ std::string escape_xml(const std::string& s) {
     return out;
 }
 
+// `text` as the new content of `path`, through a temporary file renamed into place: a kill
+// mid-write leaves the old file whole.
+void replace_file(const std::string& path, const std::string& text, const char* what) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out.flush()) fail(path, ": cannot write the ", what);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, ": cannot write the ", what);
+}
+
 }  // namespace
 
 TrainLog::TrainLog(const std::string& path, int resume_step) : path_(path) {
@@ -71,9 +83,7 @@ TrainLog::TrainLog(const std::string& path, int resume_step) : path_(path) {
     }
     std::string text = std::string(kHeader) + "\n";
     for (const TrainLogRow& r : rows_) text += csv_line(r);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) fail(path, ": cannot write the training log");
+    replace_file(path, text, "training log");
 }
 
 void TrainLog::add(const TrainLogRow& row) {
@@ -146,13 +156,7 @@ std::string loss_plot_svg(const std::vector<TrainLogRow>& rows, const std::strin
 }
 
 void write_loss_plot(const std::string& path, const std::vector<TrainLogRow>& rows, const std::string& title) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << loss_plot_svg(rows, title);
-        if (!out.flush()) fail(path, ": cannot write the loss plot");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, ": cannot write the loss plot");
+    replace_file(path, loss_plot_svg(rows, title), "loss plot");
 }
 
 }  // namespace lm

@@ -18,7 +18,8 @@ struct TrainLogRow {
 
 // The CSV log: `path` is rewritten with the header and, when resuming at `resume_step` > 0,
 // the rows of the earlier run up to that step (a run interrupted later left rows the resumed
-// run will redo); each add() appends one row and flushes it.
+// run will redo), through a temporary file renamed into place; each add() appends one row and
+// flushes it.
 class TrainLog {
 public:
     TrainLog(const std::string& path, int resume_step);

@@ -1,5 +1,8 @@
 #include "weights/gguf.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -209,7 +212,7 @@ struct Writer {
     uint64_t written = 0;
 
     void bytes(const void* p, size_t n) {
-        if (n && std::fwrite(p, 1, n, f) != n) fail(path, ": write failed (disk full?)");
+        if (n && std::fwrite(p, 1, n, f) != n) fail(path, ": write failed: ", std::strerror(errno));
         written += n;
     }
     template <typename T>
@@ -277,15 +280,17 @@ void write_gguf(const std::string& path, const Metadata& meta, const std::vector
             w.bytes(t.data, t.nbytes);
             w.pad_to(alignment);
         }
-        if (std::fflush(f) != 0) fail(path, ": write failed (disk full?)");
+        // On disk before it replaces `path`: after a crash either the old file or the new one is there.
+        if (std::fflush(f) != 0 || ::fsync(fileno(f)) != 0) fail(path, ": write failed: ", std::strerror(errno));
     } catch (...) {
         std::fclose(f);
         std::remove(tmp.c_str());
         throw;
     }
     if (std::fclose(f) != 0) {
+        const int error = errno;
         std::remove(tmp.c_str());
-        fail(path, ": write failed");
+        fail(path, ": write failed: ", std::strerror(error));
     }
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);

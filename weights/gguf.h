@@ -17,7 +17,8 @@ constexpr uint32_t kGgufDefaultAlignment = 32;
 ModelFile read_gguf(std::shared_ptr<const MappedFile> mapping);
 
 // Writes metadata and tensors (data copied from each tensor's pointer) to `path` through a
-// temporary file renamed into place, so a failed write never leaves a partial file.
+// temporary file synced to disk and renamed into place, so neither a failed write nor a crash
+// (of lm or of the machine) leaves a partial file; errors name `path` and the system's reason.
 void write_gguf(const std::string& path, const Metadata& meta, const std::vector<Tensor>& tensors);
 
 }  // namespace lm
