@@ -3,18 +3,23 @@
 // --init / --resume) -> 90/10 token split -> model (fresh, --init weights or a checkpoint) -> steps
 // of AdamW with warmup + cosine decay -> OUT.gguf, with OUT.csv (log), OUT.svg (loss plot) and
 // OUT.ckpt (checkpoint: weights, AdamW moments, step, generator) beside it. Everything a step
-// depends on is in the checkpoint, so --resume is bit-exact.
+// depends on is in the checkpoint, so --resume is bit-exact, also after a kill -9. The corpus
+// and its ids are memory-mapped, so neither needs to fit in memory.
+#include <fcntl.h>
 #include <omp.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "src/cli.h"
 #include "src/train_checkpoint.h"
@@ -29,6 +34,7 @@
 #include "tokenizer/unicode.h"
 #include "weights/error.h"
 #include "weights/gguf.h"
+#include "weights/mmap.h"
 
 namespace lm {
 
@@ -122,7 +128,7 @@ void check_writable(const std::string& out) {
 }
 
 // --tokenizer char counts characters, so the text must be UTF-8 (byte-level BPE takes any bytes).
-void check_utf8(const std::string& path, const std::string& text) {
+void check_utf8(const std::string& path, std::string_view text) {
     int64_t line = 1;
     for (size_t pos = 0; pos < text.size();) {
         const Decoded d = decode_utf8(text, pos);
@@ -263,7 +269,8 @@ struct TrainRun {
     size_t corpus_bytes = 0, documents = 0;
     Metadata tokenizer_meta;
     int n_vocab = 0;
-    std::vector<int> tokens;
+    std::unique_ptr<MappedFile> token_file;  // the corpus's ids, which `tokens` and `split` view
+    std::span<const int> tokens;
     TokenSplit split;
     // BERT tasks.
     std::string task_name, dev_path, text_column, label_column;
@@ -271,6 +278,8 @@ struct TrainRun {
     bool keep_best = false;
     float init_std = 0.02f;  // of fresh weights (and of a new head on --init)
     std::unique_ptr<BertTask> task;
+    double best_score = -INFINITY;  // --keep-best: the best dev evaluation so far, and its step
+    int best_step = -1;
     // classify and qa read labelled examples; lm and mlm a token stream.
     bool fine_tuning() const { return task_name == "classify" || task_name == "qa"; }
     std::vector<std::string> labels;  // classify: names by id
@@ -290,6 +299,7 @@ void resolve_task(TrainRun& run) {
     if (run.text_column.empty()) run.text_column = saved.get_string("train.text_column", "");
     if (run.label_column.empty()) run.label_column = saved.get_string("train.label_column", "");
     if (run.doc_stride < 0) run.doc_stride = saved.get_int("train.doc_stride", -1);
+    run.keep_best = run.keep_best || saved.get_bool("train.keep_best", false);
     const bool bert_init =
         !run.init_path.empty() && run.init_file.meta.get_string("general.architecture", "") == "bert";
     if (task.empty()) task = run.shape.arch == "bert" || bert_init ? "mlm" : "lm";
@@ -373,7 +383,7 @@ void parse_flags(Args& args, TrainRun& run) {
 }
 
 // The tokenizer's metadata for a run that does not inherit one.
-void make_tokenizer(const TrainRun& run, const std::string& corpus, Metadata& meta) {
+void make_tokenizer(const TrainRun& run, std::string_view corpus, Metadata& meta) {
     const std::string& kind = run.tokenizer_kind;
     if (kind == "char") {
         check_utf8(run.corpus_path, corpus);
@@ -464,19 +474,59 @@ void prepare_examples(TrainRun& run) {
     run.task = make_qa_task(std::move(windows), std::move(dev_windows), B);
 }
 
+void write_all(int fd, const void* data, size_t n, const std::string& path) {
+    for (const char* p = static_cast<const char*>(data); n > 0;) {
+        const ssize_t written = ::write(fd, p, n);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) fail(path, ": cannot write the corpus's token ids: ", std::strerror(errno));
+        p += written, n -= static_cast<size_t>(written);
+    }
+}
+
+// The corpus's ids, encoded a piece at a time into a file beside the output that is unlinked at
+// once (nothing is left behind, even after a kill) and mapped back: memory holds one piece of
+// text and its ids at a time, and training reads only the pages it samples.
+void tokenize_corpus(TrainRun& run, const Tokenizer& tokenizer, const MappedFile& corpus_file) {
+    static_assert(sizeof(int) == sizeof(int32_t));
+    const std::string_view corpus(reinterpret_cast<const char*>(corpus_file.data()), corpus_file.size());
+    const std::string path = with_extension(run.out_path, ".tokens");
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) fail(path, ": cannot write the corpus's token ids: ", std::strerror(errno));
+    ::unlink(path.c_str());
+    size_t count = 0, encoded = 0;
+    try {
+        const auto sink = [&](const std::vector<int32_t>& ids, size_t end) {
+            write_all(fd, ids.data(), ids.size() * sizeof(int32_t), path);
+            count += ids.size();
+            if (!run.separator.empty()) run.documents += std::count(ids.begin(), ids.end(), tokenizer.eos());
+            corpus_file.release(corpus.data() + encoded, end - encoded);
+            encoded = end;
+        };
+        encode_documents(tokenizer, corpus, run.separator, size_t{1} << 16, sink);  // with --separator: EOS after each
+        if (count) run.token_file = std::make_unique<MappedFile>(path, fd);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ::close(fd);
+    if (count) run.tokens = {reinterpret_cast<const int*>(run.token_file->data()), count};
+}
+
 // Corpus -> tokenizer -> tokens -> 90/10 split.
 void prepare_tokens(TrainRun& run) {
     if (run.fine_tuning()) return prepare_examples(run);
-    const std::string corpus = read_text(run.corpus_path);
-    if (corpus.empty()) fail(run.corpus_path, ": the corpus is empty");
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(run.corpus_path, ec) && std::filesystem::file_size(run.corpus_path, ec) == 0)
+        fail(run.corpus_path, ": the corpus is empty");
+    const MappedFile corpus_file(run.corpus_path);
+    const std::string_view corpus(reinterpret_cast<const char*>(corpus_file.data()), corpus_file.size());
     run.corpus_bytes = corpus.size();
     run.tokenizer_meta.source = run.corpus_path;
     if (!inherited_tokenizer(run)) make_tokenizer(run, corpus, run.tokenizer_meta);
+    corpus_file.release(corpus.data(), corpus.size());  // read back piece by piece to encode
     const Tokenizer tokenizer(run.tokenizer_meta);
     run.n_vocab = tokenizer.n_vocab();
-    const std::vector<int32_t> ids = encode_documents(tokenizer, corpus, run.separator);
-    run.tokens.assign(ids.begin(), ids.end());
-    if (!run.separator.empty()) run.documents = std::count(run.tokens.begin(), run.tokens.end(), tokenizer.eos());
+    tokenize_corpus(run, tokenizer, corpus_file);
     try {
         run.split = split_tokens(run.tokens, 0.1, static_cast<int>(run.opt.ctx));
     } catch (const Error& e) {
@@ -504,6 +554,8 @@ void prepare_model(TrainRun& run) {
         const Metadata state = train_load_checkpoint(run.resume_path, model, B, T);
         run.start_step = static_cast<int>(state.get_int("train.step"));
         run.rng.state = static_cast<uint64_t>(state.get_int("train.rng"));
+        run.best_step = static_cast<int>(state.get_int("train.best_step", -1));
+        run.best_score = state.get_float("train.best_score", -INFINITY);
         const int64_t trained_on = state.get_int("train.corpus_tokens", -1);
         const bool examples = run.fine_tuning();
         if (examples && trained_on != static_cast<int64_t>(run.n_examples))
@@ -580,6 +632,11 @@ Metadata run_metadata(const TrainRun& r, int step) {
     if (r.doc_stride >= 0) run.set("train.doc_stride", Value::of_int(ValueType::I64, r.doc_stride));
     if (!r.separator.empty()) run.set("train.separator", Value::of_string(r.separator));
     if (!r.labels.empty()) run.set("train.labels", Value::of_strings(r.labels));
+    if (r.keep_best) run.set("train.keep_best", Value::of_bool(true));
+    if (r.best_step >= 0) {
+        run.set("train.best_step", Value::of_int(ValueType::I64, r.best_step));
+        run.set("train.best_score", Value::of_float(ValueType::F64, r.best_score));
+    }
     auto i64 = [](int64_t v) { return Value::of_int(ValueType::I64, v); };
     auto f64 = [](double v) { return Value::of_float(ValueType::F64, v); };
     const std::pair<const char*, int64_t> ints[] = {
@@ -637,13 +694,17 @@ int train_steps(TrainRun& run) {
     const bool progress = !run.quiet && isatty(STDERR_FILENO);
     int last_saved = run.resume_path.empty() ? -1 : run.start_step;
     auto save = [&](int step) {
-        train_save_checkpoint(run.ckpt_path, model,
-                              run_metadata(run, step));
+        try {
+            train_save_checkpoint(run.ckpt_path, model, run_metadata(run, step));
+        } catch (const Error& e) {
+            fail("step ", step, ": ", e.what(), "; ",
+                 last_saved >= 0 ? run.ckpt_path + " still holds step " + std::to_string(last_saved)
+                                 : std::string("no checkpoint was written"));
+        }
         last_saved = step;
     };
-    double last_val = -1, best_score = -INFINITY;
+    double last_val = -1;
     std::string last_eval;
-    int best_step = -1;
     const std::vector<std::string>& labels = run.labels;
     // The validation loss (and the task's metric); with --keep-best OUT.gguf follows the best one.
     auto validate = [&](int step) {
@@ -656,8 +717,8 @@ int train_steps(TrainRun& run) {
         }
         const TaskEval e = run.task->evaluate(model);
         last_val = e.loss, last_eval = e.line;
-        if (run.keep_best && e.score > best_score) {
-            best_score = e.score, best_step = step;
+        if (run.keep_best && e.score > run.best_score) {
+            run.best_score = e.score, run.best_step = step;
             train_write_gguf(run.out_path, model, run.tokenizer_meta, title, run.out_type, labels);
         }
         return last_val;
@@ -732,7 +793,8 @@ int train_steps(TrainRun& run) {
         return 0;
     }
     std::string kept;
-    if (best_step >= 0) kept = " with the weights of step " + std::to_string(best_step) + ", the best on --dev";
+    if (run.best_step >= 0)
+        kept = " with the weights of step " + std::to_string(run.best_step) + ", the best on --dev";
     else train_write_gguf(run.out_path, model, run.tokenizer_meta, title, run.out_type, labels);
     std::printf("wrote %s (%s%s), %s, %s%s\n", run.out_path.c_str(), dtype_name(run.out_type), kept.c_str(),
                 run.csv_path.c_str(), run.svg_path.c_str(), last_saved == iters ? (", " + run.ckpt_path).c_str() : "");

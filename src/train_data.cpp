@@ -31,18 +31,17 @@ uint64_t Rng::below(uint64_t n) {
     return x % n;
 }
 
-TokenSplit split_tokens(const std::vector<int>& tokens, double val_fraction, int T) {
+TokenSplit split_tokens(std::span<const int> tokens, double val_fraction, int T) {
     const size_t n_val = static_cast<size_t>(tokens.size() * val_fraction);
     const size_t n_train = tokens.size() - n_val, need = static_cast<size_t>(T) + 1;
     if (n_train < need || n_val < need)
         fail("corpus has ", tokens.size(), " tokens; training on windows of ", need, " needs at least ",
              (size_t)std::ceil(need / std::min(val_fraction, 1 - val_fraction)), " for a ",
              (int)std::lround(100 * (1 - val_fraction)), "/", (int)std::lround(100 * val_fraction), " split");
-    return {std::vector<int>(tokens.begin(), tokens.begin() + n_train),
-            std::vector<int>(tokens.begin() + n_train, tokens.end())};
+    return {tokens.first(n_train), tokens.subspan(n_train)};
 }
 
-void sample_batch(const std::vector<int>& tokens, int B, int T, Rng& rng, int* inputs, int* targets) {
+void sample_batch(std::span<const int> tokens, int B, int T, Rng& rng, int* inputs, int* targets) {
     const uint64_t starts = tokens.size() - T;  // windows of T + 1 tokens
     for (int b = 0; b < B; ++b) {
         const size_t s = rng.below(starts);
@@ -53,7 +52,7 @@ void sample_batch(const std::vector<int>& tokens, int B, int T, Rng& rng, int* i
     }
 }
 
-float evaluate_loss(TrainModel& model, const std::vector<int>& tokens, int max_batches) {
+float evaluate_loss(TrainModel& model, std::span<const int> tokens, int max_batches) {
     const int B = model.B, T = model.T;
     std::vector<int> inputs((size_t)B * T), targets((size_t)B * T);
     const size_t windows = tokens.size() > (size_t)T ? (tokens.size() - 1) / T : 0;

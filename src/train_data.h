@@ -4,6 +4,7 @@
 // the validation loss.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "src/train_model.h"
@@ -25,19 +26,20 @@ struct Rng {
     uint64_t below(uint64_t n);  // uniform in [0, n), n > 0
 };
 
+// Views of one token stream (a mapped token file, or a vector that outlives them).
 struct TokenSplit {
-    std::vector<int> train, val;
+    std::span<const int> train, val;
 };
 // The first (1 - val_fraction) of the stream trains, the rest validates; both must hold at
 // least one window of T + 1 tokens. Throws lm::Error saying how many tokens were needed.
-TokenSplit split_tokens(const std::vector<int>& tokens, double val_fraction, int T);
+TokenSplit split_tokens(std::span<const int> tokens, double val_fraction, int T);
 
 // B windows of T + 1 tokens at random offsets: inputs[b, t] = w[t], targets[b, t] = w[t + 1].
-void sample_batch(const std::vector<int>& tokens, int B, int T, Rng& rng, int* inputs, int* targets);
+void sample_batch(std::span<const int> tokens, int B, int T, Rng& rng, int* inputs, int* targets);
 
 // Mean loss over consecutive windows of T + 1 tokens (stride T), at most max_batches batches
 // of the model's B x T; a last partial batch is padded with ignored rows. Grads are untouched,
 // activations overwritten: call it between steps, not between a forward and its backward.
-float evaluate_loss(TrainModel& model, const std::vector<int>& tokens, int max_batches);
+float evaluate_loss(TrainModel& model, std::span<const int> tokens, int max_batches);
 
 }  // namespace lm

@@ -36,8 +36,8 @@ struct BatchBuffers {
 
 class MlmTask : public BertTask {
 public:
-    MlmTask(const Tokenizer& tok, std::vector<int> train, std::vector<int> val, int B, int T, int eval_batches)
-        : specials_(bert_specials(tok)), train_(std::move(train)), val_(std::move(val)), B_(B), T_(T),
+    MlmTask(const Tokenizer& tok, std::span<const int> train, std::span<const int> val, int B, int T, int eval_batches)
+        : specials_(bert_specials(tok)), train_(train), val_(val), B_(B), T_(T),
           eval_batches_(eval_batches), buffers_(B, T, bert_max_masked(B, T)) {
         if (T < 3) fail("--ctx: ", T, " tokens leave no room for text between [CLS] and [SEP]");
         for (int id = 0; id < tok.n_vocab(); ++id) {
@@ -116,7 +116,8 @@ private:
     }
 
     BertSpecials specials_;
-    std::vector<int> train_, val_, normal_, candidates_;
+    std::span<const int> train_, val_;
+    std::vector<int> normal_, candidates_;
     int B_, T_, eval_batches_;
     BatchBuffers buffers_;
 };
@@ -243,9 +244,9 @@ BertSpecials bert_specials(const Tokenizer& tok) {
     return s;
 }
 
-std::unique_ptr<BertTask> make_mlm_task(const Tokenizer& tokenizer, std::vector<int> train, std::vector<int> val,
-                                        int B, int T, int eval_batches) {
-    return std::make_unique<MlmTask>(tokenizer, std::move(train), std::move(val), B, T, eval_batches);
+std::unique_ptr<BertTask> make_mlm_task(const Tokenizer& tokenizer, std::span<const int> train,
+                                        std::span<const int> val, int B, int T, int eval_batches) {
+    return std::make_unique<MlmTask>(tokenizer, train, val, B, T, eval_batches);
 }
 
 TaskExample encode_pair(const BertSpecials& s, std::vector<int32_t> a, std::vector<int32_t> b, int max_len) {

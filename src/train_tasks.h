@@ -43,9 +43,9 @@ BertSpecials bert_specials(const Tokenizer& tokenizer);
 // Masked-LM over token streams: windows of T - 2 tokens as [CLS] window [SEP]. Each window
 // masks round(MLM_FRACTION n) of its n tokens (at least 1): 80 % become [MASK], 10 % a random
 // non-special token, 10 % stay. Validation masks with a fixed seed, so every evaluation scores
-// the same positions.
-std::unique_ptr<BertTask> make_mlm_task(const Tokenizer& tokenizer, std::vector<int> train, std::vector<int> val,
-                                        int B, int T, int eval_batches);
+// the same positions. The task reads the streams where they are: they must outlive it.
+std::unique_ptr<BertTask> make_mlm_task(const Tokenizer& tokenizer, std::span<const int> train,
+                                        std::span<const int> val, int B, int T, int eval_batches);
 
 // A sequence for the fine-tuning tasks: [CLS] a [SEP] (b [SEP]) ids with token types, and its
 // targets (a label, or an answer's start and end positions in ids).

@@ -23,20 +23,9 @@
 
 namespace {
 
+using lm::testing::corpus_slice;
 using lm::testing::run_lm;
 using lm::testing::temp_path;
-
-// The first `bytes` of Tiny Shakespeare as a scratch corpus; empty when the corpus is missing. Also
-// lets the lm processes' OpenMP threads sleep when idle: beside other suites on two cores, spinning
-// threads make these runs 10x slower (an explicit setting is kept).
-std::string corpus_slice(const std::string& name, size_t bytes) {
-    setenv("OMP_WAIT_POLICY", "passive", 0);
-    const std::string src = lm::testing::shared_file("corpora/tinyshakespeare.txt");
-    if (src.empty()) return "";
-    const std::string path = temp_path(name);
-    std::ofstream(path, std::ios::binary) << lm::testing::read_file_bytes(src).substr(0, bytes);
-    return path;
-}
 
 // Every "val loss X" printed, in order.
 std::vector<double> val_losses(const std::string& out) {
@@ -272,6 +261,26 @@ TEST_CASE("lm train --task classify: dev accuracy rises, --keep-best, labels by 
     CHECK(cls.out.rfind("pos\t", 0) == 0);
     CHECK(cls.out.find("\nneg\t") != std::string::npos);
 
+    // Stopped at step 60 and resumed (--keep-best and the best so far come from the checkpoint):
+    // the same weights are kept as by the straight run.
+    const std::string split = temp_path("cls_split.gguf"), ckpt = temp_path("cls_split.ckpt");
+    const auto first = run_lm("train " + train_path + " --task classify --dev " + dev_path + " -o " + split +
+                              " --size tiny --ctx 16 --batch 16 --iters 100 --eval-every 25 --lr 3e-3 --keep-best" +
+                              " -t 2 --stop-after 60");
+    REQUIRE(first.status == 0);
+    lm::TrainModel model;
+    const lm::Metadata state = lm::train_load_checkpoint(ckpt, model, 16, 16);
+    const std::vector<double> first_acc = numbers_after(first.out, "dev accuracy ");
+    REQUIRE(first_acc.size() == 3);  // steps 0, 25, 50
+    CHECK(state.get_bool("train.keep_best", false));
+    int best_step = 0;
+    for (int i = 1; i < 3; ++i) best_step = first_acc[i] > first_acc[best_step / 25] ? 25 * i : best_step;
+    CHECK(state.get_int("train.best_step", -1) == best_step);
+    const auto resumed = run_lm("train " + train_path + " -o " + split + " --resume " + ckpt);
+    INFO(resumed.out, resumed.err);
+    REQUIRE(resumed.status == 0);
+    CHECK(lm::testing::read_file_bytes(split) == lm::testing::read_file_bytes(out));
+
     // A dev label the training never saw: one line naming the file and line.
     std::ofstream(dev_path) << "sentence\tlabel\nfine film\tpos\nodd film\tneutral\n";
     const auto bad = run_lm("train " + train_path + " --task classify --dev " + dev_path + " -o " + out +
@@ -333,15 +342,9 @@ TEST_CASE("lm train: SIGINT finishes the step, writes a checkpoint, exits 130; t
     const std::string ckpt = temp_path("train_sigint.ckpt"), stdout_path = temp_path("train_sigint.out");
     std::filesystem::remove(csv);
     std::filesystem::remove(ckpt);
-    const char* bin = std::getenv("LM_BIN");
-    const std::string cmd = std::string("exec ") + (bin ? bin : "./lm") + " train " + corpus + " -o " + out +
-                            kTiny + " --iters 1000000 --eval-every 0 --save-every 0 >" + stdout_path + " 2>&1";
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
+    const pid_t pid = lm::testing::start_lm(
+        "train " + corpus + " -o " + out + kTiny + " --iters 1000000 --eval-every 0 --save-every 0", stdout_path);
+    REQUIRE(pid > 0);
     // Wait until a few steps are logged (training has started), then interrupt.
     auto waited = [start = std::chrono::steady_clock::now()] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

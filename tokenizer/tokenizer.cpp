@@ -212,20 +212,28 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     return out;
 }
 
-std::vector<int32_t> encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator) {
-    if (separator.empty()) return tok.encode(text, false);
+void encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator, size_t piece_bytes,
+                      const std::function<void(const std::vector<int32_t>& ids, size_t end)>& sink) {
+    if (separator.empty()) return tok.encode_pieces(text, piece_bytes, sink);
     if (tok.eos() < 0) fail("--separator: the vocabulary has no end-of-text (EOS) token to end documents with");
-    std::vector<int32_t> ids;
+    const std::vector<int32_t> eos{tok.eos()};
     for (size_t start = 0; start < text.size();) {
         const size_t end = std::min(text.find(separator, start), text.size());
         if (end > start) {
-            const std::vector<int32_t> doc = tok.encode(text.substr(start, end - start), false);
-            ids.insert(ids.end(), doc.begin(), doc.end());
-            ids.push_back(tok.eos());
+            tok.encode_pieces(text.substr(start, end - start), piece_bytes,
+                              [&](const std::vector<int32_t>& ids, size_t piece_end) { sink(ids, start + piece_end); });
+            sink(eos, end);
         }
         start = end + separator.size();
     }
-    return ids;
+}
+
+std::vector<int32_t> encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator) {
+    if (separator.empty()) return tok.encode(text, false);
+    std::vector<int32_t> out;
+    encode_documents(tok, text, separator, text.size(),
+                     [&](const std::vector<int32_t>& ids, size_t) { out.insert(out.end(), ids.begin(), ids.end()); });
+    return out;
 }
 
 void Tokenizer::encode_pieces(std::string_view text, size_t piece_bytes,

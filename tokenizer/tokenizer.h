@@ -107,6 +107,10 @@ private:
 // (GPT-2's <|endoftext|> between texts). Empty documents are skipped; an empty separator
 // encodes the text whole. No BOS. Throws lm::Error when the vocabulary has no EOS.
 std::vector<int32_t> encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator);
+// The same a piece at a time, as Tokenizer::encode_pieces: sink(ids, end) gets the ids of each
+// piece of a document, and of each document's EOS, and the offset in `text` encoded so far.
+void encode_documents(const Tokenizer& tok, std::string_view text, std::string_view separator, size_t piece_bytes,
+                      const std::function<void(const std::vector<int32_t>& ids, size_t end)>& sink);
 
 // Holds back an incomplete multi-byte UTF-8 character split across tokens; push() returns
 // the complete bytes so far, flush() whatever is left (invalid bytes pass through unchanged).

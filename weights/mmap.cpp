@@ -14,24 +14,28 @@
 
 namespace lm {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
+MappedFile::MappedFile(const std::string& name, int fd) : path_(name) {
     struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        fail(path, ": not a regular file");
-    }
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) fail(name, ": not a regular file");
     size_ = static_cast<size_t>(st.st_size);
-    if (size_ == 0) {
-        ::close(fd);
-        fail(path, ": file is empty");
-    }
+    if (size_ == 0) fail(name, ": file is empty");
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) fail(path, ": cannot map: ", std::strerror(errno));
+    if (p == MAP_FAILED) fail(name, ": cannot map: ", std::strerror(errno));
     data_ = static_cast<const uint8_t*>(p);
 }
+
+namespace {
+// A descriptor closed when the statement that opened it ends.
+struct ReadFd {
+    int fd;
+    explicit ReadFd(const std::string& path) : fd(::open(path.c_str(), O_RDONLY)) {
+        if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
+    }
+    ~ReadFd() { ::close(fd); }
+};
+}  // namespace
+
+MappedFile::MappedFile(const std::string& path) : MappedFile(path, ReadFd(path).fd) {}
 
 constexpr std::align_val_t kPageAlignment{4096};
 

@@ -13,6 +13,9 @@ namespace lm {
 class MappedFile {
 public:
     explicit MappedFile(const std::string& path);  // throws lm::Error naming the file
+    // The whole regular file open as `fd` (the caller closes it; the mapping stays valid, also
+    // when the file has been unlinked), `name` in messages.
+    MappedFile(const std::string& name, int fd);
     // A copy of `bytes` named `name` in messages, so parsers can read from memory (tests,
     // fuzzers). Aligned like a mapping, and exactly as long as `bytes`.
     MappedFile(const std::string& name, std::string_view bytes);
