@@ -16,8 +16,9 @@ void PackedWeights::pack(const std::vector<const Tensor**>& weights, const Mappe
     size_t total = 0;
     for (const Tensor** w : weights) total += packed_size(**w);
     if (total == 0) return;
-    StreamedVector<uint8_t>& buffer = storage_.emplace_back(total + 64);
-    uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+    // Not zeroed first: repack writes (or clears) every byte of its matrix's share.
+    uint8_t* buffer = storage_.emplace_back(static_cast<uint8_t*>(alloc_streamed(total + 64))).get();
+    uint8_t* out = buffer + (64 - reinterpret_cast<uintptr_t>(buffer) % 64) % 64;
     for (const Tensor** w : weights) {
         const size_t bytes = packed_size(**w);
         if (bytes == 0) continue;

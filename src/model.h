@@ -67,7 +67,7 @@ public:
 
 private:
     std::deque<Tensor> tensors_;  // deques: pointers handed out stay valid
-    std::deque<StreamedVector<uint8_t>> storage_;
+    std::deque<StreamedBuffer> storage_;
 };
 
 // Opens a model with its vocabulary: load_model, plus the tokenizer files that travel beside

@@ -51,6 +51,12 @@ private:
 void* alloc_streamed(size_t bytes);
 void free_streamed(void* p) noexcept;
 
+// alloc_streamed memory held until it goes out of scope, its bytes left as they came.
+struct StreamedFree {
+    void operator()(void* p) const noexcept { free_streamed(p); }
+};
+using StreamedBuffer = std::unique_ptr<uint8_t[], StreamedFree>;
+
 template <class T>
 struct StreamedAllocator {
     using value_type = T;
