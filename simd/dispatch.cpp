@@ -2,6 +2,8 @@
 // This file is built for the baseline ISA; *_avx2.cpp / *_avx512.cpp hold the wide x86
 // kernels, *_neon.cpp the aarch64 ones (NEON is part of the aarch64 baseline).
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #if defined(__aarch64__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -70,9 +72,21 @@ Isa best_isa() {
     return best;
 }
 
+// LM_ISA=NAME, a level this CPU reaches, stands in for the best one (to run or fuzz each level's
+// kernels); any other value is ignored here (the CLI refuses it).
+Isa default_isa() {
+    static const Isa isa = [] {
+        const char* name = std::getenv("LM_ISA");
+        for (Isa level : reachable_isas())
+            if (name && !std::strcmp(name, isa_name(level))) return level;
+        return best_isa();
+    }();
+    return isa;
+}
+
 Isa active_isa() {
     const int f = forced.load(std::memory_order_relaxed);
-    return f < 0 ? best_isa() : static_cast<Isa>(f);
+    return f < 0 ? default_isa() : static_cast<Isa>(f);
 }
 
 bool isa_reachable(Isa isa) {

@@ -22,7 +22,8 @@ const char* isa_name(Isa isa);
 Isa best_isa();                         // the best level this CPU (and build) reaches
 bool isa_reachable(Isa isa);            // can kernels of this level run here?
 std::vector<Isa> reachable_isas();      // scalar first, best last
-Isa active_isa();                       // the level matmul uses: best_isa() unless forced
+Isa default_isa();                      // best_isa(), or the reachable level named by $LM_ISA
+Isa active_isa();                       // the level matmul uses: default_isa() unless forced
 void force_isa(Isa isa);                // for tests and benchmarks; unreachable levels give best_isa()
 
 // y[c * ldy + r] = dot(W row r, X row c) for r < nr and c < nc, over k elements. W rows are

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
 #include "src/cli.h"
 #include "src/config.h"
 #include "src/model.h"
+#include "simd/kernels.h"
 #include "simd/matmul.h"
 #include "simd/peak.h"
 #include "weights/error.h"
@@ -110,6 +112,8 @@ int cmd_bench(Args& args) {
     if (!isa.empty()) {
         if (!force_matmul_isa(isa)) fail("--isa: '", isa, "' is not an ISA level this CPU runs (scalar, avx2, avx512, amx, neon, neon-dotprod)");
         std::printf("matmul kernels: %s (--isa)\n\n", isa.c_str());
+    } else if (std::getenv("LM_ISA")) {
+        std::printf("matmul kernels: %s (LM_ISA)\n\n", simd::isa_name(simd::active_isa()));
     }
 
     std::map<int, double> bandwidth, peak;

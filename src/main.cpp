@@ -1,5 +1,6 @@
 // lm: one binary for running, inspecting and converting Transformer models.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
@@ -56,7 +57,20 @@ void print_version() {
     std::string levels;
     for (lm::simd::Isa isa : lm::simd::reachable_isas()) levels += std::string(" ") + lm::simd::isa_name(isa);
     std::printf("lm %s\nISA levels:%s (matmul uses %s)\n", kVersion, levels.c_str(),
-                lm::simd::isa_name(lm::simd::best_isa()));
+                lm::simd::isa_name(lm::simd::default_isa()));
+}
+
+// LM_ISA=NAME runs the kernels of that ISA level (simd/dispatch.cpp); naming one this CPU
+// lacks, or a typo, must not quietly run the best level instead.
+void check_isa_variable() {
+    const char* name = std::getenv("LM_ISA");
+    if (!name) return;
+    std::string levels;
+    for (lm::simd::Isa isa : lm::simd::reachable_isas()) {
+        if (!std::strcmp(name, lm::simd::isa_name(isa))) return;
+        levels += std::string(levels.empty() ? "" : ", ") + lm::simd::isa_name(isa);
+    }
+    lm::fail("LM_ISA: '", name, "' is not an ISA level this CPU runs (", levels, ")");
 }
 
 struct Command {
@@ -98,6 +112,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
+        check_isa_variable();
         for (const Command& c : kCommands) {
             if (!std::strcmp(argv[1], c.name)) {
                 if (asks_for_help(argc, argv)) {

@@ -165,6 +165,12 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     CHECK(scalar.out.find("matmul kernels: scalar (--isa)") != std::string::npos);
     CHECK(scalar.out.find("| 1 | tg2 |") != std::string::npos);
     testing::expect_lm_error("bench " + q8 + " --isa avx9", "--isa: 'avx9' is not an ISA level this CPU runs");
+    // LM_ISA: the same for every command, through the dispatcher.
+    setenv("LM_ISA", "scalar", 1);
+    const testing::LmResult env = testing::run_lm("bench " + q8 + " -p 0 -n 2 -t 1 -r 1");
+    unsetenv("LM_ISA");
+    CHECK(env.status == 0);
+    CHECK(env.out.find("matmul kernels: scalar (LM_ISA)") != std::string::npos);
 }
 
 TEST_CASE("bench -p 128 -n 0 and -p 0 -n 128 run on a model whose context is 128") {
