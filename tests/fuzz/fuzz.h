@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,12 +30,17 @@ inline std::shared_ptr<const MappedFile> mapping(const char* name, const uint8_t
     return std::make_shared<const MappedFile>(name, bytes(data, size));
 }
 
-// Kernels differ per ISA (scalar reference, AVX2, AVX-512, AMX): the input's size picks one,
-// so every path sees hostile weights and a crash replays on the same kernels.
-inline void pick_isa(size_t size) {
-    static const simd::Isa isas[] = {simd::Isa::Scalar, simd::Isa::Avx2, simd::Isa::Avx512, simd::Isa::Amx};
-    simd::force_isa(isas[size % 4]);
-}
+// Kernels differ per ISA level (scalar reference, AVX2, AVX-512, AMX, NEON): `make fuzz` runs
+// every harness once per level with LM_ISA=NAME, which the dispatcher honours (a crash replays
+// with the same LM_ISA). A level this CPU lacks ends the run at start-up, as skipped.
+inline const bool isa_checked = [] {
+    const char* name = std::getenv("LM_ISA");
+    if (name && std::strcmp(name, simd::isa_name(simd::default_isa()))) {
+        std::fprintf(stderr, "LM_ISA=%s: not an ISA level this CPU runs; skipped\n", name);
+        std::exit(0);
+    }
+    return true;
+}();
 
 // Runs `body`, swallowing lm::Error (the parser refused the input, as it should).
 template <typename Body>

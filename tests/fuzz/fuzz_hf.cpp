@@ -64,7 +64,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         write(name, rest.substr(0, cut));
         rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + kSeparator.size());
     }
-    lm::fuzz::pick_isa(size);
     lm::fuzz::expect_clean([&] {
         if (layout == 3) {
             const lm::ModelFile file = lm::read_hf_directory(scratch().string());

@@ -4,7 +4,6 @@
 #include "weights/llama2c.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    lm::fuzz::pick_isa(size);
     lm::fuzz::expect_clean([&] {
         const lm::ModelFile file = lm::read_llama2c(lm::fuzz::mapping("fuzz.bin", data, size));
         lm::fuzz::exercise_model(file);

@@ -353,6 +353,17 @@ int main(int argc, char** argv) {
                                     R"( "added_tokens": [{"id": 3, "content": "<|endoftext|>", "special": true}]})");
         for (const char* type : {"llama", "gpt2", "bert"})
             save("fuzz_hf", std::string("dir-") + type, std::string(1, '\3') + hf_directory(type));
+        // fuzz_tensor_bytes: each model untouched, and each with a NaN scale (or weight) in
+        // tensor 1, an Inf one in tensor 5, a filled block and a raw edit in the last tensors.
+        for (uint8_t model = 0; model < 9; ++model) {
+            save("fuzz_tensor_bytes", "model" + std::to_string(model), std::string(1, static_cast<char>(model)));
+            std::string edits(1, static_cast<char>(model));
+            const uint8_t records[][8] = {{1, 0, 3, 0, 0, 0, 2, 0},   {5, 1, 0, 1, 0, 0, 0, 0},
+                                          {9, 4, 7, 0, 0, 0, 0xFF, 0}, {14, 3, 0, 2, 1, 0, 0x80, 0x7F},
+                                          {20, 2, 2, 0, 0, 0, 0x3F, 0x05}};
+            for (const auto& r : records) edits.append(reinterpret_cast<const char*>(r), 8);
+            save("fuzz_tensor_bytes", "edits" + std::to_string(model), edits);
+        }
         save("fuzz_args", "run", args({"model.gguf", "Once upon", "-n", "5", "--temp=0.5", "--seed", "7"}));
         save("fuzz_args", "options", args({"-c", "64", "--top-p", "0.9", "--tokenizer", "t.bin", "--", "-x"}));
     } catch (const Error& e) {
