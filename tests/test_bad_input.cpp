@@ -92,6 +92,7 @@ struct Row {
     std::function<std::string(const std::string& path)> make;  // writes the input, returns FILE
     const char* args;
     const char* message;
+    const char* lm_isa = nullptr;  // LM_ISA for this run
 };
 
 // u64 header length, the header, no data.
@@ -107,6 +108,14 @@ std::string write(const std::string& path, const std::string& bytes) {
 
 auto bytes(std::string b) {
     return [b](const std::string& path) { return write(path, b); };
+}
+
+// A row whose output `path + suffix` lands on a full disk: writes to /dev/full fail with ENOSPC.
+auto disk_full_at(std::string suffix, std::string input = "") {
+    return [suffix, input](const std::string& path) {
+        std::filesystem::create_symlink("/dev/full", path + suffix);
+        return input.empty() ? path : write(path, input);
+    };
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
@@ -337,8 +346,25 @@ const std::vector<Row>& rows() {
              return p;
          }, "train FILE/corpus.txt --tokenizer FILE --separator x -o FILE/out.gguf",
          "--separator: the vocabulary has no end-of-text (EOS) token to end documents with"},
+        {"train: corpus not a file", [](const std::string& p) {
+             std::filesystem::create_directories(p);
+             return p;
+         }, "train FILE -o FILE.gguf", "FILE: not a regular file"},
+        // --- a full disk (lm writes every output through a temporary file renamed into place)
+        {"train: checkpoint on a full disk",
+         disk_full_at(".ckpt.tmp", "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
+                                  "The slings and arrows of outrageous fortune,\n"),
+         "train FILE -o FILE.gguf --size tiny --tokenizer char --ctx 8 --batch 1 --iters 2 --save-every 1 -q",
+         "step 1: FILE.ckpt: write failed: No space left on device; no checkpoint was written"},
+        {"train: token ids on a full disk", disk_full_at(".tokens", "To be, or not to be, that is the question:\n"),
+         "train FILE -o FILE.gguf --tokenizer char --ctx 8",
+         "FILE.tokens: cannot write the corpus's token ids: No space left on device"},
+        {"model output on a full disk", disk_full_at(".tmp"), "init --shape 8,16,1,2,2,4,16 FILE",
+         "FILE: write failed: No space left on device"},
         // --- command lines
         {"unknown command", bytes(""), "frobnicate", "unknown command 'frobnicate' (try lm --help)"},
+        {"LM_ISA not a level of this CPU", bytes(""), "info FILE", "LM_ISA: 'avx513' is not an ISA level this CPU runs (scalar, ...",
+         "avx513"},
         {"unknown option", bytes(""), "info FILE --bogus", "info: unknown option --bogus (usage: lm info MODEL ..."},
         {"wrong number of arguments", bytes(""), "tokenize FILE",
          "tokenize: wrong arguments (usage: lm tokenize MODEL TEXT ..."},
@@ -370,7 +396,9 @@ TEST_CASE("every row of docs/errors.md: exit code 1, exactly the documented line
     for (const Row& row : rows()) {
         const std::string file = row.make(dir + "/row" + std::to_string(n++));
         const std::string args = replace_all(row.args, "FILE", file);
+        if (row.lm_isa) setenv("LM_ISA", row.lm_isa, 1);
         const testing::LmResult r = testing::run_lm(args);
+        if (row.lm_isa) unsetenv("LM_ISA");
         std::string want = expected_line(row.message, file);
         INFO(row.name, ": lm ", args, "\nstderr: ", r.err);
         CHECK(r.status == 1);
