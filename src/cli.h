@@ -12,8 +12,6 @@
 
 namespace lm {
 
-class Tokenizer;
-class Bert;
 
 // Flags are looked up by name in any order (`-n 5`, `--n-predict 5`, `--temp=0`); what is
 // left after all lookups are the positional arguments. Unknown flags are an error.
@@ -70,15 +68,8 @@ int cmd_classify(Args& args);
 int cmd_embed(Args& args);
 
 // For the encoder commands (cli_classify.cpp): the texts given as arguments after MODEL and
-// as lines of `file`; and [CLS] text [SEP] as ids, failing when longer than max_tokens.
+// as lines of `file`.
 std::vector<std::string> texts_of(const std::vector<std::string>& positional, const std::string& file);
-std::vector<int> encode_text(const Tokenizer& tok, const std::string& text, int max_tokens);
-// Runs the texts through the encoder (built with room for kEncoderBatchRows rows) in padded
-// batches of neighbouring texts; after each batch, calls done(text index, its sequence in
-// the batch).
-constexpr int kEncoderBatchRows = 1024;
-void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::string>& texts, int threads,
-                    const std::function<void(size_t text, int seq)>& done);
 int cmd_init(Args& args);
 int cmd_eval(Args& args);
 // lm eval --task classify|qa|bleu|rouge (src/cli_eval_task.cpp).

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "src/bert.h"
+#include "src/bert_tasks.h"
 #include "src/cli.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
@@ -24,38 +25,6 @@ std::vector<std::string> texts_of(const std::vector<std::string>& positional, co
     }
     if (texts.empty()) fail("no texts: give them as arguments or with --file");
     return texts;
-}
-
-// [CLS] text [SEP]; a text longer than the model's positions is an error, not truncated.
-std::vector<int> encode_text(const Tokenizer& tok, const std::string& text, int max_tokens) {
-    std::vector<int32_t> ids = tok.encode(text, true);
-    if (static_cast<int>(ids.size()) > max_tokens)
-        fail("text \"", text.substr(0, 40), text.size() > 40 ? "...\"" : "\"", " is ", ids.size(),
-             " tokens, longer than the model's ", max_tokens, " positions");
-    return std::vector<int>(ids.begin(), ids.end());
-}
-
-void encode_batches(Bert& bert, const Tokenizer& tok, const std::vector<std::string>& texts, int threads,
-                    const std::function<void(size_t text, int seq)>& done) {
-    std::vector<std::vector<int>> ids;
-    for (const std::string& text : texts) ids.push_back(encode_text(tok, text, bert.max_tokens()));
-    std::vector<int> tokens;
-    std::vector<unsigned char> mask;
-    for (size_t first = 0; first < ids.size();) {
-        // Grow the batch while its rows, padded to the longest text, still fit.
-        size_t end = first + 1, len = ids[first].size();
-        while (end < ids.size() && (end - first + 1) * std::max(len, ids[end].size()) <= static_cast<size_t>(bert.max_rows()))
-            len = std::max(len, ids[end++].size());
-        tokens.assign((end - first) * len, 0);  // padding: any valid id, masked out
-        mask.assign(tokens.size(), 0);
-        for (size_t t = first; t < end; ++t) {
-            std::copy(ids[t].begin(), ids[t].end(), tokens.begin() + (t - first) * len);
-            std::fill_n(mask.begin() + (t - first) * len, ids[t].size(), 1);
-        }
-        bert.encode(tokens.data(), nullptr, mask.data(), static_cast<int>(len), threads, static_cast<int>(end - first));
-        for (size_t t = first; t < end; ++t) done(t, static_cast<int>(t - first));
-        first = end;
-    }
 }
 
 const char* const kClassifyHelp =

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "src/bert.h"
+#include "src/bert_tasks.h"
 #include "src/cli.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"

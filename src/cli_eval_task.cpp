@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "src/bert.h"
+#include "src/bert_tasks.h"
 #include "src/cli.h"
 #include "src/metrics.h"
 #include "src/qa.h"

@@ -7,8 +7,8 @@
 #include <cstdio>
 
 #include "src/bert.h"
+#include "src/bert_tasks.h"
 #include "src/cli.h"
-#include "src/qa.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 
@@ -42,31 +42,8 @@ int cmd_qa(Args& args) {
     Tokenizer tok(file.meta);
     Bert bert(file);
     if (!bert.has_span_head()) fail(pos[0], ": has no span head (qa_outputs): not a question-answering model");
-    const std::vector<int32_t> q = tok.encode(question, false);
-    std::vector<ByteSpan> spans;  // the bytes of `context` each token came from
-    const std::vector<int32_t> c = tok.encode_with_spans(context, spans);
-    if (c.empty()) fail("qa: the context has no tokens");
-    const int window = bert.max_tokens(), n_q = static_cast<int>(q.size()), n_c = static_cast<int>(c.size());
-    const int room = qa_context_room(n_q, window);
-    if (room < 1) fail("qa: the question is ", n_q, " tokens and leaves no room for the context in the model's ",
-                       window, " positions");
-    const int stride = stride_flag >= 0 ? static_cast<int>(stride_flag) : qa_default_stride(room);
-    if (n_c > room && stride_flag == 0)
-        fail("qa: question and context are ", n_q + n_c + 3, " tokens, longer than the model's ", window,
-             " positions (use --stride N to read the context in overlapping windows)");
-    if (stride >= room) fail("--stride: ", stride, " must be smaller than the ", room, " context tokens a window holds");
-
-    std::vector<float> start(window), end(window);
-    Span best;
-    for (const QaWindow& w : qa_windows(q, c, tok.bos(), tok.eos(), window, stride)) {
-        const int n = static_cast<int>(w.ids.size());
-        bert.encode(w.ids.data(), w.types.data(), nullptr, n, threads);
-        bert.span_logits(start.data(), end.data(), n);
-        const Span s = best_span(start.data(), end.data(), w, max_answer);
-        if (s.score > best.score) best = s;
-    }
-    const std::string answer = span_text(context, spans, best);
-    std::printf("%s\nscore: %.6f (context tokens %d..%d)\n", answer.c_str(), best.score, best.start, best.end);
+    const Answer a = answer_question(bert, tok, question, context, max_answer, static_cast<int>(stride_flag), threads);
+    std::printf("%s\nscore: %.6f (context tokens %d..%d)\n", a.text.c_str(), a.score, a.start, a.end);
     return 0;
 }
 

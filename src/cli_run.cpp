@@ -7,6 +7,7 @@
 #include <random>
 
 #include "src/cli.h"
+#include "src/generate.h"
 #include "src/model.h"
 #include "src/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -27,16 +28,6 @@ bool looks_like_model(const std::string& arg) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// --ctx-shift (llama.cpp's context shift): drops the oldest half of the tokens after the first
-// when that is BOS, and re-processes the rest from position 0; the last position's logits then
-// predict the next token again.
-void shift_context(Decoder& model, std::vector<int>& tokens, int bos, int threads) {
-    const size_t keep = tokens.size() > 2 && tokens[0] == bos ? 1 : 0;
-    const size_t discard = std::max<size_t>(1, (tokens.size() - keep) / 2);
-    tokens.erase(tokens.begin() + keep, tokens.begin() + keep + discard);
-    model.forward(tokens.data(), static_cast<int>(tokens.size()), 0, threads);
 }
 
 constexpr const char* kUsage = "lm run [MODEL] [PROMPT] [options] (lm run --help)";
@@ -127,47 +118,26 @@ int cmd_run(Args& args) {
     std::string echo;
     for (size_t i = 0; i < tokens.size(); ++i)
         if (i > 0 || tokens[0] != tok.bos()) echo += out.push(tok.decode_token(i ? tokens[i - 1] : -1, tokens[i]));
+    echo += out.flush();
     std::fwrite(echo.data(), 1, echo.size(), stdout);
     std::fflush(stdout);
-    int generated = 0, shifts = 0;
-    const auto t1 = std::chrono::steady_clock::now();
-    model->forward(tokens.data(), n_prompt, 0, threads);
-    const double prompt_s = seconds_since(t1);
-    const auto t2 = std::chrono::steady_clock::now();
-    std::vector<float> logits(model->vocab_size());
-    std::string stop = "-n " + std::to_string(n_predict);
-    while (n_predict < 0 || generated < n_predict) {
-        logits.assign(model->logits(), model->logits() + logits.size());
-        const int next = sampler.sample(logits.data(), tokens);
-        if (tok.is_eog(next)) {
-            stop = "end of text";
-            break;
-        }
-        const std::string text = out.push(tok.decode_token(tokens.back(), next));
+    GenerateOptions options;
+    options.n_predict = n_predict;
+    options.ctx_shift = ctx_shift;
+    options.threads = threads;
+    GenerateStats stats;
+    const StopReason stop = generate(*model, sampler, tok, tokens, options, [](int, const std::string& text) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
-        tokens.push_back(next);
-        if (++generated == n_predict) break;
-        if (static_cast<int>(tokens.size()) < context) {
-            model->forward(&tokens.back(), 1, static_cast<int>(tokens.size()) - 1, threads);
-        } else if (ctx_shift) {
-            shift_context(*model, tokens, tok.bos(), threads);
-            ++shifts;
-        } else {
-            stop = "context full";
-            break;
-        }
-    }
-    const std::string rest = out.flush();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-    std::fflush(stdout);
-    const double decode_s = seconds_since(t2);
-    const std::string shifted = shifts ? " | " + std::to_string(shifts) + " context shifts" : "";
+        return true;
+    }, &stats);
+    const std::string shifted = stats.shifts ? " | " + std::to_string(stats.shifts) + " context shifts" : "";
+    const std::string reason = stop == StopReason::n_predict ? "-n " + std::to_string(n_predict) : stop_reason_name(stop);
     std::fprintf(stderr,
                  "\nlm: load %.1f ms | prompt %d tokens, %.1f tok/s | decode %d tokens, %.1f tok/s | %d threads | "
                  "stop: %s%s\n",
-                 load_s * 1e3, n_prompt, n_prompt / prompt_s, generated, generated / decode_s, threads, stop.c_str(),
-                 shifted.c_str());
+                 load_s * 1e3, n_prompt, n_prompt / stats.prompt_seconds, stats.generated,
+                 stats.generated / stats.decode_seconds, threads, reason.c_str(), shifted.c_str());
     return 0;
 }
 
