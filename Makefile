@@ -5,7 +5,9 @@ CXX      ?= g++
 OPT      ?= -O3
 BUILD    ?= build
 ARCH     ?= $(shell $(CXX) -dumpmachine | cut -d- -f1)
-CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -I. -MMD -MP $(EXTRA_CXXFLAGS)
+# -fPIC: the same objects make ./lm and liblm.so (no interposition within the library, and in
+# ./lm the linker relaxes thread-local access back to the executable's form).
+CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -fPIC -fno-semantic-interposition -I. -MMD -MP $(EXTRA_CXXFLAGS)
 LDFLAGS   = -fopenmp $(EXTRA_LDFLAGS)
 
 # Per-ISA kernel files: the rest of the program is built for the baseline ISA and
@@ -14,7 +16,7 @@ AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 AMX_FLAGS    = $(AVX512_FLAGS) -mamx-tile -mamx-bf16 -mamx-int8
 
-LIB_SRC  := $(wildcard weights/*.cpp tokenizer/*.cpp simd/*.cpp src/*.cpp)
+LIB_SRC  := $(wildcard weights/*.cpp tokenizer/*.cpp simd/*.cpp src/*.cpp src/api/*.cpp)
 LIB_SRC  := $(filter-out src/main.cpp,$(LIB_SRC))
 ifneq ($(ARCH),x86_64)
 LIB_SRC  := $(filter-out %_avx2.cpp %_avx512.cpp %_amx.cpp,$(LIB_SRC))
@@ -33,6 +35,49 @@ $(BUILD)/lm: $(LIB_OBJ) $(BUILD)/src/main.o
 
 $(BUILD)/test_lm: $(LIB_OBJ) $(TEST_OBJ)
 	$(CXX) -o $@ $^ $(LDFLAGS)
+
+# The library: the C API of src/lm.h over the same objects, static and shared (soname
+# liblm.so.$(LM_SOVERSION); src/api/lm.map exports the lm_* functions alone).
+LM_VERSION   = 1.0.0
+LM_SOVERSION = 1
+lib: $(BUILD)/liblm.a $(BUILD)/liblm.so.$(LM_SOVERSION)
+
+$(BUILD)/liblm.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/liblm.so.$(LM_SOVERSION): $(LIB_OBJ) src/api/lm.map
+	$(CXX) -shared -o $@ -Wl,-soname,liblm.so.$(LM_SOVERSION) -Wl,--version-script=src/api/lm.map $(LIB_OBJ) $(LDFLAGS)
+
+# make install PREFIX=DIR (default /usr/local; DESTDIR for packaging): bin/lm, include/lm.h,
+# lib/liblm.a, lib/liblm.so*, lib/pkgconfig/lm.pc. make uninstall removes exactly those.
+PREFIX ?= /usr/local
+INSTALLED = bin/lm include/lm.h lib/liblm.a lib/liblm.so.$(LM_SOVERSION) lib/liblm.so lib/pkgconfig/lm.pc
+install: lm lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 lm $(DESTDIR)$(PREFIX)/bin/lm
+	install -m 644 src/lm.h $(DESTDIR)$(PREFIX)/include/lm.h
+	install -m 644 $(BUILD)/liblm.a $(DESTDIR)$(PREFIX)/lib/liblm.a
+	install -m 755 $(BUILD)/liblm.so.$(LM_SOVERSION) $(DESTDIR)$(PREFIX)/lib/liblm.so.$(LM_SOVERSION)
+	ln -sf liblm.so.$(LM_SOVERSION) $(DESTDIR)$(PREFIX)/lib/liblm.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LM_VERSION)|' src/api/lm.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/lm.pc
+
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)$(PREFIX)/%)
+
+# The C programs of tests/c built against an installed copy (pkg-config), their output
+# compared with lm's own (tests/c/check.sh); part of make test.
+test-c: lm lib
+	$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD))/prefix DESTDIR=
+	tests/c/check.sh $(abspath $(BUILD))/prefix $(BUILD)
+
+# tests/c/threads.c (4 threads, one context each, one model) over the library built with
+# ThreadSanitizer.
+TSAN = -fsanitize=thread
+test-tsan:
+	$(MAKE) BUILD=build-tsan OPT="-O1" EXTRA_CXXFLAGS="$(TSAN)" EXTRA_LDFLAGS="$(TSAN)" build-tsan/liblm.a
+	$(CC) -std=c99 -O1 -g $(TSAN) -Isrc -o build-tsan/threads tests/c/threads.c build-tsan/liblm.a $(TSAN) -fopenmp -lstdc++ -lm -lpthread
+	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/c/tsan.supp" build-tsan/threads ""
 
 # The default story model is linked in with .incbin (src/default_model.cpp).
 $(BUILD)/src/default_model.o: weights/default-model.gguf
@@ -60,6 +105,7 @@ $(BUILD)/simd/dot_scalar.o $(BUILD)/simd/repack_avx512.o $(BUILD)/simd/repack_av
 # The suite runs from the project root; tests find ../shared/ relative to it.
 test: lm $(BUILD)/test_lm
 	$(BUILD)/test_lm
+	$(MAKE) --no-print-directory test-c
 	@if command -v $(ARM_CXX) >/dev/null && command -v qemu-aarch64-static >/dev/null; then \
 		$(MAKE) --no-print-directory test-arm; \
 	elif [ "$$CI" = true ]; then \
@@ -107,9 +153,6 @@ fuzz-build:
 		EXTRA_CXXFLAGS="$(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -Wno-error" EXTRA_LDFLAGS="$(FUZZ_SANITIZE)" \
 		build-fuzz/seeds $(FUZZ_NAMES:%=build-fuzz/%)
 
-$(BUILD)/liblm.a: $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
 
 $(BUILD)/seeds: tests/fuzz/seeds.cpp $(BUILD)/liblm.a
 	$(CXX) $(CXXFLAGS) -o $@ $< $(BUILD)/liblm.a $(LDFLAGS)
@@ -142,5 +185,5 @@ bench-bert: lm
 clean:
 	rm -rf $(BUILD) build-* lm
 
-.PHONY: all test test-asan test-arm fuzz fuzz-build bench bench-train bench-bert clean
+.PHONY: all lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

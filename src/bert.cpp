@@ -76,6 +76,16 @@ void linear(float* y, const Tensor& w, const Tensor& b, const float* x, int n, i
 
 }  // namespace
 
+std::vector<std::string> bert_labels(const ModelFile& file) {
+    const Tensor* classifier = file.find("cls.output.weight");
+    const size_t n = classifier ? static_cast<size_t>(classifier->ne[1]) : 0;
+    const auto* names = file.meta.get_strings("bert.classifier.output_labels");
+    if (names && names->size() == n) return *names;
+    std::vector<std::string> labels;
+    for (size_t i = 0; i < n; ++i) labels.push_back("LABEL_" + std::to_string(i));
+    return labels;
+}
+
 Bert::Bert(const ModelFile& file, int max_rows) : config_(read_config(file)), source_(file.path) {
     if (config_.arch != "bert") fail(file.path, ": architecture '", config_.arch, "' is not a BERT model");
     w_ = map_weights(file, config_);
@@ -84,11 +94,7 @@ Bert::Bert(const ModelFile& file, int max_rows) : config_(read_config(file)), so
     const int64_t pooling = file.meta.get_int("bert.pooling_type", 1);
     if (pooling != 1 && pooling != 2) fail(file.path, ": bert.pooling_type ", pooling, " is not 1 (mean) or 2 (cls)");
     pooling_ = pooling == 2 ? Pooling::cls : Pooling::mean;
-    if (const auto* names = file.meta.get_strings("bert.classifier.output_labels")) labels_ = *names;
-    if (static_cast<int>(labels_.size()) != n_labels()) {
-        labels_.clear();
-        for (int i = 0; i < n_labels(); ++i) labels_.push_back("LABEL_" + std::to_string(i));
-    }
+    labels_ = bert_labels(file);
     BertState& s = state_;
     s.max_rows = std::max(max_rows, c.context_length);
     const size_t N = s.max_rows;

@@ -40,6 +40,10 @@ struct BertState {
 
 enum class Pooling { mean, cls };
 
+// The classifier's label names (bert.classifier.output_labels, else LABEL_0, LABEL_1, ...);
+// none without a classifier.
+std::vector<std::string> bert_labels(const ModelFile& file);
+
 class Bert {
 public:
     // Room for max_rows positions per encode, at least one sequence of the context length.

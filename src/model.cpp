@@ -1,7 +1,9 @@
 #include "src/model.h"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 
 #include "simd/repack.h"
 #include "src/gpt2.h"
@@ -12,22 +14,50 @@
 
 namespace lm {
 
+struct PackedWeights::Copies {
+    std::vector<const void*> sources;  // the packed tensors' data in the file, in pack() order
+    std::vector<int> index;            // per source: its copy in `tensors`, or -1 (not packed)
+    std::deque<Tensor> tensors;        // a deque: pointers handed out stay valid
+    StreamedBuffer storage;
+};
+
+namespace {
+// Every live set of copies, found again by the tensors they came from.
+std::mutex g_copies_mutex;
+std::vector<std::weak_ptr<const PackedWeights::Copies>> g_copies;
+}  // namespace
+
 void PackedWeights::pack(const std::vector<const Tensor**>& weights, const MappedFile* file) {
-    size_t total = 0;
-    for (const Tensor** w : weights) total += packed_size(**w);
-    if (total == 0) return;
-    // Not zeroed first: repack writes (or clears) every byte of its matrix's share.
-    uint8_t* buffer = storage_.emplace_back(static_cast<uint8_t*>(alloc_streamed(total + 64))).get();
-    uint8_t* out = buffer + (64 - reinterpret_cast<uintptr_t>(buffer) % 64) % 64;
-    for (const Tensor** w : weights) {
-        const size_t bytes = packed_size(**w);
-        if (bytes == 0) continue;
-        Tensor& copy = tensors_.emplace_back(**w);
-        repack(copy, out);
-        out += bytes;
-        if (file) file->release((*w)->data, (*w)->nbytes);
-        *w = &copy;
+    std::vector<const void*> sources;
+    for (const Tensor** w : weights) sources.push_back((*w)->data);
+    std::lock_guard<std::mutex> lock(g_copies_mutex);
+    std::erase_if(g_copies, [](const auto& c) { return c.expired(); });
+    for (const auto& weak : g_copies)
+        if (auto c = weak.lock(); c && c->sources == sources) copies_ = std::move(c);
+    if (!copies_) {
+        auto c = std::make_shared<Copies>();
+        c->sources = sources;
+        size_t total = 0;
+        for (const Tensor** w : weights) total += packed_size(**w);
+        uint8_t* out = nullptr;
+        if (total > 0) {
+            // Not zeroed first: repack writes (or clears) every byte of its matrix's share.
+            c->storage.reset(static_cast<uint8_t*>(alloc_streamed(total + 64)));
+            out = c->storage.get() + (64 - reinterpret_cast<uintptr_t>(c->storage.get()) % 64) % 64;
+        }
+        for (const Tensor** w : weights) {
+            const size_t bytes = packed_size(**w);
+            c->index.push_back(bytes ? static_cast<int>(c->tensors.size()) : -1);
+            if (bytes == 0) continue;
+            repack(c->tensors.emplace_back(**w), out);
+            out += bytes;
+            if (file) file->release((*w)->data, (*w)->nbytes);
+        }
+        g_copies.push_back(c);
+        copies_ = std::move(c);
     }
+    for (size_t i = 0; i < weights.size(); ++i)
+        if (copies_->index[i] >= 0) *weights[i] = &copies_->tensors[copies_->index[i]];
 }
 
 namespace {

@@ -1,6 +1,5 @@
 // What the CLI runs: a decoder chosen by general.architecture from one table (model.cpp).
 #pragma once
-#include <deque>
 #include <memory>
 
 #include "weights/mmap.h"
@@ -49,25 +48,22 @@ void for_rows(int n, int threads, Fn fn) {
     for (int i = 0; i < n; ++i) fn(i);
 }
 
-// Repacked copies of a model's weight matrices (simd/repack.h), made once at load time.
+// Repacked copies of a model's weight matrices (simd/repack.h), made once per model: every
+// decoder of one mapped file (the C API's contexts of one model) shares them.
 class PackedWeights {
 public:
-    PackedWeights() = default;
-    PackedWeights(const PackedWeights&) = delete;  // the model's tensor pointers point in here
-    PackedWeights& operator=(const PackedWeights&) = delete;
-    PackedWeights(PackedWeights&&) = default;
-    PackedWeights& operator=(PackedWeights&&) = default;
-
     // Points each *w at a copy of the tensor with its packed layout where this CPU has packed
     // kernels for its type (and repacking is enabled); the others stay. The copies share one
     // buffer (huge pages rounded up once, not per matrix). Each packed matrix's pages in
     // `file` are then released (MappedFile::release): decode and prompts read the packed
-    // copy alone, so the model is resident once, not twice.
+    // copy alone, so the model is resident once, not twice. When another live PackedWeights
+    // packed the same tensors, its copies are reused and nothing is packed again.
     void pack(const std::vector<const Tensor**>& weights, const MappedFile* file);
 
+    struct Copies;
+
 private:
-    std::deque<Tensor> tensors_;  // deques: pointers handed out stay valid
-    std::deque<StreamedBuffer> storage_;
+    std::shared_ptr<const Copies> copies_;  // the model's tensor pointers point in here
 };
 
 // Opens a model with its vocabulary: load_model, plus the tokenizer files that travel beside

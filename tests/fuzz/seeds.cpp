@@ -323,6 +323,8 @@ int main(int argc, char** argv) {
         save("fuzz_gguf", "q4_0.gguf", llama_gguf("c.gguf", 32, 32, 4, 4, 4, DType::Q4_0, false, true));
         save("fuzz_gguf", "f16.gguf", llama_gguf("d.gguf", 4, 4, 2, 2, 4, DType::F16, false, false));
         save("fuzz_gguf", "metadata.gguf", metadata_gguf());
+        save("fuzz_api", "f32-tokenizer.gguf", llama_gguf("e.gguf", 4, 8, 2, 1, 262, DType::F32, true, true));
+        save("fuzz_api", "q4_0.gguf", llama_gguf("f.gguf", 32, 32, 4, 4, 4, DType::Q4_0, false, true));
         save("fuzz_llama2c", "legacy.bin", llama2c_file(false, true));
         save("fuzz_llama2c", "legacy-unshared.bin", llama2c_file(false, false));
         save("fuzz_llama2c", "v1.bin", llama2c_file(true, true));
