@@ -5,6 +5,7 @@
 #include "simd/kernels.h"
 #include "simd/ops.h"
 #include "weights/dtype.h"
+#include "weights/quant.h"
 
 namespace lm {
 
@@ -50,7 +51,52 @@ void attend(float* out, const float* q, const uint16_t* keys, const uint16_t* va
 }
 
 size_t attend_block_scratch(int n, int len, int head_dim) {
-    return static_cast<size_t>(n) * (static_cast<size_t>(len) + n) + head_dim;  // each query's weights (and q)
+    // each query's weights (and q); the typed path's converted q and value row fit in 2 head_dim
+    return static_cast<size_t>(n) * (static_cast<size_t>(len) + n) + 2 * static_cast<size_t>(head_dim);
+}
+
+void store_kv_row(const float* x, DType type, uint8_t* out, int n) {
+    if (type == DType::F16) return to_f16(x, reinterpret_cast<uint16_t*>(out), n);
+    static const simd::QuantizeFn q8_0 = simd::activation_quantizer(DType::Q8_0, simd::active_isa());
+    if (type == DType::Q8_0) return q8_0(x, out, n);
+    quantize_row(type, x, out, n);
+}
+
+namespace {
+// One query over a cache that is not f16 throughout (KvView).
+void attend_typed(float* out, const float* q, const KvView& kv, int len, int head_dim, float scale, float* scratch) {
+#if defined(__x86_64__)
+    static const bool avx2 = simd::isa_reachable(simd::Isa::Avx2);
+    if (avx2 && simd::active_isa() != simd::Isa::Scalar && simd::attend_typed_avx2(out, q, kv, len, head_dim, scale, scratch))
+        return;
+#endif
+    float* att = scratch;
+    float* vrow = att + len;
+    uint8_t* qx = reinterpret_cast<uint8_t*>(vrow + head_dim);  // q in the keys' activation type (<= 4 bytes each)
+    DType act;
+    simd::activation_type(kv.k_type, &act);
+    store_kv_row(q, act, qx, head_dim);
+    const simd::TileFn dot = simd::tile_kernel(kv.k_type, simd::active_isa());
+    for (int t = 0; t < len; t += 16)  // the tile kernels take up to 16 rows at once
+        dot(head_dim, kv.keys + t * kv.k_row, kv.k_row, std::min(16, len - t), qx, 0, 1, att + t, 1);
+    for (int t = 0; t < len; ++t) att[t] *= scale;
+    softmax(att, len);
+    std::fill_n(out, head_dim, 0.0f);
+    for (int t = 0; t < len; ++t) {
+        float a = att[t];
+        if (kv.v_type == DType::F16) a = f16_to_f32(f32_to_f16(a));
+        dequantize_row(kv.v_type, kv.values + t * kv.v_row, vrow, head_dim);
+        for (int d = 0; d < head_dim; ++d) out[d] += a * vrow[d];
+    }
+}
+}  // namespace
+
+void attend_block(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const KvView& kv, int len,
+                  int head_dim, float scale, float* scratch) {
+    if (kv.k_type == DType::F16 && kv.v_type == DType::F16)
+        return attend_block(out, out_stride, q, q_stride, n, reinterpret_cast<const uint16_t*>(kv.keys),
+                            reinterpret_cast<const uint16_t*>(kv.values), kv.k_row / 2, len, head_dim, scale, scratch);
+    for (int i = 0; i < n; ++i) attend_typed(out + i * out_stride, q + i * q_stride, kv, len + i, head_dim, scale, scratch);
 }
 
 void attend_block(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const uint16_t* keys,

@@ -1,9 +1,34 @@
-// Attention of one query head over an f16 KV cache.
+// Attention of one query head over a KV cache: f16 (the fast paths below), or keys and values
+// in llama.cpp's q8_0 / q4_0 blocks.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
+#include "weights/dtype.h"
+
 namespace lm {
+
+// One head's slice of a KV cache: its keys and values start at the head's first element of
+// position 0, positions k_row / v_row bytes apart, each in f16 or q8_0 / q4_0 blocks.
+struct KvView {
+    const uint8_t* keys;
+    DType k_type;
+    size_t k_row;
+    const uint8_t* values;
+    DType v_type;
+    size_t v_row;
+};
+
+// Stores n floats as a cache row of `type`: f16 as to_f16, blocks as quantize_row.
+void store_kv_row(const float* x, DType type, uint8_t* out, int n);
+
+// attend_block over any cache: the f16 kernels when keys and values are f16. Otherwise as
+// llama.cpp's flash attention computes it for quantized caches: q converted to the keys'
+// activation type (q8_0 for q8_0 / q4_0 keys, f16 for f16), each score the weight kernels'
+// dot product, and the values dequantized to f32 and summed with f32 softmax weights (f16
+// values: the weights rounded to f16, as attend does).
+void attend_block(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const KvView& kv, int len,
+                  int head_dim, float scale, float* scratch);
 
 // out[0..head_dim) = sum_t softmax_t(q . k_t * scale) v_t over t < len, where k_t and v_t
 // start `stride` halves apart in `keys` / `values`. As in ggml's f16 dot products, q is
@@ -34,6 +59,12 @@ void attend_avx2(float* out, const float* q, const uint16_t* keys, const uint16_
 constexpr int kAttendAvx512MaxDim = 256;
 void attend_avx512(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                    int head_dim, float scale, float* scratch);
+// attend_block over q8_0 / q4_0 keys and values (not f16): false when it does not apply
+// (another type, head_dim not a multiple of 32 or above 512). Scores as the q8_0 weight
+// kernels sum them (per block, integer dot times both scales); each value block weighted by
+// its softmax weight times its scale.
+bool attend_typed_avx2(float* out, const float* q, const KvView& kv, int len, int head_dim, float scale,
+                       float* scratch);
 // attend_block's kernel: the same numbers as attend_avx512 for each query.
 void attend_block_avx512(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const uint16_t* keys,
                          const uint16_t* values, size_t stride, int len, int head_dim, float scale, float* scratch);

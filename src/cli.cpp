@@ -1,5 +1,7 @@
 #include "src/cli.h"
 
+#include "src/kv_cache.h"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -96,6 +98,11 @@ std::vector<std::string> Args::positional(size_t min, size_t max, const char* us
 
 // Physical cores this process may run on: hyperthreads of one core share its FMA units, so
 // more threads than cores only adds contention.
+void read_cache_types(Args& args, DecoderOptions& options) {
+    options.k_type = kv_type_named(args.text({"-ctk", "--cache-type-k"}, "f16"), "-ctk");
+    options.v_type = kv_type_named(args.text({"-ctv", "--cache-type-v"}, "f16"), "-ctv");
+}
+
 int default_threads() {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0) return std::max(1u, std::thread::hardware_concurrency());

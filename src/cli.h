@@ -34,6 +34,13 @@ private:
 };
 
 
+// -ctk/--cache-type-k and -ctv/--cache-type-v (llama.cpp's names): the KV cache's types, f16
+// (default), q8_0 or q4_0, into options.
+void read_cache_types(Args& args, DecoderOptions& options);
+#define LM_CACHE_TYPES_HELP                                                                       \
+    "  -ctk, --cache-type-k T KV cache keys: f16, q8_0 (half f16's memory) or q4_0 (a quarter) (f16)\n" \
+    "  -ctv, --cache-type-v T KV cache values: f16, q8_0 or q4_0 (f16)\n"
+
 // Threads to use when -t is not given.
 int default_threads();
 

@@ -93,7 +93,7 @@ const char* const kBenchHelp =
     "  -p, --n-prompt N       prompt tokens (128; 0 = no pp test)\n"
     "  -n, --n-gen N          decoded tokens (128; 0 = no tg test)\n"
     "  -r, --repetitions N    runs of each test (3)\n"
-    "  -t, --threads LIST     thread counts, comma separated (this machine's physical cores)\n"
+    "  -t, --threads LIST     thread counts, comma separated (this machine's physical cores)\n" LM_CACHE_TYPES_HELP
     "  --roofline             also this machine's read bandwidth and fp32 FMA peak, and each\n"
     "                         result as % of its roofline\n"
     "  --isa NAME             the matmul kernels of this level: scalar, avx2, avx512, amx, neon,\n"
@@ -108,6 +108,8 @@ int cmd_bench(Args& args) {
     const std::vector<int> thread_counts = parse_threads(args.text({"-t", "--threads"}, std::to_string(default_threads())));
     const bool roofline = args.flag({"--roofline"});
     const std::string isa = args.text({"--isa"}, "");
+    DecoderOptions options;
+    read_cache_types(args, options);
     const auto models = args.positional(1, 1000, "lm bench MODEL... [-p N] [-n N] [-t 1,2] [-r N] [--roofline] [--isa NAME]");
     if (!isa.empty()) {
         if (!force_matmul_isa(isa)) fail("--isa: '", isa, "' is not an ISA level this CPU runs (scalar, avx2, avx512, amx, neon, neon-dotprod)");
@@ -137,7 +139,8 @@ int cmd_bench(Args& args) {
         if (context > config.context_length)
             fail(path, ": ", n_prompt >= n_gen ? "-p " : "-n ", context, " needs ", context,
                  " positions, more than the model's context of ", config.context_length);
-        auto model = load_decoder(file, context, std::max(1, n_prompt));
+        options.context = context, options.max_batch = std::max(1, n_prompt);
+        auto model = load_decoder(file, options);
         const Cost cost = model_cost(file);
         std::vector<int> tokens(std::max(n_prompt, n_gen));
         uint64_t state = 12345;

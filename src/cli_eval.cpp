@@ -33,13 +33,15 @@ int cmd_eval(Args& args) {
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
     const std::string separator = unescape(args.text({"--separator"}, ""));
+    DecoderOptions options{static_cast<int>(ctx_flag), static_cast<int>(ctx_flag ? ctx_flag : 512)};
+    read_cache_types(args, options);
     const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [options] (lm eval --help)");
     const std::string text = read_text(pos[1]);
     if (text.empty()) fail(pos[1], ": the text is empty");
 
     ModelFile file = open_model(pos[0], tokenizer_path);
     Tokenizer tok(file.meta);
-    auto model = load_decoder(file, static_cast<int>(ctx_flag), static_cast<int>(ctx_flag ? ctx_flag : 512));
+    auto model = load_decoder(file, options);
     const int ctx = model->context();
     if (ctx_flag > ctx) fail("--ctx: ", ctx_flag, " is larger than the model's context of ", ctx);
     const int stride = stride_flag ? static_cast<int>(stride_flag) : ctx / 2;

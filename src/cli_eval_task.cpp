@@ -259,6 +259,7 @@ const char* const kEvalHelp =
     "  lm eval --task bleu|rouge --ref REF.txt --hyp HYP.txt\n"
     "      corpus BLEU-4 (as NLTK corpus_bleu) or ROUGE-1/2/L F1, one segment a line\n"
     "  -t, --threads N: this machine's physical cores; --tokenizer: a llama2.c tokenizer.bin\n"
+    "perplexity only:\n" LM_CACHE_TYPES_HELP
     "examples:\n"
     "  lm eval model.gguf story.txt --ctx 256 --stride 128\n"
     "  lm eval cls.gguf dev.tsv --task classify\n";

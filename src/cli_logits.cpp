@@ -15,7 +15,7 @@ const char* const kLogitsHelp =
     "Writes the logits at every prompt position, computed in one batch, to OUT: int32 n, int32\n"
     "vocab, int32 tokens[n], f32 logits[n][vocab].\n"
     "  -o, --output OUT       the file to write (required)\n"
-    "  -t, --threads N        threads (this machine's physical cores)\n"
+    "  -t, --threads N        threads (this machine's physical cores)\n" LM_CACHE_TYPES_HELP
     "  --tokenizer PATH       a llama2.c checkpoint's tokenizer.bin (default: one beside it)\n"
     "example:\n"
     "  lm logits model.gguf \"Once upon a time\" -o out.logits\n";
@@ -24,6 +24,8 @@ int cmd_logits(Args& args) {
     const std::string out_path = args.text({"-o", "--output"}, "");
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
+    DecoderOptions options;
+    read_cache_types(args, options);
     const auto pos = args.positional(2, 2, "lm logits MODEL PROMPT -o OUT [-t THREADS] [--tokenizer PATH]");
     if (out_path.empty()) fail("logits: missing -o OUT");
     ModelFile file = open_model(pos[0], tokenizer_path);
@@ -31,7 +33,8 @@ int cmd_logits(Args& args) {
     std::vector<int32_t> tokens = tok.encode(pos[1], true);
     if (tokens.empty()) fail("logits: the prompt has no tokens");
     const int n = static_cast<int>(tokens.size());
-    auto model = load_decoder(file, 0, n);
+    options.max_batch = n;
+    auto model = load_decoder(file, options);
     if (n > model->context()) fail("prompt is ", n, " tokens, longer than the context of ", model->context());
     const int vocab = model->vocab_size();
     std::vector<float> logits(static_cast<size_t>(n) * vocab);

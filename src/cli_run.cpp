@@ -44,6 +44,7 @@ const char* const kRunHelp =
     "  -n, --n-predict N      tokens to generate (256; -1 = until the context is full); more than\n"
     "                         the context holds after the prompt is noted at the start\n"
     "  -c, --ctx-size N       context length in tokens (0 = the model's)\n"
+    LM_CACHE_TYPES_HELP
     "  --ctx-shift            when the context is full, drop its oldest half (BOS stays) and\n"
     "                         re-process the rest, then go on (with -n -1: until end-of-text)\n"
     "  --temp T               temperature (0.8; 0 = greedy)\n"
@@ -80,6 +81,8 @@ int cmd_run(Args& args) {
     const bool ctx_shift = args.flag({"--ctx-shift"});
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
     const std::string prompt_file = args.text({"-f", "--file"}, "");
+    DecoderOptions decoder_options{static_cast<int>(ctx), 512};
+    read_cache_types(args, decoder_options);
     // `lm run [MODEL] [PROMPT]`: with one argument, an existing path is the model and
     // anything else is a prompt for the built-in story model; with -f, it is the model.
     auto pos = args.positional(0, prompt_file.empty() ? 2 : 1, kUsage);
@@ -92,7 +95,7 @@ int cmd_run(Args& args) {
     const int model_ctx = static_cast<int>(file.meta.get_int(file.architecture() + ".context_length", 0));
     if (ctx > model_ctx && model_ctx > 0)
         fail("-c: ", ctx, " is larger than the model's context length of ", model_ctx);
-    auto model = load_decoder(file, static_cast<int>(ctx), 512);
+    auto model = load_decoder(file, decoder_options);
     if (tok.n_vocab() > model->vocab_size())
         fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model->vocab_size());
 

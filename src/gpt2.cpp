@@ -49,7 +49,7 @@ void add_bias(float* y, const Tensor& bias, int n) {
     for (int i = 0; i < n; ++i) add(y + static_cast<size_t>(i) * cols, bias.f32(), cols);
 }
 
-Gpt2::Gpt2(const ModelFile& file, int context, int max_batch) : config_(read_config(file)) {
+Gpt2::Gpt2(const ModelFile& file, const DecoderOptions& options) : config_(read_config(file)) {
     if (config_.arch != "gpt2") fail(file.path, ": architecture '", config_.arch, "' is not a GPT-2 model");
     w_ = map_weights(file, config_);
     std::vector<const Tensor**> matrices{&w_.output};
@@ -57,7 +57,7 @@ Gpt2::Gpt2(const ModelFile& file, int context, int max_batch) : config_(read_con
     packed_.pack(matrices, file.mapping.get());
     const Config& c = config_;
     Gpt2State& s = state_;
-    set_limits(context, c.context_length, max_batch);
+    set_limits(options, c.context_length);
     const size_t B = this->max_batch();
     s.x.resize(B * c.dim);
     s.xb.resize(B * c.dim);
@@ -65,7 +65,7 @@ Gpt2::Gpt2(const ModelFile& file, int context, int max_batch) : config_(read_con
     s.qkv.resize(B * 3 * c.dim);
     s.hb.resize(B * c.hidden_dim);
     s.logits.resize(c.vocab_size);
-    cache_ = KvCache(c.n_layers, this->context(), c.dim);
+    cache_ = KvCache(c.n_layers, this->context(), c.dim, c.head_dim, options.k_type, options.v_type);
 }
 
 void Gpt2::forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) {

@@ -34,7 +34,8 @@ struct Gpt2State {
 
 class Gpt2 : public Decoder {
 public:
-    Gpt2(const ModelFile& file, int context, int max_batch);
+    Gpt2(const ModelFile& file, const DecoderOptions& options);
+    Gpt2(const ModelFile& file, int context, int max_batch) : Gpt2(file, DecoderOptions{context, max_batch}) {}
 
     const float* logits() const override { return state_.logits.data(); }
     int vocab_size() const override { return config_.vocab_size; }

@@ -1,16 +1,27 @@
-// A decoder's key/value cache, stored in f16 as llama.cpp keeps it by default (half the
-// memory of f32), and causal attention over it.
+// A decoder's key/value cache and causal attention over it. Keys and values are stored in f16
+// by default, as llama.cpp keeps them, or in llama.cpp's q8_0 / q4_0 blocks (-ctk / -ctv):
+// half and a quarter of f16's memory (plus the block scales).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "weights/dtype.h"
+
 namespace lm {
+
+// Throws unless `type` is one a KV cache stores (f16, q8_0, q4_0) and a head of head_dim
+// elements is whole blocks of it; `flag` names the option in the message.
+void check_kv_type(DType type, int head_dim, const char* flag);
+// "f16" -> DType::F16 and so on for the cache types (llama.cpp's -ctk / -ctv names).
+DType kv_type_named(const std::string& name, const char* flag);
 
 class KvCache {
 public:
     KvCache() = default;
-    KvCache(int n_layers, int context, int kv_dim);
+    KvCache(int n_layers, int context, int kv_dim, int head_dim, DType k_type = DType::F16,
+            DType v_type = DType::F16);
 
     // Keys and values of n tokens (rows `stride` floats apart) at positions pos..pos+n.
     void store(int layer, int pos, int n, const float* k, const float* v, size_t stride);
@@ -19,11 +30,14 @@ public:
     // output rows `out_stride` floats apart.
     void attend(float* out, size_t out_stride, const float* q, size_t q_stride, int layer, int n, int pos, int n_heads,
                 int head_dim, int threads);
+    size_t bytes() const { return keys_.size() + values_.size(); }
 
 private:
     int context_ = 0, kv_dim_ = 0;
-    std::vector<uint16_t> keys_, values_;  // [layer][context][kv_dim]
-    std::vector<float> scratch_;           // per thread: scores and q
+    DType k_type_ = DType::F16, v_type_ = DType::F16;
+    size_t k_row_ = 0, v_row_ = 0;         // bytes of one position's keys / values
+    std::vector<uint8_t> keys_, values_;   // [layer][context][row bytes]
+    std::vector<float> scratch_;           // per thread: scores, q and a value row
 };
 
 }  // namespace lm

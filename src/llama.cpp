@@ -36,7 +36,7 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
 
 }  // namespace
 
-Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_config(file)) {
+Llama::Llama(const ModelFile& file, const DecoderOptions& options) : config_(read_config(file)) {
     if (config_.arch != "llama") fail(file.path, ": architecture '", config_.arch, "' is not a Llama model");
     w_ = map_weights(file, config_);
     std::vector<const Tensor**> matrices{&w_.output};
@@ -45,7 +45,7 @@ Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_c
     packed_.pack(matrices, file.mapping.get());
     const Config& c = config_;
     LlamaState& s = state_;
-    set_limits(context, c.context_length, max_batch);
+    set_limits(options, c.context_length);
     const size_t B = this->max_batch();
     s.x.resize(B * c.dim);
     s.xb.resize(B * c.dim);
@@ -56,7 +56,7 @@ Llama::Llama(const ModelFile& file, int context, int max_batch) : config_(read_c
     s.hb.resize(B * c.hidden_dim);
     s.hb2.resize(B * c.hidden_dim);
     s.logits.resize(c.vocab_size);
-    cache_ = KvCache(c.n_layers, this->context(), c.kv_dim());
+    cache_ = KvCache(c.n_layers, this->context(), c.kv_dim(), c.head_dim, options.k_type, options.v_type);
 }
 
 void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) {

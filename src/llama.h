@@ -33,7 +33,8 @@ struct LlamaState {
 
 class Llama : public Decoder {
 public:
-    Llama(const ModelFile& file, int context, int max_batch);
+    Llama(const ModelFile& file, const DecoderOptions& options);
+    Llama(const ModelFile& file, int context, int max_batch) : Llama(file, DecoderOptions{context, max_batch}) {}
 
     const float* logits() const override { return state_.logits.data(); }
     int vocab_size() const override { return config_.vocab_size; }

@@ -76,10 +76,15 @@ lm_status lm_token_to_piece(const lm_model* model, int32_t prev, int32_t token, 
 /* ---- Contexts -------------------------------------------------------------------------- */
 typedef struct lm_context lm_context;
 
+/* The KV cache's element types (llama.cpp's -ctk / -ctv): q8_0 takes about half of f16's
+ * memory, q4_0 a quarter; both need heads of whole 32-element blocks. */
+typedef enum lm_kv_type { LM_KV_F16 = 0, LM_KV_Q8_0 = 1, LM_KV_Q4_0 = 2 } lm_kv_type;
+
 typedef struct lm_context_params {
     int32_t n_ctx;     /* positions the KV cache holds; 0: the model's context length */
     int32_t n_batch;   /* most tokens one forward pass runs (prompts are split); 0: 512 */
     int32_t n_threads; /* 0: the machine's physical cores */
+    lm_kv_type type_k, type_v;
 } lm_context_params;
 
 lm_context_params lm_context_default_params(void);

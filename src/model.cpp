@@ -63,12 +63,12 @@ void PackedWeights::pack(const std::vector<const Tensor**>& weights, const Mappe
 namespace {
 struct Architecture {
     const char* name;
-    std::unique_ptr<Decoder> (*load)(const ModelFile&, int context, int max_batch);
+    std::unique_ptr<Decoder> (*load)(const ModelFile&, const DecoderOptions&);
 };
 
 template <typename Model>
-std::unique_ptr<Decoder> make(const ModelFile& file, int context, int max_batch) {
-    return std::make_unique<Model>(file, context, max_batch);
+std::unique_ptr<Decoder> make(const ModelFile& file, const DecoderOptions& options) {
+    return std::make_unique<Model>(file, options);
 }
 
 // A new architecture adds one row here and its own file in src/.
@@ -78,9 +78,9 @@ constexpr Architecture kArchitectures[] = {
 };
 }  // namespace
 
-void Decoder::set_limits(int requested_context, int model_context, int max_batch) {
-    context_ = requested_context > 0 ? std::min(requested_context, model_context) : model_context;
-    max_batch_ = std::max(1, std::min(max_batch, context_));
+void Decoder::set_limits(const DecoderOptions& options, int model_context) {
+    context_ = options.context > 0 ? std::min(options.context, model_context) : model_context;
+    max_batch_ = std::max(1, std::min(options.max_batch, context_));
 }
 
 void check_finite_rows(const std::string& model, const float* rows, int n, size_t width, int first_position) {
@@ -134,12 +134,12 @@ ModelFile open_model(const std::string& path, const std::string& tokenizer_path)
     return file;
 }
 
-std::unique_ptr<Decoder> load_decoder(const ModelFile& file, int context, int max_batch) {
+std::unique_ptr<Decoder> load_decoder(const ModelFile& file, const DecoderOptions& options) {
     const std::string arch = file.meta.get_string("general.architecture");
     std::string names;
     for (const Architecture& a : kArchitectures) {
         if (arch == a.name) {
-            std::unique_ptr<Decoder> decoder = a.load(file, context, max_batch);
+            std::unique_ptr<Decoder> decoder = a.load(file, options);
             decoder->set_source(file.path);
             return decoder;
         }

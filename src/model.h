@@ -15,6 +15,14 @@ namespace lm {
 // one check every command's forward pass shares (Decoder::forward, Bert::encode).
 void check_finite_rows(const std::string& model, const float* rows, int n, size_t width, int first_position);
 
+// How a decoder is set up for a run: its context, the most tokens one forward pass takes, and
+// the KV cache's element types (f16, or llama.cpp's q8_0 / q4_0 blocks: -ctk / -ctv).
+struct DecoderOptions {
+    int context = 0;  // <= 0: the model's own context length
+    int max_batch = 512;
+    DType k_type = DType::F16, v_type = DType::F16;
+};
+
 class Decoder {
 public:
     virtual ~Decoder() = default;
@@ -31,7 +39,7 @@ public:
 
 protected:
     // The context is the one asked for (<= 0: the model's own), never more than the model's.
-    void set_limits(int requested_context, int model_context, int max_batch);
+    void set_limits(const DecoderOptions& options, int model_context);
     virtual void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) = 0;
 
 private:
@@ -74,7 +82,10 @@ ModelFile open_model(const std::string& path, const std::string& tokenizer_path 
 ModelFile load_default_model();
 
 // Throws "unknown architecture 'X' (lm runs: ...)" for names not in the table.
-// context <= 0 means the model's own context length.
-std::unique_ptr<Decoder> load_decoder(const ModelFile& file, int context, int max_batch);
+std::unique_ptr<Decoder> load_decoder(const ModelFile& file, const DecoderOptions& options);
+// With an f16 cache; context <= 0 means the model's own context length.
+inline std::unique_ptr<Decoder> load_decoder(const ModelFile& file, int context, int max_batch) {
+    return load_decoder(file, DecoderOptions{context, max_batch});
+}
 
 }  // namespace lm

@@ -122,6 +122,17 @@ TEST_CASE("C API: the built-in model from a file and from memory gives the libra
     CHECK(std::memcmp(lm_logits(file.context), decoder->logits(), vocab * sizeof(float)) == 0);
     CHECK(std::memcmp(lm_logits(memory.context), decoder->logits(), vocab * sizeof(float)) == 0);
 
+    // A q8_0 / q4_0 cache as the library's -ctk / -ctv.
+    auto quantized = lm::load_decoder(mf, lm::DecoderOptions{64, 16, lm::DType::Q8_0, lm::DType::Q4_0});
+    quantized->forward(as_int.data(), static_cast<int>(as_int.size()), 0, 1);
+    lm_context* q_context = nullptr;
+    p.type_k = LM_KV_Q8_0, p.type_v = LM_KV_Q4_0;
+    REQUIRE(lm_context_new(file.model, &p, &q_context) == LM_OK);
+    REQUIRE(lm_decode(q_context, ids.data(), static_cast<int32_t>(ids.size()), 0) == LM_OK);
+    CHECK(std::memcmp(lm_logits(q_context), quantized->logits(), vocab * sizeof(float)) == 0);
+    CHECK(std::memcmp(lm_logits(q_context), decoder->logits(), vocab * sizeof(float)) != 0);
+    lm_context_free(q_context);
+
     // Token pieces spell the prompt back.
     std::string text;
     for (size_t i = ids[0] == lm_token_bos(file.model) ? 1 : 0; i < ids.size(); ++i) {
@@ -225,6 +236,9 @@ TEST_CASE("C API: a prompt longer than the context and a context larger than the
     p.n_ctx = lm_model_context_length(h.model) + 1;
     CHECK(lm_context_new(h.model, &p, &h.context) == LM_ERR_RANGE);
     p.n_ctx = 4;
+    p.type_v = static_cast<lm_kv_type>(7);
+    CHECK(lm_context_new(h.model, &p, &h.context) == LM_ERR_ARGUMENT);
+    p.type_v = LM_KV_Q4_0;
     REQUIRE(lm_context_new(h.model, &p, &h.context) == LM_OK);
     REQUIRE(lm_sampler_new(h.model, nullptr, &h.sampler) == LM_OK);
     Collected got;

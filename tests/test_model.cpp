@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "src/kv_cache.h"
 #include "src/llama.h"
 #include "tests/testing.h"
 
@@ -116,6 +117,37 @@ TEST_CASE("a llama2.c checkpoint and its GGUF conversion compute the same logits
     if (bin.empty() || gguf.empty() || logits.empty()) return;
     const Reference ref = read_logits(logits);
     CHECK(run_all_positions(bin, ref, 2, 64) == run_all_positions(gguf, ref, 2, 64));
+}
+
+// -ctk/-ctv: llama.cpp decodes the built-in model one token at a time with keys-values in
+// f16-f16 (its default attention), q8_0-q8_0 and q4_0-q8_0 (flash attention, which its
+// quantized V cache needs) (tests/ref/make_kv_cache_logits.py); so does lm. Measured max
+// |logit diff| against llama.cpp: f16 6.8e-2 (the model's q8_0 weights quantize activations:
+// a last-bit difference flips a code from position 4 on, as in the Q8_0 test above), q8_0
+// 1.9e-6, q4_0 keys 4.4e-2; all held to the quantized models' 8e-2. The quantized caches
+// really change the numbers: their logits are far from the f16 cache's.
+TEST_CASE("quantized KV caches (q8_0, q4_0 keys) give llama.cpp's logits") {
+    ModelFile file = load_model("weights/default-model.gguf");
+    const Reference f16_ref = read_logits("tests/ref/kv_cache/f16-f16.logits");
+    for (const char* pair : {"f16-f16", "q8_0-q8_0", "q4_0-q8_0"}) {
+        const Reference ref = read_logits(std::string("tests/ref/kv_cache/") + pair + ".logits");
+        const std::string name(pair);
+        const DType k = kv_type_named(name.substr(0, name.find('-')), "-ctk");
+        const DType v = kv_type_named(name.substr(name.find('-') + 1), "-ctv");
+        Llama model(file, DecoderOptions{64, 1, k, v});
+        REQUIRE(model.config().vocab_size == ref.vocab);
+        std::vector<float> logits(ref.tokens.size() * ref.vocab);
+        for (size_t i = 0; i < ref.tokens.size(); ++i) {
+            model.forward(&ref.tokens[i], 1, static_cast<int>(i), 2);
+            std::copy(model.logits(), model.logits() + ref.vocab, &logits[i * ref.vocab]);
+        }
+        const Comparison c = compare(logits, ref), to_f16 = compare(logits, f16_ref);
+        MESSAGE("KV cache ", name, ": max abs logit diff vs llama.cpp ", c.max_abs, " (vs its f16 cache ", to_f16.max_abs,
+                "), argmax ", c.argmax_agree, "/", ref.tokens.size());
+        CHECK(c.max_abs <= 8e-2);
+        CHECK(c.argmax_agree == static_cast<int>(ref.tokens.size()));
+        if (k != DType::F16) CHECK(to_f16.max_abs > 1e-2);
+    }
 }
 
 // Batches of 8+ tokens take the integer GEMM, smaller ones the packed decode kernels: two

@@ -7,6 +7,7 @@
 #include "simd/ops.h"
 #include "tests/testing.h"
 #include "weights/dtype.h"
+#include "weights/quant.h"
 
 using namespace lm;
 
@@ -134,6 +135,68 @@ TEST_CASE("attention: a block of queries equals one query at a time") {
                 }
 #endif
             }
+}
+
+// Quantized caches (-ctk/-ctv q8_0, q4_0, mixed with f16) against a double computation over
+// the same numbers: keys and values as the cache holds them (dequantized), q as the keys'
+// activation type holds it (q8_0 for block keys, f16 for f16 keys), f16 values' softmax
+// weights rounded to f16. Every ISA level (the scores go through the weight tile kernels).
+TEST_CASE("attention over q8_0 / q4_0 caches matches a double computation at every ISA level") {
+    const DType types[] = {DType::F16, DType::Q8_0, DType::Q4_0};
+    for (simd::Isa isa : simd::reachable_isas()) {
+        simd::force_isa(isa);
+        for (DType kt : types)
+            for (DType vt : types)
+                for (int hd : {32, 64, 128})
+                    for (int len : {1, 19, 70}) {
+                        const int kv_dim = 2 * hd, n = 3;  // two kv heads; the second one is read
+                        const size_t k_row = row_bytes(kt, kv_dim), v_row = row_bytes(vt, kv_dim);
+                        const int rows = len + n - 1;
+                        const std::vector<float> kf = testing::normal_floats(rows * kv_dim, 7 + len);
+                        const std::vector<float> vf = testing::normal_floats(rows * kv_dim, 8 + hd);
+                        const std::vector<float> q = testing::normal_floats(n * hd, 9);
+                        std::vector<uint8_t> keys(rows * k_row), values(rows * v_row);
+                        for (int t = 0; t < rows; ++t) {
+                            store_kv_row(&kf[t * kv_dim], kt, &keys[t * k_row], kv_dim);
+                            store_kv_row(&vf[t * kv_dim], vt, &values[t * v_row], kv_dim);
+                        }
+                        const KvView view{keys.data() + row_bytes(kt, hd), kt, k_row, values.data() + row_bytes(vt, hd), vt, v_row};
+                        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                        std::vector<float> got(n * hd), scratch(attend_block_scratch(n, len, hd));
+                        attend_block(got.data(), hd, q.data(), hd, n, view, len, hd, scale, scratch.data());
+                        DType act;
+                        REQUIRE(simd::activation_type(kt, &act));
+                        for (int i = 0; i < n; ++i) {
+                            std::vector<float> qd(hd), kd(hd), vd(hd), qbuf(hd);
+                            std::vector<uint8_t> qx(row_bytes(act, hd));
+                            quantize_row(act, &q[i * hd], qx.data(), hd);
+                            dequantize_row(act, qx.data(), qd.data(), hd);
+                            const int L = len + i;
+                            std::vector<double> sc(L), out(hd, 0.0);
+                            double mx = -1e300, sum = 0;
+                            for (int t = 0; t < L; ++t) {
+                                dequantize_row(kt, &keys[t * k_row] + row_bytes(kt, hd), kd.data(), hd);
+                                double d = 0;
+                                for (int j = 0; j < hd; ++j) d += double(qd[j]) * kd[j];
+                                sc[t] = d * scale;
+                                mx = std::max(mx, sc[t]);
+                            }
+                            for (double& x : sc) sum += (x = std::exp(x - mx));
+                            for (int t = 0; t < L; ++t) {
+                                float a = static_cast<float>(sc[t] / sum);
+                                if (vt == DType::F16) a = f16_to_f32(f32_to_f16(a));
+                                dequantize_row(vt, &values[t * v_row] + row_bytes(vt, hd), vd.data(), hd);
+                                for (int j = 0; j < hd; ++j) out[j] += double(a) * vd[j];
+                            }
+                            double err = 0;
+                            for (int j = 0; j < hd; ++j) err = std::max(err, std::fabs(out[j] - got[i * hd + j]));
+                            INFO(simd::isa_name(isa), " k ", dtype_name(kt), " v ", dtype_name(vt), " head_dim ", hd, " len ", len,
+                                 " query ", i);
+                            CHECK(err < 2e-5);
+                        }
+                    }
+    }
+    simd::force_isa(simd::default_isa());
 }
 
 TEST_CASE("attention: AVX2 and AVX-512 match the scalar reference, and the reference matches a double computation") {

@@ -154,6 +154,15 @@ lm::Bert& bert_of(lm_context* c) {
 
 int threads_or_default(int32_t n) { return n > 0 ? n : lm::default_threads(); }
 
+lm::DType kv_type(lm_kv_type t) {
+    switch (t) {
+    case LM_KV_F16: return lm::DType::F16;
+    case LM_KV_Q8_0: return lm::DType::Q8_0;
+    case LM_KV_Q4_0: return lm::DType::Q4_0;
+    }
+    api_fail(LM_ERR_ARGUMENT, "type_k / type_v " + std::to_string(static_cast<int>(t)) + " is not an lm_kv_type");
+}
+
 }  // namespace
 
 extern "C" {
@@ -236,7 +245,7 @@ lm_status lm_token_to_piece(const lm_model* model, int32_t prev, int32_t token, 
     });
 }
 
-lm_context_params lm_context_default_params(void) { return lm_context_params{0, 512, 0}; }
+lm_context_params lm_context_default_params(void) { return lm_context_params{0, 512, 0, LM_KV_F16, LM_KV_F16}; }
 
 lm_status lm_context_new(lm_model* model, const lm_context_params* params, lm_context** context) {
     if (context) *context = nullptr;
@@ -253,7 +262,8 @@ lm_status lm_context_new(lm_model* model, const lm_context_params* params, lm_co
         c->model = m;
         c->threads = threads_or_default(p.n_threads);
         if (m->config.arch == "bert") c->bert = std::make_unique<lm::Bert>(m->file);
-        else c->decoder = lm::load_decoder(m->file, p.n_ctx, p.n_batch > 0 ? p.n_batch : 512);
+        else c->decoder = lm::load_decoder(m->file, lm::DecoderOptions{p.n_ctx, p.n_batch > 0 ? p.n_batch : 512,
+                                                                      kv_type(p.type_k), kv_type(p.type_v)});
         *context = c.release();
     });
 }
