@@ -223,6 +223,16 @@ const std::vector<Row>& rows() {
              });
          }, "run FILE", "a KV cache for a context of 4194304 needs 131072 MiB, more than this machine's ..."},
         {"no tokenizer", llama_without("tokenizer."), "run FILE", "FILE: missing metadata key tokenizer.ggml.model"},
+        {"unknown pre-tokenizer",
+         [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, auto&) {
+                 m.set("tokenizer.ggml.model", Value::of_string("gpt2"));
+                 m.set("tokenizer.ggml.tokens", Value::of_strings({"a", "b", "ab", "c"}));
+                 m.set("tokenizer.ggml.merges", Value::of_strings({"a b"}));
+                 m.set("tokenizer.ggml.pre", Value::of_string("klingon"));
+             });
+         },
+         "tokenize FILE hi", "FILE: pre-tokenizer 'klingon' (tokenizer.ggml.pre) is not supported; lm knows default, gpt-2, ..."},
         {"prompt longer than the context", [](const std::string& p) { return tiny_llama(p); },
          "run FILE 'a a a a a a a a a a a a a a a a a a a a' -c 4",
          "prompt is 41 tokens, longer than the context of 4 (see -c)"},

@@ -243,7 +243,14 @@ TEST_CASE("Llama 3 style byte-level BPE keeps whole-word tokens without merges")
     CHECK(llama3.decode(llama3.encode("say hello 12345", false)) == "say hello 12345");
     meta.set("tokenizer.ggml.pre", lm::Value::of_string("gpt-2"));
     CHECK(Tokenizer(meta).encode(" hello", false).size() == 6);
-    meta.set("tokenizer.ggml.pre", lm::Value::of_string("qwen2"));
+    // As in llama.cpp, only some names keep whole words: not DBRX's, though its rules are Llama 3's.
+    for (const char* pre : {"qwen2", "dbrx", "smollm"}) {
+        meta.set("tokenizer.ggml.pre", lm::Value::of_string(pre));
+        CHECK(Tokenizer(meta).encode(" hello", false).size() == 6);
+    }
+    meta.set("tokenizer.ggml.pre", lm::Value::of_string("tekken"));
+    CHECK(Tokenizer(meta).encode(" hello", false) == std::vector<int32_t>{256});
+    meta.set("tokenizer.ggml.pre", lm::Value::of_string("qwen-9"));
     CHECK_THROWS_AS(Tokenizer{meta}, lm::Error);
 }
 

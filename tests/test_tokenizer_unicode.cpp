@@ -111,16 +111,31 @@ TEST_CASE("Llama 3 pre-tokenizer") {
     CHECK(llama3_pretokenize("").empty());
 }
 
+// GPT-4o is newer than the llama.cpp the vectors come from: its regex, worked by hand.
+TEST_CASE("GPT-4o and Tekken pre-tokenizers split at case changes") {
+    using V = std::vector<std::string>;
+    auto gpt4o = [](std::string_view t) { return strings(pretokenize(PreTokenizer::gpt4o, t)); };
+    auto tekken = [](std::string_view t) { return strings(pretokenize(PreTokenizer::tekken, t)); };
+    CHECK(gpt4o("HelloWorld") == V{"Hello", "World"});
+    CHECK(gpt4o("HTTPServer") == V{"HTTPServer"});  // the upper run is greedy
+    CHECK(gpt4o("I'm 12345") == V{"I'm", " ", "123", "45"});
+    CHECK(tekken("I'm 12345") == V{"I", "'m", " ", "1", "2", "3", "4", "5"});
+    CHECK(gpt4o("a/\n/b") == V{"a", "/\n/", "b"});
+    CHECK(gpt4o(" D\xC3\x89J\xC3\x80vu") == V{" D\xC3\x89J\xC3\x80vu"});  // non-ASCII letters are both cases
+    CHECK(gpt4o("camelCase") == V{"camel", "Case"});
+}
+
 TEST_CASE("pre-tokenizer pieces tile any input") {
     uint32_t state = 77;
     const char* parts[] = {" ", "  ", "\n", "\r\n", "\t", "a", "Zz", "'s", "'LL", "1", "234", "!", "?.",
-                           "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xFF", "\xE2\x82", "\xE3\x80\x80"};
+                           "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xFF", "\xE2\x82", "\xE3\x80\x80",
+                           "/", "AbC", "<sentinel:7>", "IMGIMGAZ", "\xEF\xBC\x81", "\xCC\x81"};
     for (int i = 0; i < 2000; ++i) {
         std::string text;
-        for (int k = 0; k < 1 + i % 25; ++k) text += parts[((state = state * 1664525u + 1013904223u) >> 24) % 19];
-        for (auto split : {gpt2_pretokenize, llama3_pretokenize}) {
+        for (int k = 0; k < 1 + i % 25; ++k) text += parts[((state = state * 1664525u + 1013904223u) >> 24) % std::size(parts)];
+        for (int pre = 0; pre <= static_cast<int>(PreTokenizer::gpt4o); ++pre) {
             std::string joined;
-            for (std::string_view piece : split(text)) {
+            for (std::string_view piece : pretokenize(static_cast<PreTokenizer>(pre), text)) {
                 REQUIRE_FALSE(piece.empty());
                 joined += piece;
             }
@@ -132,9 +147,27 @@ TEST_CASE("pre-tokenizer pieces tile any input") {
 
 TEST_CASE("pre-tokenizer names") {
     CHECK(pre_tokenizer_named("gpt-2", "x") == PreTokenizer::gpt2);
-    CHECK(pre_tokenizer_named("", "x") == PreTokenizer::gpt2);
+    CHECK(pre_tokenizer_named("mpt", "x") == PreTokenizer::gpt2);
+    CHECK(pre_tokenizer_named("", "x") == PreTokenizer::default_rules);  // llama.cpp's reading
+    CHECK(pre_tokenizer_named("default", "x") == PreTokenizer::default_rules);
     CHECK(pre_tokenizer_named("llama-bpe", "x") == PreTokenizer::llama3);
-    CHECK_THROWS_AS(pre_tokenizer_named("qwen2", "x"), lm::Error);
+    CHECK(pre_tokenizer_named("dbrx", "x") == PreTokenizer::llama3);
+    CHECK(pre_tokenizer_named("qwen2", "x") == PreTokenizer::qwen2);
+    CHECK(pre_tokenizer_named("smollm", "x") == PreTokenizer::starcoder);
+    CHECK(pre_tokenizer_named("deepseek-coder", "x") == PreTokenizer::deepseek_coder);
+    CHECK(pre_tokenizer_named("poro-chat", "x") == PreTokenizer::bloom);
+    CHECK(pre_tokenizer_named("gpt-4o", "x") == PreTokenizer::gpt4o);
+    CHECK_THROWS_AS(pre_tokenizer_named("qwen", "x"), lm::Error);
+    CHECK_THROWS_AS(pre_tokenizer_named("gpt", "x"), lm::Error);  // whole names only
+    const std::string all = supported_pre_tokenizers();
+    for (const char* name : {"llama-bpe", "deepseek-llm", "deepseek-coder", "falcon", "mpt", "starcoder", "gpt-2",
+                             "refact", "command-r", "qwen2", "stablelm2", "olmo", "dbrx", "smaug-bpe", "poro-chat",
+                             "jais", "tekken", "smollm", "codeshell", "bloom", "exaone", "chameleon", "minerva-7b",
+                             "deepseek-v3", "gpt-4o", "viking", "chatglm-bpe", "gpt3-finnish", "megrez"}) {
+        CAPTURE(name);
+        CHECK(all.find(name) != std::string::npos);
+        CHECK_NOTHROW(pre_tokenizer_named(name, "x"));
+    }
 }
 
 TEST_CASE("BERT pre-tokenizer") {

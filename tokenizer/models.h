@@ -25,9 +25,14 @@ void spm_encode(const Vocab& vocab, const SpmModel& spm, std::string_view text, 
 std::string spm_decode(const Vocab& vocab, int32_t id);
 
 // --- GPT-2 byte-level BPE (tokenizer/bpe.cpp), llama.cpp's "gpt2" model ----------------------
-// The regex that splits text into pieces before merging (tokenizer/pretokenize.cpp).
-enum class PreTokenizer { gpt2, llama3 };
+// The regexes that split text into pieces before merging (tokenizer/pretokenize.cpp): one
+// rule set per group of llama.cpp's tokenizer.ggml.pre names that share it.
+enum class PreTokenizer {
+    default_rules, gpt2, llama3, deepseek_llm, deepseek_coder, deepseek3, falcon, starcoder, qwen2, bloom,
+    viking, tekken, chameleon, gpt4o
+};
 PreTokenizer pre_tokenizer_named(const std::string& name, const std::string& source);  // throws
+std::string supported_pre_tokenizers();  // the names pre_tokenizer_named knows, comma-separated
 std::vector<std::string_view> pretokenize(PreTokenizer pre, std::string_view text);
 std::vector<std::string_view> gpt2_pretokenize(std::string_view text);
 std::vector<std::string_view> llama3_pretokenize(std::string_view text);

@@ -76,8 +76,11 @@ Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
         const std::vector<std::string>* merges = meta.get_strings("tokenizer.ggml.merges");
         if (!merges) fail(meta.source, ": missing tokenizer.ggml.merges for a gpt2 tokenizer");
         bpe_ = make_bpe(vocab_, *merges, meta.source);
-        bpe_.pre = pre_tokenizer_named(meta.get_string("tokenizer.ggml.pre", ""), meta.source);
-        bpe_.ignore_merges = bpe_.pre == PreTokenizer::llama3;
+        const std::string pre = meta.get_string("tokenizer.ggml.pre", "");
+        bpe_.pre = pre_tokenizer_named(pre, meta.source);
+        // llama.cpp keeps a piece found whole in the vocabulary for these names only.
+        for (const char* name : {"llama3", "llama-v3", "llama-bpe", "falcon3", "tekken"})
+            if (pre == name) bpe_.ignore_merges = true;
     }
     find_special_tokens();
 }
