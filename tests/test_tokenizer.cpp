@@ -27,6 +27,28 @@ TEST_CASE("gpt-2 conformance vectors") { check_vectors("ggml-vocab-gpt-2.gguf");
 
 TEST_CASE("bert-bge conformance vectors") { check_vectors("ggml-vocab-bert-bge.gguf"); }
 
+// Byte-level BPE vocabularies whose tokenizer.ggml.pre names other rule sets.
+TEST_CASE("deepseek-coder conformance vectors") { check_vectors("ggml-vocab-deepseek-coder.gguf"); }
+
+TEST_CASE("falcon conformance vectors") { check_vectors("ggml-vocab-falcon.gguf"); }
+
+TEST_CASE("mpt conformance vectors") { check_vectors("ggml-vocab-mpt.gguf"); }
+
+// Every rule set, each under one of its names, with GPT-2's vocabulary: llama.cpp's ids from
+// tests/ref/make_pretokenizer_vectors.py (the pieces decide them). Names differing only in
+// whether whole words skip the merges are told apart by llama-bpe against dbrx.
+TEST_CASE("every pre-tokenizer gives llama.cpp's ids") {
+    const std::string path = shared_file("models/gguf-vocab/ggml-vocab-gpt-2.gguf");
+    if (path.empty()) return;
+    lm::Metadata meta = lm::load_model(path).meta;
+    for (const char* name : {"default", "gpt-2", "llama-bpe", "dbrx", "deepseek-llm", "deepseek-coder", "deepseek-v3",
+                             "falcon", "starcoder", "qwen2", "bloom", "viking", "tekken", "chameleon"}) {
+        meta.set("tokenizer.ggml.pre", lm::Value::of_string(name));
+        check_vectors(Tokenizer(meta), "tests/ref/pretokenizer/texts.inp",
+                      std::string("tests/ref/pretokenizer/") + name + ".out", name);
+    }
+}
+
 TEST_CASE("Llama 2 tokenizer.bin gives the llama-spm vectors") {
     std::string bin = shared_file("models/llama2c-tokenizer/tokenizer.bin");
     std::string gguf = shared_file("models/gguf-vocab/ggml-vocab-llama-spm.gguf");

@@ -26,14 +26,15 @@ inline void write_file(const std::string& path, const std::string& bytes) {
 
 // X.gguf.inp: every test string is followed by "\n__ggml_vocab_test__\n" (the file ends
 // with one). X.gguf.out: one line of space-separated ids per string.
-inline void check_vectors(const lm::Tokenizer& tok, const std::string& path, const std::string& name) {
-    const std::string inp = read_file(path + ".inp");
+inline void check_vectors(const lm::Tokenizer& tok, const std::string& inp_path, const std::string& out_path,
+                          const std::string& name) {
+    const std::string inp = read_file(inp_path);
     const std::string sep = "\n__ggml_vocab_test__\n";
     std::vector<std::string> texts;
     for (size_t pos = 0, hit; (hit = inp.find(sep, pos)) != std::string::npos; pos = hit + sep.size())
         texts.push_back(inp.substr(pos, hit - pos));
     std::vector<std::vector<int32_t>> expected;
-    std::istringstream out(read_file(path + ".out"));
+    std::istringstream out(read_file(out_path));
     for (std::string line; std::getline(out, line);) {
         std::istringstream ids(line);
         expected.emplace_back();
@@ -50,6 +51,10 @@ inline void check_vectors(const lm::Tokenizer& tok, const std::string& path, con
         passed += got == expected[i];
     }
     MESSAGE(name, ": ", passed, "/", texts.size(), " vectors");
+}
+
+inline void check_vectors(const lm::Tokenizer& tok, const std::string& path, const std::string& name) {
+    check_vectors(tok, path + ".inp", path + ".out", name);
 }
 
 inline void check_vectors(const std::string& name) {
