@@ -38,7 +38,10 @@ Config read_config(const ModelFile& file) {
         fail(file.path, ": embedding_length ", c.dim, ", head_count ", c.n_heads, " and head_count_kv ", c.n_kv_heads,
              " do not divide evenly");
     c.head_dim = c.dim / c.n_heads;
-    if (c.arch == "llama" && c.head_dim % 2) fail(file.path, ": head dimension ", c.head_dim, " is odd; RoPE needs pairs");
+    const bool rope = c.arch == "llama" || c.arch == "qwen2";
+    if (rope && c.head_dim % 2) fail(file.path, ": head dimension ", c.head_dim, " is odd; RoPE needs pairs");
+    // llama.cpp's rope type per architecture: Qwen2 rotates halves (NeoX), Llama adjacent pairs.
+    c.rope_neox = c.arch == "qwen2";
     // RMSNorm models state layer_norm_rms_epsilon, LayerNorm models (gpt2, bert) layer_norm_epsilon.
     const double eps = m.get_float(a + "attention.layer_norm_epsilon", 1e-5);
     c.norm_eps = static_cast<float>(m.get_float(a + "attention.layer_norm_rms_epsilon", eps));

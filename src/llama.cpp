@@ -23,6 +23,12 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
         L.wk = checked_tensor(f, p + "attn_k.weight", c.dim, c.kv_dim());
         L.wv = checked_tensor(f, p + "attn_v.weight", c.dim, c.kv_dim());
         L.wo = checked_tensor(f, p + "attn_output.weight", c.dim, c.dim);
+        // Qwen2 has biases on q, k and v (required); a Llama may have them too (llama.cpp reads them).
+        if (c.arch == "qwen2" || f.find(p + "attn_q.bias")) {
+            L.bq = checked_tensor(f, p + "attn_q.bias", c.dim, 1);
+            L.bk = checked_tensor(f, p + "attn_k.bias", c.kv_dim(), 1);
+            L.bv = checked_tensor(f, p + "attn_v.bias", c.kv_dim(), 1);
+        }
         L.ffn_norm = checked_tensor(f, p + "ffn_norm.weight", c.dim, 1);
         L.w_gate = checked_tensor(f, p + "ffn_gate.weight", c.dim, c.hidden_dim);
         L.w_up = checked_tensor(f, p + "ffn_up.weight", c.dim, c.hidden_dim);
@@ -36,8 +42,8 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
 
 }  // namespace
 
-Llama::Llama(const ModelFile& file, const DecoderOptions& options) : config_(read_config(file)) {
-    if (config_.arch != "llama") fail(file.path, ": architecture '", config_.arch, "' is not a Llama model");
+Llama::Llama(const ModelFile& file, const DecoderOptions& options, const char* arch) : config_(read_config(file)) {
+    if (config_.arch != arch) fail(file.path, ": architecture '", config_.arch, "' is not a ", arch, " model");
     w_ = map_weights(file, config_);
     std::vector<const Tensor**> matrices{&w_.output};
     for (LlamaLayer& L : w_.layers)
@@ -73,6 +79,11 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
         const MatmulPart qkv[] = {{s.q.data(), L.wq}, {s.k.data(), L.wk}, {s.v.data(), L.wv}};
         matmul(qkv, 3, s.xb.data(), n, threads);
         for_rows(n, threads, [&](int i) {
+            if (L.bq) {
+                add(&s.q[i * dim], L.bq->f32(), dim);
+                add(&s.k[i * kv_dim], L.bk->f32(), kv_dim);
+                add(&s.v[i * kv_dim], L.bv->f32(), kv_dim);
+            }
             rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox);
             rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox);
             cache_.store(l, pos + i, 1, &s.k[i * kv_dim], &s.v[i * kv_dim], kv_dim);

@@ -12,6 +12,7 @@ namespace lm {
 struct LlamaLayer {
     const Tensor* attn_norm;
     const Tensor *wq, *wk, *wv, *wo;
+    const Tensor *bq = nullptr, *bk = nullptr, *bv = nullptr;  // q/k/v biases (Qwen2), f32
     const Tensor* ffn_norm;
     const Tensor *w_gate, *w_up, *w_down;
 };
@@ -33,12 +34,17 @@ struct LlamaState {
 
 class Llama : public Decoder {
 public:
-    Llama(const ModelFile& file, const DecoderOptions& options);
+    Llama(const ModelFile& file, const DecoderOptions& options) : Llama(file, options, "llama") {}
     Llama(const ModelFile& file, int context, int max_batch) : Llama(file, DecoderOptions{context, max_batch}) {}
 
     const float* logits() const override { return state_.logits.data(); }
     int vocab_size() const override { return config_.vocab_size; }
     const Config& config() const { return config_; }
+
+protected:
+    // Architectures that are a Llama with a twist (src/qwen2.cpp) name themselves here; the
+    // differences are read from the file: biases when present, the RoPE style from Config.
+    Llama(const ModelFile& file, const DecoderOptions& options, const char* arch);
 
 private:
     void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) override;

@@ -8,6 +8,7 @@
 #include "simd/repack.h"
 #include "src/gpt2.h"
 #include "src/llama.h"
+#include "src/qwen2.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 #include "weights/quant.h"
@@ -75,6 +76,7 @@ std::unique_ptr<Decoder> make(const ModelFile& file, const DecoderOptions& optio
 constexpr Architecture kArchitectures[] = {
     {"llama", make<Llama>},
     {"gpt2", make<Gpt2>},
+    {"qwen2", make<Qwen2>},
 };
 }  // namespace
 

@@ -163,6 +163,49 @@ TEST_CASE("a Llama directory: q/k rows permuted for adjacent-pair RoPE, logits m
     CHECK(again == logits);
 }
 
+// tests/ref/make_qwen2.py: q/k/v biases, rotate-half RoPE with base 1e6, tied classifier.
+TEST_CASE("a Qwen2 directory and its GGUF: logits match PyTorch") {
+    ModelFile f = load_model("tests/ref/qwen2");
+    CHECK(f.meta.get_string("general.architecture") == "qwen2");
+    CHECK(f.meta.get_float("qwen2.rope.freq_base") == 1e6);
+    CHECK(f.find("blk.1.attn_k.bias"));
+    CHECK_FALSE(f.find("output.weight"));
+    const ModelFile ref = load_model("tests/ref/qwen2_ref.safetensors");
+    const Tensor& tokens = ref.get("qwen2.tokens");
+    const Tensor& want = ref.get("qwen2.logits");
+    std::vector<int> ids;
+    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
+    auto logits_of = [&](const ModelFile& file) {
+        auto model = load_decoder(file, 0, 64);
+        std::vector<float> logits(want.count());
+        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
+        return logits;
+    };
+    auto max_diff = [&](const std::vector<float>& logits) {
+        float diff = 0;
+        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
+        return diff;
+    };
+    const std::vector<float> logits = logits_of(f);
+    MESSAGE("qwen2 safetensors: max |logit - torch| ", max_diff(logits));
+    CHECK(max_diff(logits) < 2e-3f);
+
+    // lm convert keeps llama.cpp's layout for qwen2 (no q/k permutation, biases as blk.N.attn_q.bias).
+    const std::string gguf = testing::temp_path("qwen2-hf.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/qwen2 " + gguf).status == 0);
+    const ModelFile g = load_model(gguf);
+    CHECK(g.get("blk.0.attn_q.bias").type == DType::F32);
+    CHECK(logits_of(g) == logits);
+    // Quantized: the biases stay f32, the matrices become q8_0.
+    const std::string q8 = testing::temp_path("qwen2-q8.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/qwen2 " + q8 + " --type q8_0").status == 0);
+    const ModelFile g8 = load_model(q8);
+    CHECK(g8.get("blk.0.attn_q.weight").type == DType::Q8_0);
+    const float q8_diff = max_diff(logits_of(g8));
+    MESSAGE("qwen2 q8_0: max |logit - torch| ", q8_diff);
+    CHECK(q8_diff < 0.08f);
+}
+
 TEST_CASE("a GPT-2 directory stored in f16 and bf16: transposed 2-byte weights, widened vectors") {
     const MappedFile source("tests/ref/gpt2/model.safetensors");  // entries point into it
     const std::vector<SafetensorsEntry> entries = parse_safetensors(source);

@@ -208,6 +208,19 @@ const ArchNames kLlama = {
      {"mlp.down_proj", "ffn_down", Layout::as_is}},
 };
 
+// Qwen2 rotates halves as HF does (NeoX RoPE in llama.cpp), so q/k stay as they are; the
+// q/k/v biases map by the same names (.bias).
+const ArchNames kQwen2 = {
+    "qwen2", "model.", "layers.",
+    {{"embed_tokens", "token_embd", Layout::as_is}, {"norm", "output_norm", Layout::as_is},
+     {"lm_head", "output", Layout::as_is}},
+    {{"self_attn.q_proj", "attn_q", Layout::as_is}, {"self_attn.k_proj", "attn_k", Layout::as_is},
+     {"self_attn.v_proj", "attn_v", Layout::as_is}, {"self_attn.o_proj", "attn_output", Layout::as_is},
+     {"input_layernorm", "attn_norm", Layout::as_is}, {"post_attention_layernorm", "ffn_norm", Layout::as_is},
+     {"mlp.gate_proj", "ffn_gate", Layout::as_is}, {"mlp.up_proj", "ffn_up", Layout::as_is},
+     {"mlp.down_proj", "ffn_down", Layout::as_is}},
+};
+
 // The GGUF name and layout of an HF tensor; false for tensors lm does not use (causal mask
 // buffers, position_ids, pre-training heads).
 bool map_name(const ArchNames& a, std::string name, std::string* out, Layout* layout) {
@@ -356,9 +369,9 @@ void bert_config(const HfConfig& c, Metadata& m, const std::string& dir) {
     }
 }
 
-void llama_config(const HfConfig& c, Metadata& m) {
+void llama_config(const HfConfig& c, Metadata& m, const std::string& arch) {
     const int64_t dim = c.integer("hidden_size"), heads = c.integer("num_attention_heads");
-    set_hyperparameters(m, {.arch = "llama", .context = c.integer("max_position_embeddings"), .dim = dim,
+    set_hyperparameters(m, {.arch = arch, .context = c.integer("max_position_embeddings"), .dim = dim,
                             .hidden = c.integer("intermediate_size"), .layers = c.integer("num_hidden_layers"),
                             .heads = heads, .kv_heads = c.integer("num_key_value_heads", heads),
                             .norm_eps = c.number("rms_norm_eps", 1e-6), .rope_base = c.number("rope_theta", 10000.0),
@@ -381,8 +394,12 @@ ModelFile read_hf_directory(const std::string& dir) {
     if (!json.is_object()) fail(config_path, ": expected a JSON object");
     const HfConfig config{json, config_path};
     const std::string type = config.string("model_type", "");
-    const ArchNames* names = type == "gpt2" ? &kGpt2 : type == "bert" ? &kBert : type == "llama" ? &kLlama : nullptr;
-    if (!names) fail(config_path, ": model_type \"", type, "\" is not supported (lm reads gpt2, bert, llama)");
+    const ArchNames* names = type == "gpt2"    ? &kGpt2
+                             : type == "bert"  ? &kBert
+                             : type == "llama" ? &kLlama
+                             : type == "qwen2" ? &kQwen2
+                                               : nullptr;
+    if (!names) fail(config_path, ": model_type \"", type, "\" is not supported (lm reads gpt2, bert, llama, qwen2)");
 
     ModelFile file;
     file.path = dir;
@@ -394,7 +411,7 @@ ModelFile read_hf_directory(const std::string& dir) {
     m.set("general.name", Value::of_string(fs::absolute(root).lexically_normal().filename().string()));
     if (type == "gpt2") gpt2_config(config, m);
     else if (type == "bert") bert_config(config, m, dir);
-    else llama_config(config, m);
+    else llama_config(config, m, names->arch);
 
     const int64_t heads = m.get_int(std::string(names->arch) + ".attention.head_count");
     const int64_t kv_heads = m.get_int(std::string(names->arch) + ".attention.head_count_kv", heads);
