@@ -92,14 +92,16 @@ void simd::softmax_scalar(float* x, int n) {
     for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool neox) {
+void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool neox, const float* freq_factors,
+          float freq_scale) {
     const int half = head_dim / 2;
     // theta_i = pos * base^(-2i/d), built by repeated multiplication in float as ggml does,
     // so positions match llama.cpp's rotation to the last bit.
     const float theta_scale = std::pow(freq_base, -2.0f / head_dim);
     float theta = static_cast<float>(pos);
     for (int i = 0; i < half; ++i, theta *= theta_scale) {
-        const float c = std::cos(theta), s = std::sin(theta);
+        const float angle = freq_scale * (freq_factors ? theta / freq_factors[i] : theta);
+        const float c = std::cos(angle), s = std::sin(angle);
         for (int h = 0; h < n_heads; ++h) {
             float* v = x + h * head_dim;
             const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;

@@ -22,7 +22,10 @@ void softmax(float* x, int n);
 // Rotary position embedding over n_heads consecutive heads of head_dim each, at position pos.
 // neox = false rotates adjacent pairs (x[2i], x[2i+1]) as Llama/llama2.c do; neox = true
 // rotates (x[i], x[i + head_dim/2]). theta_i = pos * freq_base^(-2i/head_dim).
-void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool neox);
+// freq_factors (head_dim/2 values, Llama 3's rope_freqs.weight) divide each pair's angle;
+// freq_scale multiplies all of them (linear RoPE scaling), as ggml_rope_ext does.
+void rope(float* x, int head_dim, int n_heads, int pos, float freq_base, bool neox,
+          const float* freq_factors = nullptr, float freq_scale = 1.0f);
 // out = silu(gate) * up
 void swiglu(float* out, const float* gate, const float* up, int n);
 void gelu_tanh(float* out, const float* x, int n);

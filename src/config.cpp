@@ -48,6 +48,16 @@ Config read_config(const ModelFile& file) {
     c.rope_freq_base = static_cast<float>(m.get_float(a + "rope.freq_base", 10000.0));
     if (!(c.norm_eps > 0 && c.norm_eps < 1)) fail(file.path, ": ", a, "attention.layer_norm_rms_epsilon is out of range");
     if (!(c.rope_freq_base > 1)) fail(file.path, ": ", a, "rope.freq_base is out of range");
+    // Llama 3's scaling travels as the rope_freqs.weight tensor (type none); linear divides positions.
+    const std::string scaling = m.get_string(a + "rope.scaling.type", "none");
+    if (scaling == "linear") {
+        const double factor = m.get_float(a + "rope.scaling.factor", 1.0);
+        if (!(factor >= 1 && factor <= 1024)) fail(file.path, ": ", a, "rope.scaling.factor is out of range");
+        c.rope_freq_scale = static_cast<float>(1 / factor);
+    } else if (scaling != "none") {
+        fail(file.path, ": rope scaling type '", scaling, "' (", a,
+             "rope.scaling.type) is not supported; lm supports none, linear and llama3 (rope_freqs.weight)");
+    }
 
     // The vocabulary size is the embedding's row count; metadata may state it too.
     const Tensor* embd = file.find("token_embd.weight");

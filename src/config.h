@@ -19,6 +19,7 @@ struct Config {
     float norm_eps = 1e-5f;
     float rope_freq_base = 10000.0f;
     bool rope_neox = false;  // rotate halves instead of adjacent pairs
+    float rope_freq_scale = 1.0f;  // 1 / ARCH.rope.scaling.factor for linear scaling
 
     int kv_dim() const { return n_kv_heads * head_dim; }
 };

@@ -36,6 +36,7 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
         w.layers.push_back(L);
     }
     w.output_norm = checked_tensor(f, "output_norm.weight", c.dim, 1);
+    if (f.find("rope_freqs.weight")) w.rope_freqs = checked_tensor(f, "rope_freqs.weight", c.head_dim / 2, 1);
     w.output = f.find("output.weight") ? checked_tensor(f, "output.weight", c.dim, c.vocab_size) : w.token_embd;
     return w;
 }
@@ -84,8 +85,10 @@ void Llama::forward_chunk(const int* tokens, int n, int pos, int threads, float*
                 add(&s.k[i * kv_dim], L.bk->f32(), kv_dim);
                 add(&s.v[i * kv_dim], L.bv->f32(), kv_dim);
             }
-            rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox);
-            rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox);
+            const float* factors = w_.rope_freqs ? w_.rope_freqs->f32() : nullptr;
+            rope(&s.q[i * dim], c.head_dim, c.n_heads, pos + i, c.rope_freq_base, c.rope_neox, factors, c.rope_freq_scale);
+            rope(&s.k[i * kv_dim], c.head_dim, c.n_kv_heads, pos + i, c.rope_freq_base, c.rope_neox, factors,
+                 c.rope_freq_scale);
             cache_.store(l, pos + i, 1, &s.k[i * kv_dim], &s.v[i * kv_dim], kv_dim);
         });
         cache_.attend(s.xb.data(), dim, s.q.data(), dim, l, n, pos, c.n_heads, c.head_dim, threads);

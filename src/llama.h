@@ -22,6 +22,7 @@ struct LlamaWeights {
     std::vector<LlamaLayer> layers;
     const Tensor* output_norm;
     const Tensor* output;  // token_embd when the classifier is tied
+    const Tensor* rope_freqs = nullptr;  // Llama 3 RoPE scaling: per-pair angle divisors [head_dim/2]
 };
 
 // Activations for up to max_batch tokens at once.

@@ -222,6 +222,9 @@ const std::vector<Row>& rows() {
                      }
              });
          }, "run FILE", "a KV cache for a context of 4194304 needs 131072 MiB, more than this machine's ..."},
+        {"unsupported rope scaling", llama_with("llama.rope.scaling.type", Value::of_string("yarn")), "run FILE",
+         "FILE: rope scaling type 'yarn' (llama.rope.scaling.type) is not supported; lm supports none, linear and "
+         "llama3 (rope_freqs.weight)"},
         {"no tokenizer", llama_without("tokenizer."), "run FILE", "FILE: missing metadata key tokenizer.ggml.model"},
         {"unknown pre-tokenizer",
          [](const std::string& p) {

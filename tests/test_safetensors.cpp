@@ -206,6 +206,48 @@ TEST_CASE("a Qwen2 directory and its GGUF: logits match PyTorch") {
     CHECK(q8_diff < 0.08f);
 }
 
+// tests/ref/make_llama3.py: base 500000 and rope_scaling "llama3" (one pair kept, one blended,
+// two divided by 8), which the converter turns into rope_freqs.weight as llama.cpp's does.
+TEST_CASE("a Llama 3 directory with llama3 RoPE scaling: logits match PyTorch") {
+    ModelFile f = load_model("tests/ref/llama3");
+    CHECK(f.meta.get_float("llama.rope.freq_base") == 500000);
+    const Tensor& factors = f.get("rope_freqs.weight");
+    REQUIRE(factors.count() == 4);
+    CHECK(factors.f32()[0] == 1.0f);
+    CHECK(factors.f32()[1] == doctest::Approx(1.3751).epsilon(1e-4));
+    CHECK(factors.f32()[2] == 8.0f);
+    const ModelFile ref = load_model("tests/ref/llama3_ref.safetensors");
+    const Tensor& tokens = ref.get("llama3.tokens");
+    const Tensor& want = ref.get("llama3.logits");
+    std::vector<int> ids;
+    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
+    auto logits_of = [&](const ModelFile& file) {
+        auto model = load_decoder(file, 0, 64);
+        std::vector<float> logits(want.count());
+        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
+        return logits;
+    };
+    auto max_diff = [&](const std::vector<float>& logits) {
+        float diff = 0;
+        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
+        return diff;
+    };
+    const std::vector<float> logits = logits_of(f);
+    MESSAGE("llama3 safetensors: max |logit - torch| ", max_diff(logits));
+    // Logits reach 6.5; llama.cpp's own difference on the converted GGUF is 0.0153 (f16 cache).
+    CHECK(max_diff(logits) < 0.025f);
+    ModelFile unscaled = load_model("tests/ref/llama3");
+    std::erase_if(unscaled.tensors, [](const Tensor& t) { return t.name == "rope_freqs.weight"; });
+    const float unscaled_diff = max_diff(logits_of(unscaled));
+    MESSAGE("llama3 without the scaling: max |logit - torch| ", unscaled_diff);
+    CHECK(unscaled_diff > 0.25f);
+    const std::string gguf = testing::temp_path("llama3-hf.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/llama3 " + gguf).status == 0);
+    const ModelFile g = load_model(gguf);
+    CHECK(g.get("rope_freqs.weight").type == DType::F32);
+    CHECK(logits_of(g) == logits);
+}
+
 TEST_CASE("a GPT-2 directory stored in f16 and bf16: transposed 2-byte weights, widened vectors") {
     const MappedFile source("tests/ref/gpt2/model.safetensors");  // entries point into it
     const std::vector<SafetensorsEntry> entries = parse_safetensors(source);

@@ -1,6 +1,7 @@
 #include "weights/safetensors.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -378,6 +379,50 @@ void llama_config(const HfConfig& c, Metadata& m, const std::string& arch) {
                             .rope_dimensions = dim / heads});
 }
 
+// config.json's rope_scaling: none, or Llama 3's, which llama.cpp's converter turns into a
+// rope_freqs.weight tensor of per-pair divisors: 1 for short wavelengths, `factor` for long
+// ones, and a blend between (Llama 3.1's published formula).
+void rope_scaling(const HfConfig& c, ModelFile& file, int64_t head_dim, double base) {
+    const Json* scaling = c.find("rope_scaling");
+    if (!scaling) return;
+    const HfConfig s{*scaling, c.path};
+    if (!scaling->is_object()) fail(c.path, ": \"rope_scaling\" must be an object or null");
+    const std::string type = s.string("rope_type", s.string("type", "default"));
+    if (type == "default") return;
+    if (type == "linear") {
+        const std::string arch = file.meta.get_string("general.architecture");
+        file.meta.set(arch + ".rope.scaling.type", Value::of_string("linear"));
+        file.meta.set(arch + ".rope.scaling.factor", Value::of_float(ValueType::F32, s.number("factor", 1)));
+        return;
+    }
+    if (type != "llama3")
+        fail(c.path, ": rope scaling type '", type, "' is not supported (lm supports llama3 and linear)");
+    const double factor = s.number("factor", 8), low = s.number("low_freq_factor", 1), high = s.number("high_freq_factor", 4);
+    const double old_context = static_cast<double>(s.integer("original_max_position_embeddings", 8192));
+    if (!(factor >= 1 && low > 0 && high > low)) fail(c.path, ": rope_scaling's factors are out of range");
+    std::vector<uint8_t> bytes(static_cast<size_t>(head_dim / 2) * 4);
+    for (int64_t i = 0; i < head_dim / 2; ++i) {
+        const double wavelength = 2 * M_PI * std::pow(base, 2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+        double divisor = 1;
+        if (wavelength > old_context / low) {
+            divisor = factor;
+        } else if (wavelength >= old_context / high) {
+            const double smooth = (old_context / wavelength - low) / (high - low);
+            divisor = 1 / ((1 - smooth) / factor + smooth);
+        }
+        const float f = static_cast<float>(divisor);
+        std::memcpy(&bytes[4 * i], &f, 4);
+    }
+    file.owned.push_back(std::move(bytes));
+    Tensor t;
+    t.name = "rope_freqs.weight";
+    t.n_dims = 1;
+    t.ne[0] = head_dim / 2;
+    t.data = file.owned.back().data();
+    t.nbytes = file.owned.back().size();
+    file.tensors.push_back(t);
+}
+
 }  // namespace
 
 ModelFile read_hf_directory(const std::string& dir) {
@@ -424,6 +469,9 @@ ModelFile read_hf_directory(const std::string& dir) {
         file.tensors.push_back(relayout(file, t, layout, layout == Layout::permute_k ? kv_heads : heads));
     }
     if (file.tensors.empty()) fail(weights_path, ": no tensor has a name lm knows for ", names->arch);
+    if (type == "llama" || type == "qwen2")
+        rope_scaling(config, file, m.get_int(std::string(names->arch) + ".embedding_length") / heads,
+                     m.get_float(std::string(names->arch) + ".rope.freq_base", 10000.0));
     return file;
 }
 
