@@ -12,16 +12,35 @@ namespace lm {
 
 namespace {
 
-LlamaWeights map_weights(const ModelFile& f, const Config& c) {
+// Rows [first, first + n) of a matrix as a tensor of its own: the parts of Phi-3's fused
+// q/k/v and gate/up matrices, which then run as Llama's separate ones do.
+const Tensor* row_view(std::deque<Tensor>& views, const Tensor* t, int64_t first, int64_t n) {
+    Tensor& v = views.emplace_back(*t);
+    v.ne[1] = n;
+    v.n_dims = 2;
+    v.data = t->row(first);
+    v.nbytes = static_cast<size_t>(n) * t->row_size();
+    v.packed = nullptr;
+    return &v;
+}
+
+LlamaWeights map_weights(const ModelFile& f, const Config& c, std::deque<Tensor>& views) {
     LlamaWeights w;
     w.token_embd = checked_tensor(f, "token_embd.weight", c.dim, c.vocab_size);
     for (int l = 0; l < c.n_layers; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         LlamaLayer L;
         L.attn_norm = checked_tensor(f, p + "attn_norm.weight", c.dim, 1);
-        L.wq = checked_tensor(f, p + "attn_q.weight", c.dim, c.dim);
-        L.wk = checked_tensor(f, p + "attn_k.weight", c.dim, c.kv_dim());
-        L.wv = checked_tensor(f, p + "attn_v.weight", c.dim, c.kv_dim());
+        if (f.find(p + "attn_qkv.weight")) {  // Phi-3: q, k and v rows in one matrix
+            const Tensor* qkv = checked_tensor(f, p + "attn_qkv.weight", c.dim, c.dim + 2 * c.kv_dim());
+            L.wq = row_view(views, qkv, 0, c.dim);
+            L.wk = row_view(views, qkv, c.dim, c.kv_dim());
+            L.wv = row_view(views, qkv, c.dim + c.kv_dim(), c.kv_dim());
+        } else {
+            L.wq = checked_tensor(f, p + "attn_q.weight", c.dim, c.dim);
+            L.wk = checked_tensor(f, p + "attn_k.weight", c.dim, c.kv_dim());
+            L.wv = checked_tensor(f, p + "attn_v.weight", c.dim, c.kv_dim());
+        }
         L.wo = checked_tensor(f, p + "attn_output.weight", c.dim, c.dim);
         // Qwen2 has biases on q, k and v (required); a Llama may have them too (llama.cpp reads them).
         if (c.arch == "qwen2" || f.find(p + "attn_q.bias")) {
@@ -30,8 +49,14 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
             L.bv = checked_tensor(f, p + "attn_v.bias", c.kv_dim(), 1);
         }
         L.ffn_norm = checked_tensor(f, p + "ffn_norm.weight", c.dim, 1);
-        L.w_gate = checked_tensor(f, p + "ffn_gate.weight", c.dim, c.hidden_dim);
-        L.w_up = checked_tensor(f, p + "ffn_up.weight", c.dim, c.hidden_dim);
+        if (c.arch == "phi3") {  // ffn_up holds the gate rows, then the up rows
+            const Tensor* gate_up = checked_tensor(f, p + "ffn_up.weight", c.dim, 2 * c.hidden_dim);
+            L.w_gate = row_view(views, gate_up, 0, c.hidden_dim);
+            L.w_up = row_view(views, gate_up, c.hidden_dim, c.hidden_dim);
+        } else {
+            L.w_gate = checked_tensor(f, p + "ffn_gate.weight", c.dim, c.hidden_dim);
+            L.w_up = checked_tensor(f, p + "ffn_up.weight", c.dim, c.hidden_dim);
+        }
         L.w_down = checked_tensor(f, p + "ffn_down.weight", c.hidden_dim, c.dim);
         w.layers.push_back(L);
     }
@@ -45,7 +70,7 @@ LlamaWeights map_weights(const ModelFile& f, const Config& c) {
 
 Llama::Llama(const ModelFile& file, const DecoderOptions& options, const char* arch) : config_(read_config(file)) {
     if (config_.arch != arch) fail(file.path, ": architecture '", config_.arch, "' is not a ", arch, " model");
-    w_ = map_weights(file, config_);
+    w_ = map_weights(file, config_, views_);
     std::vector<const Tensor**> matrices{&w_.output};
     for (LlamaLayer& L : w_.layers)
         matrices.insert(matrices.end(), {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down});

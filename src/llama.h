@@ -1,6 +1,7 @@
 // Llama-family decoder: RMSNorm, RoPE, grouped-query attention, SwiGLU, tied or separate
 // output. Weights are views into the mapped file; every buffer is allocated once.
 #pragma once
+#include <deque>
 #include <vector>
 
 #include "src/config.h"
@@ -51,6 +52,7 @@ private:
     void forward_chunk(const int* tokens, int n, int pos, int threads, float* all_logits) override;
 
     Config config_;
+    std::deque<Tensor> views_;  // row ranges of fused matrices (Phi-3); w_ points in here
     LlamaWeights w_;
     PackedWeights packed_;  // interleaved copies of w_'s matrices for decode
     LlamaState state_;

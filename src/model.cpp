@@ -8,6 +8,7 @@
 #include "simd/repack.h"
 #include "src/gpt2.h"
 #include "src/llama.h"
+#include "src/phi3.h"
 #include "src/qwen2.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
@@ -77,6 +78,7 @@ constexpr Architecture kArchitectures[] = {
     {"llama", make<Llama>},
     {"gpt2", make<Gpt2>},
     {"qwen2", make<Qwen2>},
+    {"phi3", make<Phi3>},
 };
 }  // namespace
 

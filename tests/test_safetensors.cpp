@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "src/config.h"
 #include "src/model.h"
 #include "tests/lm_process.h"
 #include "weights/error.h"
@@ -246,6 +247,43 @@ TEST_CASE("a Llama 3 directory with llama3 RoPE scaling: logits match PyTorch") 
     const ModelFile g = load_model(gguf);
     CHECK(g.get("rope_freqs.weight").type == DType::F32);
     CHECK(logits_of(g) == logits);
+}
+
+// tests/ref/make_phi3.py: fused qkv and gate_up matrices, rotate-half RoPE, GQA.
+TEST_CASE("a Phi-3 directory and its GGUF: fused matrices split into views, logits match PyTorch") {
+    ModelFile f = load_model("tests/ref/phi3");
+    CHECK(f.get("blk.0.attn_qkv.weight").ne[1] == 32 + 2 * 16);
+    CHECK(f.get("blk.0.ffn_up.weight").ne[1] == 2 * 64);
+    CHECK(f.meta.get_int("phi3.attention.sliding_window") == 48);
+    CHECK(read_config(f).context_length == 48);  // the window, below max_position_embeddings 64
+    const ModelFile ref = load_model("tests/ref/phi3_ref.safetensors");
+    const Tensor& tokens = ref.get("phi3.tokens");
+    const Tensor& want = ref.get("phi3.logits");
+    std::vector<int> ids;
+    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
+    auto logits_of = [&](const ModelFile& file) {
+        auto model = load_decoder(file, 0, 64);
+        std::vector<float> logits(want.count());
+        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
+        return logits;
+    };
+    auto max_diff = [&](const std::vector<float>& logits) {
+        float diff = 0;
+        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
+        return diff;
+    };
+    const std::vector<float> logits = logits_of(f);
+    MESSAGE("phi3 safetensors: max |logit - torch| ", max_diff(logits));
+    CHECK(max_diff(logits) < 2e-3f);
+    const std::string gguf = testing::temp_path("phi3-hf.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/phi3 " + gguf).status == 0);
+    CHECK(logits_of(load_model(gguf)) == logits);
+    // q8_0 blocks split at row boundaries like any other matrix.
+    const std::string q8 = testing::temp_path("phi3-q8.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/phi3 " + q8 + " --type q8_0").status == 0);
+    const float q8_diff = max_diff(logits_of(load_model(q8)));
+    MESSAGE("phi3 q8_0: max |logit - torch| ", q8_diff);
+    CHECK(q8_diff < 0.08f);
 }
 
 TEST_CASE("a GPT-2 directory stored in f16 and bf16: transposed 2-byte weights, widened vectors") {

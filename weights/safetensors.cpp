@@ -222,6 +222,16 @@ const ArchNames kQwen2 = {
      {"mlp.down_proj", "ffn_down", Layout::as_is}},
 };
 
+// Phi-3 keeps its fused matrices (rotate-half RoPE, NeoX in llama.cpp, so nothing permuted).
+const ArchNames kPhi3 = {
+    "phi3", "model.", "layers.",
+    {{"embed_tokens", "token_embd", Layout::as_is}, {"norm", "output_norm", Layout::as_is},
+     {"lm_head", "output", Layout::as_is}},
+    {{"self_attn.qkv_proj", "attn_qkv", Layout::as_is}, {"self_attn.o_proj", "attn_output", Layout::as_is},
+     {"input_layernorm", "attn_norm", Layout::as_is}, {"post_attention_layernorm", "ffn_norm", Layout::as_is},
+     {"mlp.gate_up_proj", "ffn_up", Layout::as_is}, {"mlp.down_proj", "ffn_down", Layout::as_is}},
+};
+
 // The GGUF name and layout of an HF tensor; false for tensors lm does not use (causal mask
 // buffers, position_ids, pre-training heads).
 bool map_name(const ArchNames& a, std::string name, std::string* out, Layout* layout) {
@@ -443,8 +453,10 @@ ModelFile read_hf_directory(const std::string& dir) {
                              : type == "bert"  ? &kBert
                              : type == "llama" ? &kLlama
                              : type == "qwen2" ? &kQwen2
+                             : type == "phi3"  ? &kPhi3
                                                : nullptr;
-    if (!names) fail(config_path, ": model_type \"", type, "\" is not supported (lm reads gpt2, bert, llama, qwen2)");
+    if (!names)
+        fail(config_path, ": model_type \"", type, "\" is not supported (lm reads gpt2, bert, llama, qwen2, phi3)");
 
     ModelFile file;
     file.path = dir;
@@ -457,6 +469,8 @@ ModelFile read_hf_directory(const std::string& dir) {
     if (type == "gpt2") gpt2_config(config, m);
     else if (type == "bert") bert_config(config, m, dir);
     else llama_config(config, m, names->arch);
+    if (type == "phi3" && config.find("sliding_window"))  // llama.cpp requires the key for phi3
+        m.set("phi3.attention.sliding_window", u32(config.integer("sliding_window")));
 
     const int64_t heads = m.get_int(std::string(names->arch) + ".attention.head_count");
     const int64_t kv_heads = m.get_int(std::string(names->arch) + ".attention.head_count_kv", heads);
@@ -469,7 +483,7 @@ ModelFile read_hf_directory(const std::string& dir) {
         file.tensors.push_back(relayout(file, t, layout, layout == Layout::permute_k ? kv_heads : heads));
     }
     if (file.tensors.empty()) fail(weights_path, ": no tensor has a name lm knows for ", names->arch);
-    if (type == "llama" || type == "qwen2")
+    if (type == "llama" || type == "qwen2" || type == "phi3")
         rope_scaling(config, file, m.get_int(std::string(names->arch) + ".embedding_length") / heads,
                      m.get_float(std::string(names->arch) + ".rope.freq_base", 10000.0));
     return file;
