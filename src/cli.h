@@ -64,6 +64,7 @@ extern const char* const kInitHelp;
 extern const char* const kEvalHelp;
 extern const char* const kBenchHelp;
 extern const char* const kTrainHelp;
+extern const char* const kChatHelp;
 
 int cmd_run(Args& args);
 int cmd_info(Args& args);
@@ -83,5 +84,6 @@ int cmd_eval(Args& args);
 int cmd_eval_task(Args& args, const std::string& task);
 int cmd_bench(Args& args);
 int cmd_train(Args& args);
+int cmd_chat(Args& args);
 
 }  // namespace lm

@@ -18,6 +18,8 @@ const char* kUsage =
     "  run [MODEL] [PROMPT]      generate text; without MODEL, the built-in story model\n"
     "                            (-f FILE, -n, -c, --ctx-shift, --temp, --top-k, --top-p,\n"
     "                            --min-p, --repeat-penalty, --seed, -t, --tokenizer)\n"
+    "  chat MODEL                chat with an instruct model (-sys, -p, --chat-template, -n,\n"
+    "                            -c, --temp, --seed, -t)\n"
     "  info MODEL                architecture, hyperparameters, tokenizer, tensors\n"
     "  tokenize MODEL TEXT       token ids of TEXT (-f FILE, --show-pieces, --count, --no-bos)\n"
     "  logits MODEL PROMPT -o F  logits at every prompt position, .logits format\n"
@@ -80,6 +82,7 @@ struct Command {
 };
 const Command kCommands[] = {
     {"run", lm::cmd_run, lm::kRunHelp},
+    {"chat", lm::cmd_chat, lm::kChatHelp},
     {"info", lm::cmd_info, lm::kInfoHelp},
     {"tokenize", lm::cmd_tokenize, lm::kTokenizeHelp},
     {"logits", lm::cmd_logits, lm::kLogitsHelp},

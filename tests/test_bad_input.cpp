@@ -226,6 +226,11 @@ const std::vector<Row>& rows() {
          "FILE: rope scaling type 'yarn' (llama.rope.scaling.type) is not supported; lm supports none, linear and "
          "llama3 (rope_freqs.weight)"},
         {"no tokenizer", llama_without("tokenizer."), "run FILE", "FILE: missing metadata key tokenizer.ggml.model"},
+        {"unknown chat template", [](const std::string& p) { return tiny_llama(p); }, "chat FILE --chat-template vicuna -p hi",
+         "unknown chat template 'vicuna' (lm knows: chatml, ..."},
+        {"chat template lm does not know", llama_with("tokenizer.chat_template", Value::of_string("{{ messages }}")),
+         "chat FILE -p hi",
+         "FILE: tokenizer.chat_template is not a format lm knows; pass --chat-template NAME (chatml, ..."},
         {"unknown pre-tokenizer",
          [](const std::string& p) {
              return tiny_llama(p, [](Metadata& m, auto&) {

@@ -62,6 +62,7 @@ TEST_SUITE("cli usage") {
 TEST_CASE("every subcommand answers -h and --help with its usage, each flag it parses and an example") {
     const std::map<std::string, std::vector<std::string>> sources = {
         {"run", {"src/cli_run.cpp"}},
+        {"chat", {"src/cli_chat.cpp"}},
         {"info", {"src/cli_info.cpp"}},
         {"tokenize", {"src/cli_tokenize.cpp"}},
         {"logits", {"src/cli_logits.cpp"}},
