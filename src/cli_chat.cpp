@@ -13,6 +13,7 @@
 
 #include "src/chat_template.h"
 #include "src/cli.h"
+#include "src/generate.h"
 #include "src/model.h"
 #include "src/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -65,7 +66,7 @@ const char* const kChatHelp =
     "                         mistral-v3, mistral-v3-tekken, mistral-v7, phi3, zephyr, gemma,\n"
     "                         llama3\n"
     "  -n, --n-predict N      at most N tokens per answer (-1 = until end of turn)\n"
-    "  -c, --ctx-size N       context length in tokens (0 = the model's)\n"
+    "  -c, --ctx-size N       context length in tokens (0 = the model's)\n" LM_CACHE_TYPES_HELP
     "  --temp T               temperature (0.8; 0 = greedy)\n"
     "  --top-k K              sample from the K most likely tokens (40; 0 = all)\n"
     "  --top-p P              ... from the most likely ones that add up to P (0.95)\n"
@@ -97,12 +98,14 @@ int cmd_chat(Args& args) {
     sp.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const bool show_tokens = args.flag({"--show-tokens"});
+    DecoderOptions decoder_options{static_cast<int>(ctx), 512};
+    read_cache_types(args, decoder_options);
     const std::vector<std::string> pos = args.positional(1, 1, kUsage);
 
     ModelFile file = open_model(pos[0]);
     Tokenizer tok(file.meta);
     const ChatTemplate tmpl = choose_template(file, template_name);
-    auto model = load_decoder(file, static_cast<int>(ctx), 512);
+    auto model = load_decoder(file, decoder_options);
     if (tok.n_vocab() > model->vocab_size())
         fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model->vocab_size());
     const int context = model->context();
@@ -111,7 +114,6 @@ int cmd_chat(Args& args) {
     std::vector<ChatMessage> messages;
     if (!system.empty()) messages.push_back({"system", system});
     std::vector<int> cache;  // the tokens the KV cache holds, in order from position 0
-    std::vector<float> logits(model->vocab_size());
     const bool interactive = !one_shot && isatty(STDIN_FILENO);
     for (int turn = 1;; ++turn) {
         std::string line;
@@ -151,29 +153,24 @@ int cmd_chat(Args& args) {
             }
             std::fprintf(stderr, "lm: turn %d: tokens %zu..%zu: %s\n", turn, keep, ids.size(), list.c_str());
         }
-        model->forward(ids.data() + keep, static_cast<int>(ids.size() - keep), static_cast<int>(keep), threads);
-        cache = ids;
-
+        // The answer, as lm run generates (a full context ends it: the next turn drops old ones).
         std::string reply;
-        Utf8Stream out;
+        GenerateOptions options;
+        options.n_predict = n_predict;
+        options.threads = threads;
+        options.cached = static_cast<int>(keep);
+        options.cancel = &g_interrupted;
         g_interrupted = false;
         std::signal(SIGINT, on_interrupt);
-        for (int64_t generated = 0; n_predict < 0 || generated < n_predict; ++generated) {
-            logits.assign(model->logits(), model->logits() + logits.size());
-            const int next = sampler.sample(logits.data(), cache);
-            if (tok.is_eog(next) || g_interrupted) break;
-            const std::string piece = tok.decode_token(cache.back(), next);
-            reply += piece;
-            const std::string text = out.push(piece);
+        cache = ids;
+        generate(*model, sampler, tok, cache, options, [&](int, const std::string& text) {
+            reply += text;
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
-            cache.push_back(next);
-            if (cache.size() >= static_cast<size_t>(context)) break;  // the next turn drops old ones
-            model->forward(&cache.back(), 1, static_cast<int>(cache.size()) - 1, threads);
-        }
+            return true;
+        });
         std::signal(SIGINT, SIG_DFL);
-        const std::string rest = out.flush() + "\n";
-        std::fwrite(rest.data(), 1, rest.size(), stdout);
+        std::fputs("\n", stdout);
         std::fflush(stdout);
         messages.push_back({"assistant", reply});
     }

@@ -39,7 +39,8 @@ StopReason generate(Decoder& model, Sampler& sampler, const Tokenizer& tok, std:
     GenerateStats& st = stats ? *stats : local;
     const int context = model.context();
     const auto t0 = std::chrono::steady_clock::now();
-    model.forward(tokens.data(), static_cast<int>(tokens.size()), 0, options.threads);
+    model.forward(tokens.data() + options.cached, static_cast<int>(tokens.size()) - options.cached, options.cached,
+                  options.threads);
     st.prompt_seconds = seconds_since(t0);
     const auto t1 = std::chrono::steady_clock::now();
     Utf8Stream out;

@@ -21,6 +21,7 @@ struct GenerateOptions {
     int64_t n_predict = 256;  // < 0: until end-of-text or a full context
     bool ctx_shift = false;   // when the context is full, drop its oldest half and go on
     int threads = 1;
+    int cached = 0;           // leading tokens the KV cache already holds (lm chat's earlier turns)
     const std::atomic<bool>* cancel = nullptr;  // checked before each token
 };
 
@@ -29,8 +30,8 @@ struct GenerateStats {
     double prompt_seconds = 0, decode_seconds = 0;
 };
 
-// `tokens` holds the prompt (at least one token, no longer than the model's context) and on
-// return everything generated after it. on_text gets the text of each generated token as
+// `tokens` holds the prompt (at least one token more than `cached`, no longer than the
+// model's context) and on return everything generated after it. on_text gets the text of each generated token as
 // complete UTF-8 (empty while a character is split across tokens; what is left at the end
 // comes with token -1) and returns false to stop.
 StopReason generate(Decoder& model, Sampler& sampler, const Tokenizer& tok, std::vector<int>& tokens,
