@@ -1,6 +1,7 @@
 #include "simd/attention.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "simd/kernels.h"
 #include "simd/ops.h"
@@ -13,6 +14,11 @@ namespace simd {
 
 void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                    int head_dim, float scale, float* scratch) {
+    attend_softcap_scalar(out, q, keys, values, stride, len, head_dim, scale, 0, scratch);
+}
+
+void attend_softcap_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride,
+                           int len, int head_dim, float scale, float softcap, float* scratch) {
     float* att = scratch;
     float* q16 = scratch + len;
     for (int d = 0; d < head_dim; ++d) q16[d] = f16_to_f32(f32_to_f16(q[d]));
@@ -21,6 +27,7 @@ void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint1
         float sum = 0;
         for (int d = 0; d < head_dim; ++d) sum += q16[d] * f16_to_f32(k[d]);
         att[t] = sum * scale;
+        if (softcap > 0) att[t] = softcap * std::tanh(att[t] / softcap);
     }
     softmax(att, len);
     for (int d = 0; d < head_dim; ++d) out[d] = 0.0f;
@@ -67,7 +74,8 @@ namespace {
 void attend_typed(float* out, const float* q, const KvView& kv, int len, int head_dim, float scale, float* scratch) {
 #if defined(__x86_64__)
     static const bool avx2 = simd::isa_reachable(simd::Isa::Avx2);
-    if (avx2 && simd::active_isa() != simd::Isa::Scalar && simd::attend_typed_avx2(out, q, kv, len, head_dim, scale, scratch))
+    if (avx2 && kv.softcap == 0 && simd::active_isa() != simd::Isa::Scalar &&
+        simd::attend_typed_avx2(out, q, kv, len, head_dim, scale, scratch))
         return;
 #endif
     float* att = scratch;
@@ -79,7 +87,10 @@ void attend_typed(float* out, const float* q, const KvView& kv, int len, int hea
     const simd::TileFn dot = simd::tile_kernel(kv.k_type, simd::active_isa());
     for (int t = 0; t < len; t += 16)  // the tile kernels take up to 16 rows at once
         dot(head_dim, kv.keys + t * kv.k_row, kv.k_row, std::min(16, len - t), qx, 0, 1, att + t, 1);
-    for (int t = 0; t < len; ++t) att[t] *= scale;
+    for (int t = 0; t < len; ++t) {
+        att[t] *= scale;
+        if (kv.softcap > 0) att[t] = kv.softcap * std::tanh(att[t] / kv.softcap);
+    }
     softmax(att, len);
     std::fill_n(out, head_dim, 0.0f);
     for (int t = 0; t < len; ++t) {
@@ -93,6 +104,13 @@ void attend_typed(float* out, const float* q, const KvView& kv, int len, int hea
 
 void attend_block(float* out, size_t out_stride, const float* q, size_t q_stride, int n, const KvView& kv, int len,
                   int head_dim, float scale, float* scratch) {
+    if (kv.k_type == DType::F16 && kv.v_type == DType::F16 && kv.softcap > 0) {
+        for (int i = 0; i < n; ++i)
+            simd::attend_softcap_scalar(out + i * out_stride, q + i * q_stride, reinterpret_cast<const uint16_t*>(kv.keys),
+                                        reinterpret_cast<const uint16_t*>(kv.values), kv.k_row / 2, len + i, head_dim,
+                                        scale, kv.softcap, scratch);
+        return;
+    }
     if (kv.k_type == DType::F16 && kv.v_type == DType::F16)
         return attend_block(out, out_stride, q, q_stride, n, reinterpret_cast<const uint16_t*>(kv.keys),
                             reinterpret_cast<const uint16_t*>(kv.values), kv.k_row / 2, len, head_dim, scale, scratch);

@@ -17,6 +17,7 @@ struct KvView {
     const uint8_t* values;
     DType v_type;
     size_t v_row;
+    float softcap = 0;  // > 0: each score s becomes softcap * tanh(s / softcap) (Gemma 2)
 };
 
 // Stores n floats as a cache row of `type`: f16 as to_f16, blocks as quantize_row.
@@ -52,6 +53,9 @@ void to_f16(const float* x, uint16_t* out, int n);
 namespace simd {
 void attend_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                    int head_dim, float scale, float* scratch);
+// attend_scalar with each score s = scale * q.k replaced by softcap * tanh(s / softcap).
+void attend_softcap_scalar(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride,
+                           int len, int head_dim, float scale, float softcap, float* scratch);
 // head_dim a multiple of 8; needs AVX2, FMA and F16C.
 void attend_avx2(float* out, const float* q, const uint16_t* keys, const uint16_t* values, size_t stride, int len,
                  int head_dim, float scale, float* scratch);

@@ -50,7 +50,7 @@ Tensor convert_tensor(const Tensor& src, DType want, std::vector<uint8_t>& stora
 const char* const kConvertHelp =
     "usage: lm convert IN OUT.gguf [options]\n"
     "Converts a llama2.c checkpoint, a GGUF file or a Hugging Face directory (GPT-2, BERT, Llama, Qwen2,\n"
-    "Phi-3: config.json, model.safetensors and vocabulary files) to a GGUF with llama.cpp's tensor names\n"
+    "Phi-3, Gemma 2: config.json, model.safetensors and vocabulary files) to a GGUF with llama.cpp's tensor names\n"
     "and the tokenizer embedded.\n"
     "  --type T               weight type: f32, f16, bf16 or q8_0 (f32); also --outtype\n"
     "  --tokenizer PATH       a llama2.c checkpoint's tokenizer.bin (default: one beside it)\n"

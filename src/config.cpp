@@ -38,13 +38,23 @@ Config read_config(const ModelFile& file) {
         fail(file.path, ": embedding_length ", c.dim, ", head_count ", c.n_heads, " and head_count_kv ", c.n_kv_heads,
              " do not divide evenly");
     c.head_dim = c.dim / c.n_heads;
-    const bool rope = c.arch == "llama" || c.arch == "qwen2" || c.arch == "phi3";
+    if (m.has(a + "attention.key_length")) {  // heads need not split the embedding (Gemma 2)
+        const int key_length = positive(file, a + "attention.key_length", m.get_int(a + "attention.key_length"),
+                                        limits::kMaxEmbedding);
+        if (key_length != c.head_dim && c.arch != "gemma2")
+            fail(file.path, ": ", a, "attention.key_length ", key_length, " is not embedding_length / head_count ",
+                 c.head_dim, " (only gemma2 may differ)");
+        if (m.get_int(a + "attention.value_length", key_length) != key_length)
+            fail(file.path, ": ", a, "attention.value_length differs from attention.key_length");
+        c.head_dim = key_length;
+    }
+    const bool rope = c.arch == "llama" || c.arch == "qwen2" || c.arch == "phi3" || c.arch == "gemma2";
     if (rope && c.head_dim % 2) fail(file.path, ": head dimension ", c.head_dim, " is odd; RoPE needs pairs");
     if (rope && m.get_int(a + "rope.dimension_count", c.head_dim) != c.head_dim)
         fail(file.path, ": ", a, "rope.dimension_count ", m.get_int(a + "rope.dimension_count"),
              " is not the head dimension ", c.head_dim, " (lm rotates whole heads)");
     // llama.cpp's rope type per architecture: Qwen2 and Phi-3 rotate halves (NeoX), Llama adjacent pairs.
-    c.rope_neox = c.arch == "qwen2" || c.arch == "phi3";
+    c.rope_neox = c.arch == "qwen2" || c.arch == "phi3" || c.arch == "gemma2";
     // RMSNorm models state layer_norm_rms_epsilon, LayerNorm models (gpt2, bert) layer_norm_epsilon.
     const double eps = m.get_float(a + "attention.layer_norm_epsilon", 1e-5);
     c.norm_eps = static_cast<float>(m.get_float(a + "attention.layer_norm_rms_epsilon", eps));
@@ -53,10 +63,17 @@ Config read_config(const ModelFile& file) {
     if (!(c.rope_freq_base > 1)) fail(file.path, ": ", a, "rope.freq_base is out of range");
     // Phi-3 attends to the last sliding_window positions only (llama.cpp and Hugging Face mask
     // the rest); lm does not mask, so its context stops there, where both agree.
-    if (c.arch == "phi3") {
+    if (c.arch == "phi3" || c.arch == "gemma2") {  // Gemma 2: every other layer
         const int64_t window = m.get_int(a + "attention.sliding_window", 0);
         if (window > 0 && window < c.context_length) c.context_length = static_cast<int>(window);
     }
+    auto softcap = [&](const char* key) {
+        const double cap = m.get_float(a + key, 0.0);
+        if (!(cap >= 0 && cap < 1e6)) fail(file.path, ": ", a, key, " is out of range");
+        return static_cast<float>(cap);
+    };
+    c.attn_softcap = softcap("attn_logit_softcapping");
+    c.final_softcap = softcap("final_logit_softcapping");
     // Llama 3's scaling travels as the rope_freqs.weight tensor (type none); linear divides positions.
     const std::string scaling = m.get_string(a + "rope.scaling.type", "none");
     if (scaling == "linear") {

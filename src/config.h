@@ -13,14 +13,16 @@ struct Config {
     int n_layers = 0;
     int n_heads = 0;
     int n_kv_heads = 0;
-    int head_dim = 0;
+    int head_dim = 0;  // dim / n_heads, or ARCH.attention.key_length (Gemma 2)
     int vocab_size = 0;
     int context_length = 0;
     float norm_eps = 1e-5f;
     float rope_freq_base = 10000.0f;
     bool rope_neox = false;  // rotate halves instead of adjacent pairs
     float rope_freq_scale = 1.0f;  // 1 / ARCH.rope.scaling.factor for linear scaling
+    float attn_softcap = 0, final_softcap = 0;  // Gemma 2: cap * tanh(x / cap) on scores, logits
 
+    int q_dim() const { return n_heads * head_dim; }
     int kv_dim() const { return n_kv_heads * head_dim; }
 };
 

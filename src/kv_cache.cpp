@@ -57,10 +57,10 @@ void KvCache::store(int layer, int pos, int n, const float* k, const float* v, s
 }
 
 void KvCache::attend(float* out, size_t out_stride, const float* q, size_t q_stride, int layer, int n, int pos,
-                     int n_heads, int head_dim, int threads) {
+                     int n_heads, int head_dim, int threads, float scale, float softcap) {
     const int group = n_heads / (kv_dim_ / head_dim);
     if (n <= 0) return;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    if (scale == 0) scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const size_t layer_row = static_cast<size_t>(layer) * context_;
     threads = std::max(1, threads);
     // Small problems stay on one thread: waking the team costs more than they do.
@@ -72,7 +72,7 @@ void KvCache::attend(float* out, size_t out_stride, const float* q, size_t q_str
     const int block = std::min(n, kQueryBlock), blocks = (n + block - 1) / block;
     const size_t per_thread = attend_block_scratch(block, context_, head_dim);
     if (scratch_.size() < team * per_thread) scratch_.resize(team * per_thread);  // once per block size, not per token
-    const KvView view{nullptr, k_type_, k_row_, nullptr, v_type_, v_row_};
+    const KvView view{nullptr, k_type_, k_row_, nullptr, v_type_, v_row_, softcap};
 #pragma omp parallel for collapse(2) num_threads(team) schedule(static, 1)
     for (int b = 0; b < blocks; ++b) {
         for (int h = 0; h < n_heads; ++h) {

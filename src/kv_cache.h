@@ -27,9 +27,10 @@ public:
     void store(int layer, int pos, int n, const float* k, const float* v, size_t stride);
     // Causal attention of n query rows at positions pos..pos+n (`q_stride` floats apart,
     // n_heads heads of head_dim each; heads share kv heads in groups) over positions 0..pos+i;
-    // output rows `out_stride` floats apart.
+    // output rows `out_stride` floats apart. scale multiplies q.k (0: 1/sqrt(head_dim));
+    // softcap > 0 maps each score s to softcap * tanh(s / softcap) before the softmax (Gemma 2).
     void attend(float* out, size_t out_stride, const float* q, size_t q_stride, int layer, int n, int pos, int n_heads,
-                int head_dim, int threads);
+                int head_dim, int threads, float scale = 0, float softcap = 0);
     size_t bytes() const { return keys_.size() + values_.size(); }
 
 private:

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "simd/repack.h"
+#include "src/gemma2.h"
 #include "src/gpt2.h"
 #include "src/llama.h"
 #include "src/phi3.h"
@@ -79,6 +80,7 @@ constexpr Architecture kArchitectures[] = {
     {"gpt2", make<Gpt2>},
     {"qwen2", make<Qwen2>},
     {"phi3", make<Phi3>},
+    {"gemma2", make<Gemma2>},
 };
 }  // namespace
 

@@ -140,7 +140,7 @@ TEST_CASE("attention: a block of queries equals one query at a time") {
 // Quantized caches (-ctk/-ctv q8_0, q4_0, mixed with f16) against a double computation over
 // the same numbers: keys and values as the cache holds them (dequantized), q as the keys'
 // activation type holds it (q8_0 for block keys, f16 for f16 keys), f16 values' softmax
-// weights rounded to f16. Every ISA level (the scores go through the weight tile kernels).
+// weights rounded to f16; with and without Gemma 2's soft-capping. Every ISA level.
 TEST_CASE("attention over q8_0 / q4_0 caches matches a double computation at every ISA level") {
     const DType types[] = {DType::F16, DType::Q8_0, DType::Q4_0};
     for (simd::Isa isa : simd::reachable_isas()) {
@@ -148,7 +148,8 @@ TEST_CASE("attention over q8_0 / q4_0 caches matches a double computation at eve
         for (DType kt : types)
             for (DType vt : types)
                 for (int hd : {32, 64, 128})
-                    for (int len : {1, 19, 70}) {
+                    for (int len : {1, 19, 70})
+                    for (float cap : {0.0f, 2.0f}) {  // Gemma 2's score soft-capping
                         const int kv_dim = 2 * hd, n = 3;  // two kv heads; the second one is read
                         const size_t k_row = row_bytes(kt, kv_dim), v_row = row_bytes(vt, kv_dim);
                         const int rows = len + n - 1;
@@ -160,7 +161,8 @@ TEST_CASE("attention over q8_0 / q4_0 caches matches a double computation at eve
                             store_kv_row(&kf[t * kv_dim], kt, &keys[t * k_row], kv_dim);
                             store_kv_row(&vf[t * kv_dim], vt, &values[t * v_row], kv_dim);
                         }
-                        const KvView view{keys.data() + row_bytes(kt, hd), kt, k_row, values.data() + row_bytes(vt, hd), vt, v_row};
+                        const KvView view{keys.data() + row_bytes(kt, hd), kt, k_row, values.data() + row_bytes(vt, hd), vt,
+                                          v_row, cap};
                         const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
                         std::vector<float> got(n * hd), scratch(attend_block_scratch(n, len, hd));
                         attend_block(got.data(), hd, q.data(), hd, n, view, len, hd, scale, scratch.data());
@@ -179,6 +181,7 @@ TEST_CASE("attention over q8_0 / q4_0 caches matches a double computation at eve
                                 double d = 0;
                                 for (int j = 0; j < hd; ++j) d += double(qd[j]) * kd[j];
                                 sc[t] = d * scale;
+                                if (cap > 0) sc[t] = cap * std::tanh(sc[t] / cap);
                                 mx = std::max(mx, sc[t]);
                             }
                             for (double& x : sc) sum += (x = std::exp(x - mx));
@@ -191,7 +194,7 @@ TEST_CASE("attention over q8_0 / q4_0 caches matches a double computation at eve
                             double err = 0;
                             for (int j = 0; j < hd; ++j) err = std::max(err, std::fabs(out[j] - got[i * hd + j]));
                             INFO(simd::isa_name(isa), " k ", dtype_name(kt), " v ", dtype_name(vt), " head_dim ", hd, " len ", len,
-                                 " query ", i);
+                                 " softcap ", cap, " query ", i);
                             CHECK(err < 2e-5);
                         }
                     }

@@ -286,6 +286,52 @@ TEST_CASE("a Phi-3 directory and its GGUF: fused matrices split into views, logi
     CHECK(q8_diff < 0.08f);
 }
 
+// tests/ref/make_gemma2.py: scaled embeddings, (1 + w) norms, post-norms, heads of 16 against
+// a width of 32, GELU gating, score and logit caps that bite (2 and 5), tied classifier.
+TEST_CASE("a Gemma 2 directory and its GGUF: logits match PyTorch") {
+    ModelFile f = load_model("tests/ref/gemma2");
+    CHECK(f.meta.get_int("gemma2.attention.key_length") == 16);
+    CHECK(f.meta.get_float("gemma2.attn_logit_softcapping") == 2.0);
+    CHECK(f.get("blk.0.attn_q.weight").ne[1] == 64);
+    CHECK(read_config(f).context_length == 48);  // the sliding window
+    const ModelFile ref = load_model("tests/ref/gemma2_ref.safetensors");
+    const Tensor& tokens = ref.get("gemma2.tokens");
+    const Tensor& want = ref.get("gemma2.logits");
+    std::vector<int> ids;
+    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
+    auto logits_of = [&](const ModelFile& file) {
+        auto model = load_decoder(file, 0, 64);
+        std::vector<float> logits(want.count());
+        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
+        return logits;
+    };
+    auto max_diff = [&](const std::vector<float>& logits) {
+        float diff = 0;
+        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
+        return diff;
+    };
+    const std::vector<float> logits = logits_of(f);
+    MESSAGE("gemma2 safetensors: max |logit - torch| ", max_diff(logits));
+    CHECK(max_diff(logits) < 5e-3f);
+    const std::string gguf = testing::temp_path("gemma2-hf.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/gemma2 " + gguf).status == 0);
+    const ModelFile g = load_model(gguf);
+    CHECK(logits_of(g) == logits);
+    // Decoding one token at a time over the cache gives the batch's last logits.
+    auto model = load_decoder(g, 0, 64);
+    for (size_t i = 0; i < ids.size(); ++i) model->forward(&ids[i], 1, static_cast<int>(i), 1);
+    float step_diff = 0;
+    const size_t vocab = want.count() / ids.size();
+    for (size_t v = 0; v < vocab; ++v)
+        step_diff = std::max(step_diff, std::fabs(model->logits()[v] - logits[(ids.size() - 1) * vocab + v]));
+    CHECK(step_diff < 1e-4f);
+    const std::string q8 = testing::temp_path("gemma2-q8.gguf");
+    REQUIRE(testing::run_lm("convert tests/ref/gemma2 " + q8 + " --type q8_0").status == 0);
+    const float q8_diff = max_diff(logits_of(load_model(q8)));
+    MESSAGE("gemma2 q8_0: max |logit - torch| ", q8_diff);
+    CHECK(q8_diff < 0.3f);  // weights of std 0.3, logits to 4.8: q8_0 moves them by about 0.2
+}
+
 TEST_CASE("a GPT-2 directory stored in f16 and bf16: transposed 2-byte weights, widened vectors") {
     const MappedFile source("tests/ref/gpt2/model.safetensors");  // entries point into it
     const std::vector<SafetensorsEntry> entries = parse_safetensors(source);

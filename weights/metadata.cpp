@@ -192,7 +192,7 @@ void set_hyperparameters(Metadata& m, const Hyperparameters& h) {
     u32(".attention.head_count", h.heads);
     if (h.kv_heads) u32(".attention.head_count_kv", *h.kv_heads);
     if (h.vocab) u32(".vocab_size", *h.vocab);
-    const bool rms = a == "llama" || a == "qwen2" || a == "phi3";
+    const bool rms = a == "llama" || a == "qwen2" || a == "phi3" || a == "gemma2";
     m.set(a + (rms ? ".attention.layer_norm_rms_epsilon" : ".attention.layer_norm_epsilon"),
           Value::of_float(ValueType::F32, h.norm_eps));
     if (h.rope_base) m.set(a + ".rope.freq_base", Value::of_float(ValueType::F32, *h.rope_base));

@@ -157,7 +157,8 @@ ModelFile read_safetensors(std::shared_ptr<const MappedFile> mapping) {
 
 namespace {
 
-enum class Layout { as_is, transpose, permute_q, permute_k };
+// plus_one: Gemma's norms scale by 1 + w; llama.cpp's converter stores 1 + w.
+enum class Layout { as_is, transpose, permute_q, permute_k, plus_one };
 
 struct NameRule {
     const char* hf;    // HF name without prefix, layer number or .weight/.bias
@@ -232,6 +233,19 @@ const ArchNames kPhi3 = {
      {"mlp.gate_up_proj", "ffn_up", Layout::as_is}, {"mlp.down_proj", "ffn_down", Layout::as_is}},
 };
 
+// Gemma 2: NeoX RoPE (nothing permuted), norms stored as 1 + w, the classifier tied.
+const ArchNames kGemma2 = {
+    "gemma2", "model.", "layers.",
+    {{"embed_tokens", "token_embd", Layout::as_is}, {"norm", "output_norm", Layout::plus_one}},
+    {{"self_attn.q_proj", "attn_q", Layout::as_is}, {"self_attn.k_proj", "attn_k", Layout::as_is},
+     {"self_attn.v_proj", "attn_v", Layout::as_is}, {"self_attn.o_proj", "attn_output", Layout::as_is},
+     {"input_layernorm", "attn_norm", Layout::plus_one},
+     {"post_attention_layernorm", "post_attention_norm", Layout::plus_one},
+     {"pre_feedforward_layernorm", "ffn_norm", Layout::plus_one},
+     {"post_feedforward_layernorm", "post_ffw_norm", Layout::plus_one}, {"mlp.gate_proj", "ffn_gate", Layout::as_is},
+     {"mlp.up_proj", "ffn_up", Layout::as_is}, {"mlp.down_proj", "ffn_down", Layout::as_is}},
+};
+
 // The GGUF name and layout of an HF tensor; false for tensors lm does not use (causal mask
 // buffers, position_ids, pre-training heads).
 bool map_name(const ArchNames& a, std::string name, std::string* out, Layout* layout) {
@@ -272,6 +286,19 @@ bool map_name(const ArchNames& a, std::string name, std::string* out, Layout* la
 // Reorders a 2-D tensor's bytes into an owned buffer: transposed, or q/k rows permuted.
 Tensor relayout(ModelFile& file, Tensor t, Layout layout, int n_heads) {
     if (layout == Layout::as_is) return t;
+    if (layout == Layout::plus_one) {
+        if (t.n_dims != 1 || t.type != DType::F32) fail(file.path, ": tensor ", t.name, " should be an f32 vector");
+        std::vector<uint8_t> out(t.nbytes);
+        for (int64_t i = 0; i < t.ne[0]; ++i) {
+            float f;
+            std::memcpy(&f, static_cast<const uint8_t*>(t.data) + 4 * i, 4);
+            f += 1.0f;
+            std::memcpy(&out[4 * i], &f, 4);
+        }
+        file.owned.push_back(std::move(out));
+        t.data = file.owned.back().data();
+        return t;
+    }
     if (t.n_dims != 2) fail(file.path, ": tensor ", t.name, " should be a matrix, not ", shape_string(t));
     const size_t es = info(t.type).block_bytes;
     const int64_t cols = t.ne[0], rows = t.ne[1];
@@ -454,9 +481,11 @@ ModelFile read_hf_directory(const std::string& dir) {
                              : type == "llama" ? &kLlama
                              : type == "qwen2" ? &kQwen2
                              : type == "phi3"  ? &kPhi3
+                             : type == "gemma2" ? &kGemma2
                                                : nullptr;
     if (!names)
-        fail(config_path, ": model_type \"", type, "\" is not supported (lm reads gpt2, bert, llama, qwen2, phi3)");
+        fail(config_path, ": model_type \"", type,
+             "\" is not supported (lm reads gpt2, bert, llama, qwen2, phi3, gemma2)");
 
     ModelFile file;
     file.path = dir;
@@ -469,8 +498,18 @@ ModelFile read_hf_directory(const std::string& dir) {
     if (type == "gpt2") gpt2_config(config, m);
     else if (type == "bert") bert_config(config, m, dir);
     else llama_config(config, m, names->arch);
-    if (type == "phi3" && config.find("sliding_window"))  // llama.cpp requires the key for phi3
-        m.set("phi3.attention.sliding_window", u32(config.integer("sliding_window")));
+    if ((type == "phi3" || type == "gemma2") && config.find("sliding_window"))  // llama.cpp requires it
+        m.set(type + ".attention.sliding_window", u32(config.integer("sliding_window")));
+    if (type == "gemma2") {
+        const int64_t head_dim = config.integer("head_dim");
+        m.set("gemma2.attention.key_length", u32(head_dim));
+        m.set("gemma2.attention.value_length", u32(head_dim));
+        m.set("gemma2.rope.dimension_count", u32(head_dim));
+        for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping"})
+            if (config.find(key)) m.set(std::string("gemma2.") + key, Value::of_float(ValueType::F32, config.number(key, 0)));
+        const std::string act = config.string("hidden_activation", "gelu_pytorch_tanh");
+        if (act != "gelu_pytorch_tanh") fail(config_path, ": hidden_activation \"", act, "\" is not supported (gelu_pytorch_tanh)");
+    }
 
     const int64_t heads = m.get_int(std::string(names->arch) + ".attention.head_count");
     const int64_t kv_heads = m.get_int(std::string(names->arch) + ".attention.head_count_kv", heads);
@@ -483,7 +522,7 @@ ModelFile read_hf_directory(const std::string& dir) {
         file.tensors.push_back(relayout(file, t, layout, layout == Layout::permute_k ? kv_heads : heads));
     }
     if (file.tensors.empty()) fail(weights_path, ": no tensor has a name lm knows for ", names->arch);
-    if (type == "llama" || type == "qwen2" || type == "phi3")
+    if (type == "llama" || type == "qwen2" || type == "phi3" || type == "gemma2")
         rope_scaling(config, file, m.get_int(std::string(names->arch) + ".embedding_length") / heads,
                      m.get_float(std::string(names->arch) + ".rope.freq_base", 10000.0));
     return file;
