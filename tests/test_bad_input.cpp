@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <vector>
 
@@ -222,6 +223,45 @@ const std::vector<Row>& rows() {
                      }
              });
          }, "run FILE", "a KV cache for a context of 4194304 needs 131072 MiB, more than this machine's ..."},
+        {"partial RoPE", llama_with("llama.rope.dimension_count", Value::of_int(ValueType::U32, 2)), "run FILE",
+         "FILE: llama.rope.dimension_count 2 is not the head dimension 4 (lm rotates whole heads)"},
+        {"heads apart from the embedding width", llama_with("llama.attention.key_length", Value::of_int(ValueType::U32, 8)),
+         "run FILE", "FILE: llama.attention.key_length 8 is not embedding_length / head_count 4 (only gemma2 may differ)"},
+        {"Phi-3 long-context RoPE factors",
+         [](const std::string& p) {
+             return tiny_llama(p, [](Metadata& m, std::vector<Tensor>& tensors) {
+                 // The tiny Llama as a Phi-3: phi3.* keys, fused q/k/v and gate/up, then the factors.
+                 Metadata phi3;
+                 for (const auto& [key, value] : m.entries)
+                     phi3.set(key.rfind("llama.", 0) == 0 ? "phi3." + key.substr(6) : key, value);
+                 phi3.set("general.architecture", Value::of_string("phi3"));
+                 m = phi3;
+                 for (Tensor& t : tensors) {
+                     if (t.name == "blk.0.attn_q.weight") t.name = "blk.0.attn_qkv.weight", t.ne[1] = 24, t.nbytes *= 3;
+                     if (t.name == "blk.0.ffn_up.weight") t.ne[1] = 32, t.nbytes *= 2;
+                 }
+                 std::erase_if(tensors, [](const Tensor& t) {
+                     return t.name == "blk.0.attn_k.weight" || t.name == "blk.0.attn_v.weight" ||
+                            t.name == "blk.0.ffn_gate.weight";
+                 });
+                 Tensor factors = tensors.front();
+                 factors.name = "rope_factors_long.weight", factors.n_dims = 1, factors.ne[0] = 2, factors.ne[1] = 1;
+                 factors.nbytes = 8;
+                 tensors.push_back(factors);
+             });
+         },
+         "run FILE", "FILE: Phi-3's long-context RoPE factors (rope_factors_long.weight) are not supported"},
+        {"unsupported rope_scaling in config.json",
+         [](const std::string& p) {
+             std::filesystem::create_directories(p);
+             std::filesystem::copy_file("tests/ref/llama3/model.safetensors", p + "/model.safetensors",
+                                        std::filesystem::copy_options::overwrite_existing);
+             std::ofstream(p + "/config.json")
+                 << R"({"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,)"
+                 << R"( "num_attention_heads": 4, "max_position_embeddings": 64, "rope_scaling": {"rope_type": "yarn"}})";
+             return p;
+         },
+         "info FILE", "FILE/config.json: rope scaling type 'yarn' is not supported (lm supports llama3 and linear)"},
         {"unsupported rope scaling", llama_with("llama.rope.scaling.type", Value::of_string("yarn")), "run FILE",
          "FILE: rope scaling type 'yarn' (llama.rope.scaling.type) is not supported; lm supports none, linear and "
          "llama3 (rope_freqs.weight)"},
