@@ -80,6 +80,42 @@ TEST_CASE("BERT WordPiece from vocab.txt") {
     CHECK(tok.encode("[CLS]", false, true) == std::vector<int32_t>{101});
 }
 
+// Qwen2, Llama 3 and SmolLM directories: the split named from tokenizer.json's pre_tokenizer
+// (also when vocab.json and merges.txt are there too), the chat template from
+// tokenizer_config.json.
+TEST_CASE("tokenizer.json: the pre-tokenizer from its split, the chat template from tokenizer_config.json") {
+    const std::string dir = lm::testing::temp_path("hf_pre");
+    std::filesystem::create_directories(dir);
+    auto with_split = [&](const std::string& pre_tokenizer) {
+        write_file(dir + "/tokenizer.json", R"json({"pre_tokenizer": )json" + pre_tokenizer + R"json(,
+          "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "Ġ": 2, "ab": 3}, "merges": ["a b"]}})json");
+        lm::Metadata meta;
+        lm::read_hf_tokenizer(dir, meta);
+        return meta;
+    };
+    const std::string qwen2 = R"json({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex":
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+        "behavior": "Isolated"}, {"type": "ByteLevel", "use_regex": false}]})json";
+    CHECK(with_split(qwen2).get_string("tokenizer.ggml.pre") == "qwen2");
+    std::string llama3 = qwen2;
+    llama3.replace(llama3.find(R"(\\p{N}|)"), 8, R"(\\p{N}{1,3}|)");  // as JSON spells it
+    const lm::Metadata l3 = with_split(llama3);
+    CHECK(l3.get_string("tokenizer.ggml.pre") == "llama-bpe");
+    CHECK(Tokenizer(l3).add_bos());  // as llama.cpp does for llama-bpe
+    CHECK(with_split(R"json({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true},
+        {"type": "ByteLevel"}]})json").get_string("tokenizer.ggml.pre") == "smollm");
+    CHECK(with_split(R"json({"type": "ByteLevel"})json").get_string("tokenizer.ggml.pre") == "gpt-2");
+    // vocab.json + merges.txt are read first; tokenizer.json still names the split.
+    write_file(dir + "/vocab.json", R"json({"a": 0, "b": 1, "Ġ": 2, "ab": 3})json");
+    write_file(dir + "/merges.txt", "a b\n");
+    write_file(dir + "/tokenizer_config.json",
+               R"json({"chat_template": [{"name": "tool_use", "template": "x"},
+                                         {"name": "default", "template": "{{'<|im_start|>' + role}}"}]})json");
+    const lm::Metadata both = with_split(qwen2);
+    CHECK(both.get_string("tokenizer.ggml.pre") == "qwen2");
+    CHECK(both.get_string("tokenizer.chat_template") == "{{'<|im_start|>' + role}}");
+}
+
 TEST_CASE("tokenizer.json: byte-level BPE and WordPiece") {
     std::string dir = lm::testing::temp_path("hf_json");
     std::filesystem::create_directories(dir);

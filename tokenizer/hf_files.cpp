@@ -136,6 +136,39 @@ bool mentions_byte_level(const Json* j) {
     return false;
 }
 
+// The Split regexes and the single-digit Digits step of a tokenizer.json pre_tokenizer.
+void pre_tokenizer_steps(const Json* j, std::vector<std::string>& regexes, bool& digits) {
+    if (!j || !j->is_object()) return;
+    const Json* type = j->find("type");
+    if (type && type->is_string() && type->str == "Split") {
+        const Json* pattern = j->find("pattern");
+        const Json* regex = pattern && pattern->is_object() ? pattern->find("Regex") : nullptr;
+        if (regex && regex->is_string()) regexes.push_back(regex->str);
+    }
+    if (type && type->is_string() && type->str == "Digits") {
+        const Json* single = j->find("individual_digits");
+        digits = digits || (single && single->boolean);
+    }
+    if (const Json* parts = j->find("pretokenizers"); parts && parts->is_array())
+        for (const Json& part : parts->items) pre_tokenizer_steps(&part, regexes, digits);
+}
+
+// llama.cpp's tokenizer.ggml.pre name for a byte-level tokenizer.json, from its split regex:
+// Llama 3's (digits in threes) or Qwen2's (single digits), the case-aware ones of Tekken and
+// GPT-4o, SmolLM's single digits before GPT-2's split; otherwise GPT-2's. (llama.cpp's
+// converter tells them apart by hashing a test text's tokens; the regexes are what differ.)
+std::string pre_tokenizer_name(const Json& root) {
+    std::vector<std::string> regexes;
+    bool digits = false;
+    pre_tokenizer_steps(root.find("pre_tokenizer"), regexes, digits);
+    for (const std::string& r : regexes) {
+        const bool digit_groups = r.find(R"(\p{N}{1,3})") != std::string::npos;
+        if (r.find(R"([\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*)") != std::string::npos) return digit_groups ? "gpt-4o" : "tekken";
+        if (r.find(R"([^\r\n\p{L}\p{N}]?\p{L}+)") != std::string::npos) return digit_groups ? "llama-bpe" : "qwen2";
+    }
+    return digits ? "smollm" : "gpt-2";
+}
+
 void read_tokenizer_json(const std::string& path, Metadata& meta) {
     Json root = read_json_file(path);
     const Json& model = member(root, "model", path);
@@ -187,6 +220,27 @@ void read_tokenizer_json(const std::string& path, Metadata& meta) {
         else fail(path, ": merge ", merges.size(), " is neither \"a b\" nor [\"a\", \"b\"]");
     }
     set_gpt2(meta, std::move(tokens), kind, std::move(merges));
+    meta.set("tokenizer.ggml.pre", Value::of_string(pre_tokenizer_name(root)));
+}
+
+// tokenizer_config.json's chat_template (a string, or named templates: "default" or the first)
+// as tokenizer.chat_template, which lm chat matches to its formats.
+void read_tokenizer_config(const fs::path& dir, Metadata& meta) {
+    const fs::path path = dir / "tokenizer_config.json";
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return;
+    const Json config = read_json_file(path.string());
+    const Json* chat = config.is_object() ? config.find("chat_template") : nullptr;
+    if (!chat) return;
+    std::string text = chat->is_string() ? chat->str : "";
+    if (chat->is_array())
+        for (const Json& named : chat->items) {
+            const Json* name = named.is_object() ? named.find("name") : nullptr;
+            const Json* body = named.is_object() ? named.find("template") : nullptr;
+            if (!body || !body->is_string()) continue;
+            if (text.empty() || (name && name->is_string() && name->str == "default")) text = body->str;
+        }
+    if (!text.empty()) meta.set("tokenizer.chat_template", Value::of_string(text));
 }
 
 std::string first_existing(const fs::path& dir, std::initializer_list<const char*> names) {
@@ -223,12 +277,22 @@ void read_hf_tokenizer(const std::string& path, Metadata& meta) {
     if (!vocab.empty() && !merges.empty()) {
         std::vector<std::string> tokens = vocab_json_tokens(vocab);
         std::vector<int> kind(tokens.size(), 0);
-        return set_gpt2(meta, std::move(tokens), kind, merges_txt(merges));
+        set_gpt2(meta, std::move(tokens), kind, merges_txt(merges));
+        // A tokenizer.json beside them names the split (Qwen2, Llama 3 and SmolLM ship both).
+        if (is_dir) {
+            if (const std::string json = first_existing(dir, {"tokenizer.json"}); !json.empty())
+                meta.set("tokenizer.ggml.pre", Value::of_string(pre_tokenizer_name(read_json_file(json))));
+            read_tokenizer_config(dir, meta);
+        }
+        return;
     }
     std::string sentencepiece = is_dir ? first_existing(dir, {"tokenizer.model"}) : "";
     if (!sentencepiece.empty()) return read_sentencepiece_model(sentencepiece, meta);
     std::string json = is_dir ? first_existing(dir, {"tokenizer.json"}) : "";
-    if (!json.empty()) return read_tokenizer_json(json, meta);
+    if (!json.empty()) {
+        read_tokenizer_json(json, meta);
+        return read_tokenizer_config(dir, meta);
+    }
     fail(path, ": found no vocab.txt, vocab.json/encoder.json with merges.txt/vocab.bpe, tokenizer.model "
                "or tokenizer.json");
 }

@@ -62,6 +62,10 @@ Tokenizer::Tokenizer(const Metadata& meta) : source_(meta.source) {
     } else if (model_ == "gpt2") {
         kind_ = Kind::bpe;
         bos_ = 11, eos_ = 11;
+        // llama.cpp adds BOS by default for these pre-tokenizers' vocabularies (Llama 3, Tekken).
+        const std::string pre = meta.get_string("tokenizer.ggml.pre", "");
+        for (const char* name : {"llama3", "llama-v3", "llama-bpe", "falcon3", "tekken", "chameleon"})
+            if (pre == name) add_bos_ = true;
     } else if (model_ == "bert") {
         kind_ = Kind::wordpiece;
         bos_ = 101, unk_ = 100, sep_ = 102, pad_ = 0, mask_ = 103;  // bos is [CLS]
