@@ -113,8 +113,10 @@ bool activation_type(DType weight, DType* out) {
     switch (weight) {
         case DType::F32: case DType::F16: case DType::BF16: *out = weight; return true;
         case DType::Q8_0: case DType::Q4_0: case DType::Q5_0: *out = DType::Q8_0; return true;
-        case DType::Q4_1: *out = DType::Q8_1; return true;
-        case DType::Q4_K: case DType::Q6_K: *out = DType::Q8_K; return true;
+        case DType::Q4_1: case DType::Q5_1: *out = DType::Q8_1; return true;
+        case DType::Q2_K: case DType::Q3_K: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+            *out = DType::Q8_K;
+            return true;
         default: return false;
     }
 }

@@ -92,6 +92,70 @@ float dot_q5_0(int64_t k, const void* wv, const void* xv) {
     return sum;
 }
 
+float dot_q5_1(int64_t k, const void* wv, const void* xv) {
+    const block_q5_1* w = static_cast<const block_q5_1*>(wv);
+    const block_q8_1* x = static_cast<const block_q8_1*>(xv);
+    float sum = 0;
+    for (int64_t i = 0; i < k / QK; ++i) {
+        uint32_t qh;
+        std::memcpy(&qh, w[i].qh, 4);
+        int sumi = 0;
+        for (int j = 0; j < QK / 2; ++j) {
+            const int h0 = ((qh >> j) & 1) << 4, h1 = ((qh >> (j + 16)) & 1) << 4;
+            sumi += ((w[i].qs[j] & 0xF) | h0) * x[i].qs[j];
+            sumi += ((w[i].qs[j] >> 4) | h1) * x[i].qs[j + 16];
+        }
+        sum += static_cast<float>(sumi) * (f16_to_f32(w[i].d) * f16_to_f32(x[i].d)) +
+               f16_to_f32(w[i].m) * f16_to_f32(x[i].s);
+    }
+    return sum;
+}
+
+// q2_K and q3_K address sub-block j (16 elements) the same way: 2-bit codes at bits
+// 2 ((j % 8) / 2) of qs[32 (j / 8) + 16 (j % 2) + l].
+inline int two_bits(const uint8_t* qs, int j, int l) {
+    return (qs[32 * (j / 8) + 16 * (j % 2) + l] >> (2 * ((j % 8) / 2))) & 3;
+}
+
+// x = d sc_j q - dmin m_j: d dy sum_j sc_j (q_j . qy_j)  -  dmin dy sum_j m_j bsums_j.
+float dot_q2_K(int64_t k, const void* wv, const void* xv) {
+    const block_q2_K* w = static_cast<const block_q2_K*>(wv);
+    const block_q8_K* x = static_cast<const block_q8_K*>(xv);
+    float sum = 0;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 16; ++j) {
+            int dot = 0;
+            for (int l = 0; l < 16; ++l) dot += two_bits(w[i].qs, j, l) * x[i].qs[16 * j + l];
+            sumi += (w[i].scales[j] & 0xF) * dot;
+            summ += (w[i].scales[j] >> 4) * x[i].bsums[j];
+        }
+        sum += f16_to_f32(w[i].d) * x[i].d * static_cast<float>(sumi) -
+               f16_to_f32(w[i].dmin) * x[i].d * static_cast<float>(summ);
+    }
+    return sum;
+}
+
+float dot_q3_K(int64_t k, const void* wv, const void* xv) {
+    const block_q3_K* w = static_cast<const block_q3_K*>(wv);
+    const block_q8_K* x = static_cast<const block_q8_K*>(xv);
+    float sum = 0;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        int sumi = 0;
+        for (int j = 0; j < 16; ++j) {
+            int dot = 0;
+            for (int l = 0; l < 16; ++l) {
+                const int e = 16 * j + l;
+                const int q = two_bits(w[i].qs, j, l) - ((w[i].hmask[e % 32] >> (e / 32)) & 1 ? 0 : 4);
+                dot += q * x[i].qs[e];
+            }
+            sumi += q3_K_scale(j, w[i].scales) * dot;
+        }
+        sum += f16_to_f32(w[i].d) * x[i].d * static_cast<float>(sumi);
+    }
+    return sum;
+}
+
 // Per super-block: d dy sum_j sc_j (q_j . qy_j)  -  dmin dy sum_j m_j (sum of qy_j), the
 // latter from q8_K's bsums (two 16-sums per 32-element sub-block).
 float dot_q4_K(int64_t k, const void* wv, const void* xv) {
@@ -108,6 +172,30 @@ float dot_q4_K(int64_t k, const void* wv, const void* xv) {
             const int shift = 4 * (j % 2);
             int dot = 0;
             for (int l = 0; l < 32; ++l) dot += ((q[l] >> shift) & 0xF) * qy[l];
+            sumi += sc * dot;
+            summ += m * (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]);
+        }
+        sum += f16_to_f32(w[i].d) * x[i].d * static_cast<float>(sumi) -
+               f16_to_f32(w[i].dmin) * x[i].d * static_cast<float>(summ);
+    }
+    return sum;
+}
+
+// As q4_K with the fifth bit of element 32j + l at bit j of qh[l].
+float dot_q5_K(int64_t k, const void* wv, const void* xv) {
+    const block_q5_K* w = static_cast<const block_q5_K*>(wv);
+    const block_q8_K* x = static_cast<const block_q8_K*>(xv);
+    float sum = 0;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 8; ++j) {
+            uint8_t sc, m;
+            q4_K_scale_min(j, w[i].scales, &sc, &m);
+            const uint8_t* q = w[i].qs + 32 * (j / 2);
+            const int8_t* qy = x[i].qs + 32 * j;
+            const int shift = 4 * (j % 2);
+            int dot = 0;
+            for (int l = 0; l < 32; ++l) dot += (((q[l] >> shift) & 0xF) | ((w[i].qh[l] >> j) & 1) << 4) * qy[l];
             sumi += sc * dot;
             summ += m * (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]);
         }
@@ -168,7 +256,11 @@ TileFn scalar_tile(DType weight) {
         case DType::Q4_0: return tile<dot_q4_0>;
         case DType::Q4_1: return tile<dot_q4_1>;
         case DType::Q5_0: return tile<dot_q5_0>;
+        case DType::Q5_1: return tile<dot_q5_1>;
+        case DType::Q2_K: return tile<dot_q2_K>;
+        case DType::Q3_K: return tile<dot_q3_K>;
         case DType::Q4_K: return tile<dot_q4_K>;
+        case DType::Q5_K: return tile<dot_q5_K>;
         case DType::Q6_K: return tile<dot_q6_K>;
         default: return nullptr;
     }

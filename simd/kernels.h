@@ -34,7 +34,7 @@ using TileFn = void (*)(int64_t k, const void* w, size_t w_stride, int nr, const
                         int nc, float* y, int64_t ldy);
 
 // The type ggml converts the activations to for a weight type (its vec_dot_type):
-// f32 -> f32, f16 -> f16, bf16 -> bf16, q8_0/q4_0/q5_0 -> q8_0, q4_1 -> q8_1, q4_K/q6_K -> q8_K.
+// f32 -> f32, f16 -> f16, bf16 -> bf16, q8_0/q4_0/q5_0 -> q8_0, q4_1/q5_1 -> q8_1, the k-quants -> q8_K.
 // Returns false when lm cannot compute with the weight type.
 bool activation_type(DType weight, DType* out);
 

@@ -37,8 +37,8 @@ double magnitude(DType wt, DType xt, const uint8_t* w, const uint8_t* x, int64_t
     return m;
 }
 
-const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
-                        DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q6_K};
+const DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                        DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 // Lengths that exercise single blocks, odd block counts and (for floats) tails.
 std::vector<int64_t> lengths(DType type) {

@@ -93,7 +93,9 @@ TEST_CASE("tiny-random GQA GGUF logits match llama.cpp for every type") {
     check_model("tiny-random", "rq", "F32", 1e-4);
     check_model("tiny-random", "rq", "F16", 2e-3);
     check_model("tiny-random", "rq", "BF16", 5e-3);  // measured 2.8e-3 (AMX, scalar: flip at position 8), 0 (AVX2)
-    for (const char* type : {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q4_K_M", "Q6_K"}) check_model("tiny-random", "rq", type, 8e-2);
+    for (const char* type : {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_S", "Q4_K_M", "Q5_K_S",
+                             "Q5_K_M", "Q6_K"})
+        check_model("tiny-random", "rq", type, 8e-2);
 }
 
 TEST_CASE("llama2.c checkpoints (legacy and v1) give llama.cpp's logits") {

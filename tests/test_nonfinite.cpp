@@ -47,8 +47,8 @@ float as_float(uint32_t bits) {
     return f;
 }
 
-const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
-                        DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q6_K};
+const DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                        DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 // Byte offsets of the f16 scale fields in one block of `type` (none for the float types).
 std::vector<size_t> scale_fields(DType type) {
@@ -57,7 +57,11 @@ std::vector<size_t> scale_fields(DType type) {
         case DType::Q4_0: return {offsetof(block_q4_0, d)};
         case DType::Q4_1: return {offsetof(block_q4_1, d), offsetof(block_q4_1, m)};
         case DType::Q5_0: return {offsetof(block_q5_0, d)};
+        case DType::Q5_1: return {offsetof(block_q5_1, d), offsetof(block_q5_1, m)};
+        case DType::Q2_K: return {offsetof(block_q2_K, d), offsetof(block_q2_K, dmin)};
+        case DType::Q3_K: return {offsetof(block_q3_K, d)};
         case DType::Q4_K: return {offsetof(block_q4_K, d), offsetof(block_q4_K, dmin)};
+        case DType::Q5_K: return {offsetof(block_q5_K, d), offsetof(block_q5_K, dmin)};
         case DType::Q6_K: return {offsetof(block_q6_K, d)};
         default: return {};
     }

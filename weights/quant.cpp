@@ -138,6 +138,30 @@ void quantize_q5_0(const float* x, block_q5_0* y, int64_t nb) {
     }
 }
 
+// As q4_1 with 5 bits: d = (max - min) / 31, codes truncated from (x - min) / d + 0.5.
+void quantize_q5_1(const float* x, block_q5_1* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK) {
+        float min = FLT_MAX, max = -FLT_MAX;
+        for (int j = 0; j < QK; ++j) {
+            if (x[j] < min) min = x[j];
+            if (x[j] > max) max = x[j];
+        }
+        const float d = (max - min) / 31.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = f32_to_f16(d);
+        y[i].m = f32_to_f16(min);
+        uint32_t qh = 0;
+        for (int j = 0; j < QK / 2; ++j) {
+            const int q0 = static_cast<uint8_t>(to_int8((x[j] - min) * id + 0.5f));
+            const int q1 = static_cast<uint8_t>(to_int8((x[j + 16] - min) * id + 0.5f));
+            y[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | (q1 & 0xF) << 4);
+            qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j;
+            qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);
+        }
+        std::memcpy(y[i].qh, &qh, 4);
+    }
+}
+
 void dequantize_q4_0(const block_q4_0* x, float* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, y += QK) {
         const float d = f16_to_f32(x[i].d);
@@ -167,6 +191,19 @@ void dequantize_q5_0(const block_q5_0* x, float* y, int64_t nb) {
             const int h0 = ((qh >> j) & 1) << 4, h1 = ((qh >> (j + 16)) & 1) << 4;
             y[j] = static_cast<float>(((x[i].qs[j] & 0xF) | h0) - 16) * d;
             y[j + 16] = static_cast<float>(((x[i].qs[j] >> 4) | h1) - 16) * d;
+        }
+    }
+}
+
+void dequantize_q5_1(const block_q5_1* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += QK) {
+        const float d = f16_to_f32(x[i].d), m = f16_to_f32(x[i].m);
+        uint32_t qh;
+        std::memcpy(&qh, x[i].qh, 4);
+        for (int j = 0; j < QK / 2; ++j) {
+            const int h0 = ((qh >> j) & 1) << 4, h1 = ((qh >> (j + 16)) & 1) << 4;
+            y[j] = static_cast<float>((x[i].qs[j] & 0xF) | h0) * d + m;
+            y[j + 16] = static_cast<float>((x[i].qs[j] >> 4) | h1) * d + m;
         }
     }
 }
@@ -204,7 +241,11 @@ bool can_quantize(DType type) {
         case DType::Q4_0:
         case DType::Q4_1:
         case DType::Q5_0:
+        case DType::Q5_1:
+        case DType::Q2_K:
+        case DType::Q3_K:
         case DType::Q4_K:
+        case DType::Q5_K:
         case DType::Q6_K: return true;
         default: return false;
     }
@@ -230,9 +271,13 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
         case DType::Q4_0: dequantize_q4_0(static_cast<const block_q4_0*>(src), dst, nb); return;
         case DType::Q4_1: dequantize_q4_1(static_cast<const block_q4_1*>(src), dst, nb); return;
         case DType::Q5_0: dequantize_q5_0(static_cast<const block_q5_0*>(src), dst, nb); return;
+        case DType::Q5_1: dequantize_q5_1(static_cast<const block_q5_1*>(src), dst, nb); return;
         case DType::Q8_0: dequantize_q8_0(static_cast<const block_q8_0*>(src), dst, nb); return;
         case DType::Q8_1: dequantize_q8_1(static_cast<const block_q8_1*>(src), dst, nb); return;
+        case DType::Q2_K: dequantize_row_q2_K(static_cast<const block_q2_K*>(src), dst, n); return;
+        case DType::Q3_K: dequantize_row_q3_K(static_cast<const block_q3_K*>(src), dst, n); return;
         case DType::Q4_K: dequantize_row_q4_K(static_cast<const block_q4_K*>(src), dst, n); return;
+        case DType::Q5_K: dequantize_row_q5_K(static_cast<const block_q5_K*>(src), dst, n); return;
         case DType::Q6_K: dequantize_row_q6_K(static_cast<const block_q6_K*>(src), dst, n); return;
         case DType::Q8_K: dequantize_row_q8_K(static_cast<const block_q8_K*>(src), dst, n); return;
         default: fail("dequantize_row: type ", dtype_name(type), " is not supported by lm");
@@ -257,9 +302,13 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
         case DType::Q4_0: quantize_q4_0(src, static_cast<block_q4_0*>(dst), nb); return;
         case DType::Q4_1: quantize_q4_1(src, static_cast<block_q4_1*>(dst), nb); return;
         case DType::Q5_0: quantize_q5_0(src, static_cast<block_q5_0*>(dst), nb); return;
+        case DType::Q5_1: quantize_q5_1(src, static_cast<block_q5_1*>(dst), nb); return;
         case DType::Q8_0: quantize_q8_0(src, static_cast<block_q8_0*>(dst), nb); return;
         case DType::Q8_1: quantize_q8_1(src, static_cast<block_q8_1*>(dst), nb); return;
+        case DType::Q2_K: quantize_row_q2_K(src, static_cast<block_q2_K*>(dst), n); return;
+        case DType::Q3_K: quantize_row_q3_K(src, static_cast<block_q3_K*>(dst), n); return;
         case DType::Q4_K: quantize_row_q4_K(src, static_cast<block_q4_K*>(dst), n); return;
+        case DType::Q5_K: quantize_row_q5_K(src, static_cast<block_q5_K*>(dst), n); return;
         case DType::Q6_K: quantize_row_q6_K(src, static_cast<block_q6_K*>(dst), n); return;
         case DType::Q8_K: quantize_row_q8_K(src, static_cast<block_q8_K*>(dst), n); return;
         default: fail("quantize_row: type ", dtype_name(type), " has no quantizer in lm");

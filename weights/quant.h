@@ -32,6 +32,13 @@ struct block_q5_0 {
     uint8_t qs[QK / 2];
 };
 
+// x[j] = d * q[j] + m, 5-bit q stored as in q5_0.
+struct block_q5_1 {
+    uint16_t d, m;  // fp16
+    uint8_t qh[4];
+    uint8_t qs[QK / 2];
+};
+
 // x[j] = d * qs[j]
 struct block_q8_0 {
     uint16_t d;  // fp16
@@ -44,12 +51,39 @@ struct block_q8_1 {
     int8_t qs[QK];
 };
 
+// Super-block of 16 sub-blocks of 16: x = d * (scales[j] & 15) * q - dmin * (scales[j] >> 4),
+// 2-bit q: element 128h + 32s + l (s = 0..3, l < 32) is bits 2s..2s+1 of qs[32h + l].
+struct block_q2_K {
+    uint8_t scales[QK_K / 16];
+    uint8_t qs[QK_K / 4];
+    uint16_t d, dmin;  // fp16
+};
+
+// Super-block of 16 sub-blocks of 16: x = d * (sc[j] - 32) * (q - 4), 6-bit sc packed in
+// `scales` (see q3_K_scale), q: 2 low bits in qs as in q2_K, bit 2 of element e is bit e / 32
+// of hmask[e % 32].
+struct block_q3_K {
+    uint8_t hmask[QK_K / 8];
+    uint8_t qs[QK_K / 4];
+    uint8_t scales[12];
+    uint16_t d;  // fp16
+};
+
 // Super-block of 8 sub-blocks of 32: x = d * sc[j] * q - dmin * m[j], with 6-bit sc and m
 // packed in `scales` (see q4_K_scale_min) and 4-bit q: the 64 elements of chunk c are the
 // low nibbles (sub-block 2c) then the high nibbles (sub-block 2c+1) of qs[32c .. 32c+31].
 struct block_q4_K {
     uint16_t d, dmin;  // fp16
     uint8_t scales[12];
+    uint8_t qs[QK_K / 2];
+};
+
+// As q4_K with 5-bit q: the low 4 bits as q4_K's nibbles, bit 4 of element 64c + l (l < 64)
+// is bit 2c + l / 32 of qh[l % 32].
+struct block_q5_K {
+    uint16_t d, dmin;  // fp16
+    uint8_t scales[12];
+    uint8_t qh[QK_K / 8];
     uint8_t qs[QK_K / 2];
 };
 
@@ -72,9 +106,13 @@ struct block_q8_K {
 static_assert(sizeof(block_q4_0) == 18 && alignof(block_q4_0) == 2);
 static_assert(sizeof(block_q4_1) == 20);
 static_assert(sizeof(block_q5_0) == 22);
+static_assert(sizeof(block_q5_1) == 24);
 static_assert(sizeof(block_q8_0) == 34);
 static_assert(sizeof(block_q8_1) == 36);
+static_assert(sizeof(block_q2_K) == 84);
+static_assert(sizeof(block_q3_K) == 110);
 static_assert(sizeof(block_q4_K) == 144);
+static_assert(sizeof(block_q5_K) == 176);
 static_assert(sizeof(block_q6_K) == 210);
 static_assert(sizeof(block_q8_K) == 292);
 
@@ -87,6 +125,15 @@ inline void q4_K_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min
         *scale = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
         *min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+// Sub-block j (0..15) of a q3_K super-block: its signed scale. The low 4 bits are nibbles of
+// scales[0..7] (j < 8: low nibble of byte j, else high nibble of byte j - 8), the top 2 bits
+// are bits 2 (j / 4) .. 2 (j / 4) + 1 of scales[8 + j % 4]; stored with an offset of 32.
+inline int q3_K_scale(int j, const uint8_t* scales) {
+    const int low = j < 8 ? scales[j] & 0xF : scales[j - 8] >> 4;
+    const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (low | high << 4) - 32;
 }
 
 // Does `type` have a reference quantizer / dequantizer here?
@@ -113,12 +160,21 @@ inline int nearest_int(float x) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
-// The k-quant quantizers (weights/quant_k.cpp).
+// The k-quant quantizers: with a scale and a min per sub-block (weights/quant_k.cpp) and
+// symmetric ones (weights/quant_k_sym.cpp). All follow ggml's quantize_row_*_ref exactly.
+void quantize_row_q2_K(const float* x, block_q2_K* y, int64_t n);
 void quantize_row_q4_K(const float* x, block_q4_K* y, int64_t n);
+void quantize_row_q5_K(const float* x, block_q5_K* y, int64_t n);
+void quantize_row_q3_K(const float* x, block_q3_K* y, int64_t n);
 void quantize_row_q6_K(const float* x, block_q6_K* y, int64_t n);
 void quantize_row_q8_K(const float* x, block_q8_K* y, int64_t n);
+void dequantize_row_q2_K(const block_q2_K* x, float* y, int64_t n);
 void dequantize_row_q4_K(const block_q4_K* x, float* y, int64_t n);
+void dequantize_row_q5_K(const block_q5_K* x, float* y, int64_t n);
+void dequantize_row_q3_K(const block_q3_K* x, float* y, int64_t n);
 void dequantize_row_q6_K(const block_q6_K* x, float* y, int64_t n);
 void dequantize_row_q8_K(const block_q8_K* x, float* y, int64_t n);
+// A row length that is not a multiple of QK_K: throws lm::Error naming `what`.
+void check_k(int64_t n, const char* what);
 
 }  // namespace lm
