@@ -25,6 +25,7 @@ const char* kUsage =
     "  logits MODEL PROMPT -o F  logits at every prompt position, .logits format\n"
     "  convert IN OUT.gguf       llama2.c, GGUF or Hugging Face directory to GGUF\n"
     "                            (--type f32|f16|bf16|q8_0, --tokenizer)\n"
+    "  quantize IN OUT.gguf TYPE as llama-quantize: Q4_K_M, Q2_K ... mixes or one type (-t)\n"
     "  qa MODEL --question Q --context C\n"
     "                            answer span from a BERT QA model (--max-answer, --stride)\n"
     "  classify MODEL TEXT...    label and probabilities per text (--file F)\n"
@@ -87,6 +88,7 @@ const Command kCommands[] = {
     {"tokenize", lm::cmd_tokenize, lm::kTokenizeHelp},
     {"logits", lm::cmd_logits, lm::kLogitsHelp},
     {"convert", lm::cmd_convert, lm::kConvertHelp},
+    {"quantize", lm::cmd_quantize, lm::kQuantizeHelp},
     {"init", lm::cmd_init, lm::kInitHelp},
     {"bench", lm::cmd_bench, lm::kBenchHelp},
     {"qa", lm::cmd_qa, lm::kQaHelp},

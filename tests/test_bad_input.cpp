@@ -408,6 +408,12 @@ const std::vector<Row>& rows() {
              std::filesystem::create_directories(p);
              return p;
          }, "train FILE -o FILE.gguf", "FILE: not a regular file"},
+        // --- lm quantize
+        {"quantize: a type lm does not write", [](const std::string& p) { return tiny_llama(p); },
+         "quantize FILE FILE.out IQ4_XS", "TYPE 'IQ4_XS' is not a type lm quantizes to (Q2_K, Q3_K_M, ..."},
+        {"quantize: rows not whole blocks", [](const std::string& p) { return tiny_llama(p); },
+         "quantize FILE FILE.out q4_0",
+         "FILE: tensor token_embd.weight: row length 8 is not a multiple of the q4_0 block size 32"},
         // --- a full disk (lm writes every output through a temporary file renamed into place)
         {"train: checkpoint on a full disk",
          disk_full_at(".ckpt.tmp", "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"

@@ -67,6 +67,7 @@ TEST_CASE("every subcommand answers -h and --help with its usage, each flag it p
         {"tokenize", {"src/cli_tokenize.cpp"}},
         {"logits", {"src/cli_logits.cpp"}},
         {"convert", {"src/cli_convert.cpp"}},
+        {"quantize", {"src/cli_quantize.cpp"}},
         {"init", {"src/cli_init.cpp"}},
         {"bench", {"src/cli_bench.cpp"}},
         {"qa", {"src/cli_qa.cpp"}},
