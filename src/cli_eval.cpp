@@ -1,5 +1,5 @@
 // lm eval MODEL TEXT.txt [--ctx N] [--stride S] [--separator TEXT]: perplexity and bits per byte
-// of a text.
+// of a text. (--chunks, --save-logits, --kl-divergence: llama-perplexity's way, src/eval_chunks.cpp.)
 // Windows of `ctx` tokens slide by `stride`; each token is scored once, in the first window
 // where it is not among the first ctx - stride positions (except in the first window), so
 // most tokens see at least ctx - stride tokens of context (the Hugging Face recipe).
@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "src/cli.h"
+#include "src/eval_chunks.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 
@@ -35,6 +36,9 @@ int cmd_eval(Args& args) {
     const std::string separator = unescape(args.text({"--separator"}, ""));
     DecoderOptions options{static_cast<int>(ctx_flag), static_cast<int>(ctx_flag ? ctx_flag : 512)};
     read_cache_types(args, options);
+    const bool chunks = args.flag({"--chunks"});
+    const std::string save_logits = args.text({"--save-logits"}, "");
+    const std::string kl_base = args.text({"--kl-divergence"}, "");
     const auto pos = args.positional(2, 2, "lm eval MODEL TEXT.txt [options] (lm eval --help)");
     const std::string text = read_text(pos[1]);
     if (text.empty()) fail(pos[1], ": the text is empty");
@@ -44,6 +48,13 @@ int cmd_eval(Args& args) {
     auto model = load_decoder(file, options);
     const int ctx = model->context();
     if (ctx_flag > ctx) fail("--ctx: ", ctx_flag, " is larger than the model's context of ", ctx);
+    if (chunks || !save_logits.empty() || !kl_base.empty()) {
+        if (!separator.empty() || stride_flag) fail("--chunks: scores whole chunks; --separator and --stride do not apply");
+        eval_chunks(*model, tok, text,
+                    {.ctx = ctx, .ctx_given = ctx_flag > 0, .threads = threads, .text_path = pos[1],
+                     .save_path = save_logits, .kl_base = kl_base});
+        return 0;
+    }
     const int stride = stride_flag ? static_cast<int>(stride_flag) : ctx / 2;
     if (stride > ctx) fail("--stride: ", stride, " is larger than the context of ", ctx);
 

@@ -245,6 +245,11 @@ const char* const kEvalHelp =
     "      context) sliding by --stride (half the window); each token is scored once. With\n"
     "      --separator, the documents between separators end with end-of-text instead, as\n"
     "      lm train --separator trains on them (no BOS)\n"
+    "  lm eval MODEL TEXT.txt --chunks [-c N] [--save-logits B.bin] [--kl-divergence B.bin]\n"
+    "      perplexity as llama.cpp's llama-perplexity: non-overlapping chunks of --ctx tokens,\n"
+    "      BOS first, the second half of each scored. --save-logits writes the log-probabilities\n"
+    "      (llama-perplexity's --kl-divergence-base format); --kl-divergence B.bin compares this\n"
+    "      model with them: mean KL divergence, its 99th percentile, same top token %\n"
     "  lm eval MODEL TEST.tsv|.csv --task classify [--text-column C|A,B] [--label-column L] [--batch N] [-t N]\n"
     "      a BERT classifier on a labelled table: accuracy (N/M), per-label precision, recall\n"
     "      and F1, macro F1, confusion matrix; labels are matched by name to the model's.\n"
@@ -262,6 +267,8 @@ const char* const kEvalHelp =
     "perplexity only:\n" LM_CACHE_TYPES_HELP
     "examples:\n"
     "  lm eval model.gguf story.txt --ctx 256 --stride 128\n"
+    "  lm eval f16.gguf wiki.txt --chunks -c 512 --save-logits base.bin\n"
+    "  lm eval q4_k_m.gguf wiki.txt --kl-divergence base.bin\n"
     "  lm eval cls.gguf dev.tsv --task classify\n";
 
 int cmd_eval_task(Args& args, const std::string& task) {

@@ -414,6 +414,25 @@ const std::vector<Row>& rows() {
         {"quantize: rows not whole blocks", [](const std::string& p) { return tiny_llama(p); },
          "quantize FILE FILE.out q4_0",
          "FILE: tensor token_embd.weight: row length 8 is not a multiple of the q4_0 block size 32"},
+        // --- lm eval --chunks, --kl-divergence
+        {"eval: logits of another model", [](const std::string& p) {
+             write(p + ".txt", "hello hello hello hello hello hello hello hello hello hello hello hello");
+             GgufBytes g;
+             g.b = "_logits_";
+             write(p + ".kld", g.put<int32_t>(16).put<int32_t>(7).put<int32_t>(1).b);
+             return tiny_llama(p);
+         }, "eval FILE FILE.txt --kl-divergence FILE.kld",
+         "FILE.kld: logits of a model with a vocabulary of 7 tokens; this model has 4"},
+        {"eval: not a logits file", [](const std::string& p) {
+             write(p + ".txt", "hello hello hello hello hello hello hello hello hello hello hello hello");
+             write(p + ".kld", "hello world");
+             return tiny_llama(p);
+         }, "eval FILE FILE.txt --kl-divergence FILE.kld",
+         "FILE.kld: not a logits file (lm eval --save-logits or llama-perplexity --kl-divergence-base)"},
+        {"eval: text shorter than two chunks", [](const std::string& p) {
+             write(p + ".txt", "hello");
+             return tiny_llama(p);
+         }, "eval FILE FILE.txt --chunks", "FILE.txt: 7 tokens; --chunks needs at least 2 x ctx = 32"},
         // --- a full disk (lm writes every output through a temporary file renamed into place)
         {"train: checkpoint on a full disk",
          disk_full_at(".ckpt.tmp", "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
