@@ -73,6 +73,7 @@ int cmd_convert(Args& args) {
     std::vector<std::vector<uint8_t>> storage(file.tensors.size());
     std::vector<Tensor> tensors;
     for (size_t i = 0; i < file.tensors.size(); ++i) tensors.push_back(convert_tensor(file.tensors[i], type, storage[i]));
+    add_llama_cpp_requirements(meta, tensors);
     write_gguf(pos[1], meta, tensors);
     std::fprintf(stderr, "lm: wrote %s (%zu tensors, %s)\n", pos[1].c_str(), tensors.size(), dtype_name(type));
     return 0;

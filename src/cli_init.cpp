@@ -68,11 +68,46 @@ struct Normal {
     }
 };
 
+// A placeholder SentencePiece vocabulary of n tokens, so that llama.cpp (which needs a
+// vocabulary to size the classifier) and lm run load the file: <unk>, <s>, </s>, the 256 byte
+// tokens when there is room, then pieces named for their id. Text through it is noise, as
+// the weights are.
+void set_placeholder_vocabulary(Metadata& m, int n) {
+    std::vector<std::string> tokens;
+    std::vector<double> scores;
+    std::vector<int64_t> types;  // llama.cpp's token types: 1 normal, 2 unknown, 3 control, 6 byte
+    auto add = [&](std::string piece, int64_t type) {
+        scores.push_back(tokens.empty() ? 0.0 : -static_cast<double>(tokens.size()));
+        tokens.push_back(std::move(piece));
+        types.push_back(type);
+    };
+    add("<unk>", 2);
+    add("<s>", 3);
+    add("</s>", 3);
+    for (int b = 0; b < 256 && n >= 3 + 256; ++b) {
+        char piece[8];
+        std::snprintf(piece, sizeof piece, "<0x%02X>", b);
+        add(piece, 6);
+    }
+    while (static_cast<int>(tokens.size()) < n) add("\xE2\x96\x81t" + std::to_string(tokens.size()), 1);
+    tokens.resize(static_cast<size_t>(n)), scores.resize(tokens.size()), types.resize(tokens.size());
+    m.set("tokenizer.ggml.model", Value::of_string("llama"));
+    m.set("tokenizer.ggml.tokens", Value::of_strings(std::move(tokens)));
+    m.set("tokenizer.ggml.scores", Value::of_floats(ValueType::F32, std::move(scores)));
+    m.set("tokenizer.ggml.token_type", Value::of_ints(ValueType::I32, std::move(types)));
+    m.set("tokenizer.ggml.unknown_token_id", Value::of_int(ValueType::U32, 0));
+    if (n > 2) {
+        m.set("tokenizer.ggml.bos_token_id", Value::of_int(ValueType::U32, 1));
+        m.set("tokenizer.ggml.eos_token_id", Value::of_int(ValueType::U32, 2));
+    }
+}
+
 }  // namespace
 
 const char* const kInitHelp =
     "usage: lm init [--shape S] [--type T] [--seed N] OUT.gguf\n"
-    "Writes a Llama GGUF of a real shape with random weights (no tokenizer), for benchmarks.\n"
+    "Writes a Llama GGUF of a real shape with random weights and a placeholder vocabulary (so\n"
+    "llama.cpp loads it too), for benchmarks.\n"
     "  --shape S              a preset: stories260K, stories15M (default), stories42M, stories110M,\n"
     "                         tinyllama-1.1b; or dim,hidden,layers,heads,kv_heads,vocab,ctx\n"
     "  --type T               f32 (default), f16, bf16, q8_0, q4_0, q4_1, q5_0, q4_K, q6_K, or\n"
@@ -97,6 +132,7 @@ int cmd_init(Args& args) {
                             .heads = s.heads, .kv_heads = s.kv_heads, .norm_eps = 1e-5,
                             .rope_dimensions = s.dim / s.heads});
     m.set("general.name", Value::of_string(std::string("random ") + s.name));
+    set_placeholder_vocabulary(m, s.vocab);
 
     struct Spec {
         std::string name;

@@ -141,9 +141,9 @@ DType mix_type(Mix mix, DType type, const Tensor& t, MixState& s, const std::str
     return type;
 }
 
-MixState mix_state(const ModelFile& file) {
+MixState mix_state(const ModelFile& file, const std::vector<Tensor>& tensors) {
     MixState s;
-    for (const Tensor& t : file.tensors) {
+    for (const Tensor& t : tensors) {
         if (contains(t.name, "attn_v.weight") || contains(t.name, "attn_qkv.weight") || contains(t.name, "attn_kv_b.weight"))
             ++s.n_attention_wv;
         else if (t.name == "output.weight")
@@ -219,10 +219,13 @@ int cmd_quantize(Args& args) {
 
     // llama-quantize walks (and writes) the tensors in its loader's order, and its mix rules
     // count attn_v and ffn_down tensors in that order: so do we.
+    Metadata meta = file.meta;
+    std::vector<Tensor> inputs = file.tensors;
+    add_llama_cpp_requirements(meta, inputs);  // e.g. a GPT-2's output.weight, quantized as llama.cpp does
     std::vector<const Tensor*> order;
-    for (const Tensor& t : file.tensors) order.push_back(&t);
+    for (const Tensor& t : inputs) order.push_back(&t);
     std::stable_sort(order.begin(), order.end(), [](const Tensor* a, const Tensor* b) { return loader_order(a->name, b->name); });
-    MixState state = mix_state(file);
+    MixState state = mix_state(file, inputs);
     state.output_type = output_type;
     std::vector<DType> types;
     for (const Tensor* tp : order) {  // all choices first: a bad tensor fails before any work
@@ -241,17 +244,16 @@ int cmd_quantize(Args& args) {
         types.push_back(type);
     }
 
-    Metadata meta = file.meta;
     meta.set("general.quantization_version", Value::of_int(ValueType::U32, 2));
     meta.set("general.file_type", Value::of_int(ValueType::U32, target.ftype));
-    std::vector<std::vector<uint8_t>> storage(file.tensors.size());
+    std::vector<std::vector<uint8_t>> storage(inputs.size());
     std::vector<Tensor> tensors;
     size_t bytes_in = 0, bytes_out = 0;
     for (size_t i = 0; i < order.size(); ++i) {
         const Tensor& t = *order[i];
         tensors.push_back(quantize_tensor(t, types[i], storage[i], threads));
         bytes_in += t.nbytes, bytes_out += tensors.back().nbytes;
-        std::fprintf(stderr, "[%3zu/%3zu] %-32s %-18s %5s -> %-5s %9.3f MB -> %8.3f MB\n", i + 1, file.tensors.size(),
+        std::fprintf(stderr, "[%3zu/%3zu] %-32s %-18s %5s -> %-5s %9.3f MB -> %8.3f MB\n", i + 1, order.size(),
                      t.name.c_str(), shape_string(t).c_str(), dtype_name(t.type), dtype_name(types[i]), t.nbytes / 1048576.0,
                      tensors.back().nbytes / 1048576.0);
     }

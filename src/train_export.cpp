@@ -67,6 +67,15 @@ std::vector<Tensor> bert_tensor_views(const TrainModel& m) {
     return out;
 }
 
+// output.weight present and not a copy of token_embd.weight.
+bool has_own_output(const ModelFile& file) {
+    const Tensor* output = file.find("output.weight");
+    const Tensor* embd = file.find("token_embd.weight");
+    if (!output || !embd) return output != nullptr;
+    return output->type != embd->type || output->ne[0] != embd->ne[0] || output->rows() != embd->rows() ||
+           output->nbytes != embd->nbytes || std::memcmp(output->data, embd->data, embd->nbytes) != 0;
+}
+
 bool is_bert_head(const std::string& name) { return name.rfind("cls.", 0) == 0 || name.rfind("qa.", 0) == 0; }
 
 }  // namespace
@@ -150,6 +159,7 @@ void train_write_gguf(const std::string& path, const TrainModel& m, const Metada
     train_tokenizer_metadata(tokenizer, meta);
     if (!labels.empty()) meta.set("bert.classifier.output_labels", Value::of_strings(labels));
     std::vector<Tensor> tensors = train_tensor_views(m);
+    add_llama_cpp_requirements(meta, tensors);  // a tied GPT-2's head as output.weight
     std::vector<std::vector<uint16_t>> halves;  // F16 copies, alive until written
     halves.reserve(tensors.size());
     for (Tensor& t : tensors) {
@@ -181,7 +191,9 @@ TrainConfig train_config_from(const ModelFile& file) {
     c.max_seq_len = config.context_length;
     c.norm_eps = config.norm_eps;
     c.rope_base = config.rope_freq_base;
-    c.tied_head = !file.find("output.weight");
+    // A classifier equal to the embedding (llama.cpp's GPT-2 files, and lm's, carry both) is
+    // tied; one of its own is trained as a separate matrix.
+    c.tied_head = !has_own_output(file);
     if (c.arch == TrainArch::bert) {
         c.tied_head = true;  // the masked-LM decoder (not in the file) is tied to token_embd
         c.n_types = static_cast<int>(std::max<int64_t>(1, file.get("token_types.weight").rows()));
@@ -196,7 +208,7 @@ TrainConfig train_config_from(const ModelFile& file) {
 }
 
 void train_load_weights(TrainModel& m, const ModelFile& file) {
-    if (m.config.tied_head && file.find("output.weight"))
+    if (m.config.tied_head && has_own_output(file))
         fail(file.path, ": has its own output.weight but the model being trained ties it to token_embd");
     for (const Tensor& want : train_tensor_views(m)) {
         const Tensor* have = file.find(want.name);

@@ -126,8 +126,8 @@ void validate(const TrainConfig& c, int B, int T) {
         fail("train model: heads ", c.n_heads, " is not a multiple of kv heads ", c.n_kv_heads);
     if (c.arch == TrainArch::llama && (c.dim / c.n_heads) % 2)
         fail("train model: RoPE needs an even head size, got ", c.dim / c.n_heads);
-    if (c.arch == TrainArch::gpt2 && (c.n_kv_heads != c.n_heads || !c.tied_head))
-        fail("train model: gpt2 has as many kv heads as heads and a tied head");
+    if (c.arch == TrainArch::gpt2 && c.n_kv_heads != c.n_heads)
+        fail("train model: gpt2 has as many kv heads as heads");
     if (c.arch == TrainArch::bert) {
         if (c.n_kv_heads != c.n_heads || !c.tied_head)
             fail("train model: bert has as many kv heads as heads and a masked-LM decoder tied to the embeddings");

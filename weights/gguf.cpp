@@ -250,6 +250,26 @@ struct Writer {
 
 }  // namespace
 
+void add_llama_cpp_requirements(Metadata& meta, std::vector<Tensor>& tensors) {
+    const std::string arch = meta.has("general.architecture") ? meta.get_string("general.architecture") : "";
+    auto find = [&](const char* name) -> const Tensor* {
+        for (const Tensor& t : tensors)
+            if (t.name == name) return &t;
+        return nullptr;
+    };
+    if (arch == "gpt2" && !find("output.weight")) {
+        if (const Tensor* embd = find("token_embd.weight")) {
+            Tensor output = *embd;
+            output.name = "output.weight";
+            tensors.push_back(output);
+        }
+    }
+    if (arch == "bert" && !meta.has("tokenizer.ggml.token_type_count")) {
+        if (const Tensor* types = find("token_types.weight"))
+            meta.set("tokenizer.ggml.token_type_count", Value::of_int(ValueType::U32, types->rows()));
+    }
+}
+
 void write_gguf(const std::string& path, const Metadata& meta, const std::vector<Tensor>& tensors) {
     const uint64_t alignment = static_cast<uint64_t>(meta.get_int("general.alignment", kGgufDefaultAlignment));
     const std::string tmp = path + ".tmp";

@@ -16,6 +16,12 @@ constexpr uint32_t kGgufDefaultAlignment = 32;
 // file size. Throws lm::Error naming the file and the problem.
 ModelFile read_gguf(std::shared_ptr<const MappedFile> mapping);
 
+// Adds what llama.cpp's loader requires and lm does without (docs/gguf.md): a GPT-2's
+// output.weight (lm ties the classifier to token_embd when it is absent; the copy points at
+// token_embd's data) and a BERT's tokenizer.ggml.token_type_count (token_types.weight's rows).
+// Every GGUF writer of lm calls it before write_gguf.
+void add_llama_cpp_requirements(Metadata& meta, std::vector<Tensor>& tensors);
+
 // Writes metadata and tensors (data copied from each tensor's pointer) to `path` through a
 // temporary file synced to disk and renamed into place, so neither a failed write nor a crash
 // (of lm or of the machine) leaves a partial file; errors name `path` and the system's reason.
