@@ -113,8 +113,17 @@ struct Q8_0Kernel {
     }
 };
 
-// q4_1 against q8_1: codes without offset, plus m * s per block.
-struct Q4_1Kernel {
+// Codes 0..15 of q4_1, 0..31 of q5_1 (the fifth bit as in q5_0).
+struct Q4_1Codes {
+    static __m256i get(const block_q4_1& b) { return unpack_nibbles(b.qs); }
+};
+struct Q5_1Codes {
+    static __m256i get(const block_q5_1& b) { return _mm256_or_si256(unpack_nibbles(b.qs), expand_bits(b.qh)); }
+};
+
+// q4_1 and q5_1 against q8_1: codes without offset, plus m * s per block.
+template <class Block, class Codes>
+struct MinKernel {
     template <int R, int C>
     static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
         __m256 acc[R][C];
@@ -125,8 +134,8 @@ struct Q4_1Kernel {
             __m256i y[C];
             for (int c = 0; c < C; ++c) y[c] = load256(blocks<block_q8_1>(x[c])[b].qs);
             for (int r = 0; r < R; ++r) {
-                const block_q4_1& wb = blocks<block_q4_1>(w[r])[b];
-                const __m256i q = unpack_nibbles(wb.qs);
+                const Block& wb = blocks<Block>(w[r])[b];
+                const __m256i q = Codes::get(wb);
                 for (int c = 0; c < C; ++c) {
                     const block_q8_1& xb = blocks<block_q8_1>(x[c])[b];
                     const float s = scale(wb.d, xb.d);
@@ -256,7 +265,8 @@ TileFn avx2_tile(DType weight) {
         case DType::Q8_0: return tile<Q8_0Kernel, 2>;
         case DType::Q4_0: return tile<OffsetKernel<block_q4_0, Q4_0Codes>, 2>;
         case DType::Q5_0: return tile<OffsetKernel<block_q5_0, Q5_0Codes>, 2>;
-        case DType::Q4_1: return tile<Q4_1Kernel, 2>;
+        case DType::Q4_1: return tile<MinKernel<block_q4_1, Q4_1Codes>, 2>;
+        case DType::Q5_1: return tile<MinKernel<block_q5_1, Q5_1Codes>, 2>;
         default: return avx2_k_tile(weight);
     }
 }
