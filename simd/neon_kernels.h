@@ -62,6 +62,16 @@ struct Q5_0 {
         return {vsubq_s8(vreinterpretq_s8_u8(lo), o), vsubq_s8(vreinterpretq_s8_u8(hi), o)};
     }
 };
+struct Q5_1 {
+    using W = block_q5_1;
+    using X = block_q8_1;
+    static Codes codes(const W& b) {
+        const uint8x16_t v = vld1q_u8(b.qs), m = vdupq_n_u8(0x0F);
+        const uint8x16_t lo = vorrq_u8(vandq_u8(v, m), bits16(b.qh[0], b.qh[1]));
+        const uint8x16_t hi = vorrq_u8(vshrq_n_u8(v, 4), bits16(b.qh[2], b.qh[3]));
+        return {vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi)};
+    }
+};
 struct Q8_0 {
     using W = block_q8_0;
     using X = block_q8_0;
@@ -86,7 +96,7 @@ struct BlockKernel {
                     const int32x4_t d = dot16(dot16(vdupq_n_s32(0), q.lo, vld1q_s8(xb.qs)), q.hi, vld1q_s8(xb.qs + 16));
                     const float s = f16_to_f32(wb.d) * f16_to_f32(xb.d);
                     acc[r][c] = vfmaq_n_f32(acc[r][c], vcvtq_f32_s32(d), s);
-                    if constexpr (std::is_same_v<typename T::W, block_q4_1>)
+                    if constexpr (std::is_same_v<typename T::X, block_q8_1>)  // q4_1, q5_1: + m s
                         acc_m[r][c] = std::fma(f16_to_f32(wb.m), f16_to_f32(xb.s), acc_m[r][c]);
                 }
             }
@@ -96,8 +106,10 @@ struct BlockKernel {
     }
 };
 
-// q4_K: sub-block j = 2c + h is nibble h of qs[32c ..]; mins come from q8_K's bsums.
-struct Q4_KKernel {
+// q4_K: sub-block j = 2c + h is nibble h of qs[32c ..]; mins come from q8_K's bsums. q5_K
+// (kFive) adds bit j of qh[l] as bit 4 of element l of the sub-block.
+template <class Block, bool kFive>
+struct ScaleMinKernel {
     template <int R, int C>
     static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
         float sum[R][C];
@@ -105,7 +117,7 @@ struct Q4_KKernel {
             for (int c = 0; c < C; ++c) sum[r][c] = 0.f;
         for (int64_t i = 0; i < k / QK_K; ++i) {
             for (int r = 0; r < R; ++r) {
-                const block_q4_K& wb = blocks<block_q4_K>(w[r])[i];
+                const Block& wb = blocks<Block>(w[r])[i];
                 uint8_t sc[8], m[8];
                 for (int j = 0; j < 8; ++j) q4_K_scale_min(j, wb.scales, &sc[j], &m[j]);
                 for (int c = 0; c < C; ++c) {
@@ -118,6 +130,11 @@ struct Q4_KKernel {
                         for (int half = 0; half < 2; ++half) {
                             uint8x16_t v = vld1q_u8(q + 16 * half);
                             v = j % 2 ? vshrq_n_u8(v, 4) : vandq_u8(v, vdupq_n_u8(0x0F));
+                            if constexpr (kFive) {
+                                const int8x16_t down = vdupq_n_s8(static_cast<int8_t>(-j));
+                                const uint8x16_t h = vshlq_u8(vld1q_u8(wb.qh + 16 * half), down);
+                                v = vorrq_u8(v, vshlq_n_u8(vandq_u8(h, vdupq_n_u8(1)), 4));
+                            }
                             d = dot16(d, vreinterpretq_s8_u8(v), vld1q_s8(xb.qs + 32 * j + 16 * half));
                         }
                         total = vmlaq_n_s32(total, d, sc[j]);
@@ -164,6 +181,55 @@ struct Q6_KKernel {
                         }
                     }
                     sum[r][c] += f16_to_f32(wb.d) * xb.d * static_cast<float>(vaddvq_s32(total));
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r][c] = sum[r][c];
+    }
+};
+
+// q2_K and q3_K: sub-block j (16 elements) has its 2-bit codes at bits 2 ((j % 8) / 2) of
+// qs[32 (j / 8) + 16 (j % 2) ..]; q3_K (kThree) adds bit j / 2 of hmask[16 (j % 2) ..] as bit
+// 2 and subtracts 4; q2_K's mins come from q8_K's bsums.
+template <bool kThree>
+struct LowBitKernel {
+    using Block = std::conditional_t<kThree, block_q3_K, block_q2_K>;
+    template <int R, int C>
+    static void run(int64_t k, const uint8_t* const* w, const uint8_t* const* x, float (*out)[C]) {
+        float sum[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) sum[r][c] = 0.f;
+        for (int64_t i = 0; i < k / QK_K; ++i) {
+            for (int r = 0; r < R; ++r) {
+                const Block& wb = blocks<Block>(w[r])[i];
+                int8x16_t q[16];
+                int scale[16];
+                for (int j = 0; j < 16; ++j) {
+                    uint8x16_t v = vld1q_u8(wb.qs + 32 * (j / 8) + 16 * (j % 2));
+                    v = vandq_u8(vshlq_u8(v, vdupq_n_s8(static_cast<int8_t>(-2 * ((j % 8) / 2)))), vdupq_n_u8(3));
+                    if constexpr (kThree) {
+                        uint8x16_t h = vld1q_u8(wb.hmask + 16 * (j % 2));
+                        h = vandq_u8(vshlq_u8(h, vdupq_n_s8(static_cast<int8_t>(-(j / 2)))), vdupq_n_u8(1));
+                        q[j] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(v, vshlq_n_u8(h, 2))), vdupq_n_s8(4));
+                        scale[j] = q3_K_scale(j, wb.scales);
+                    } else {
+                        q[j] = vreinterpretq_s8_u8(v);
+                        scale[j] = wb.scales[j] & 0xF;
+                    }
+                }
+                for (int c = 0; c < C; ++c) {
+                    const block_q8_K& xb = blocks<block_q8_K>(x[c])[i];
+                    int32x4_t total = vdupq_n_s32(0);
+                    for (int j = 0; j < 16; ++j)
+                        total = vmlaq_n_s32(total, dot16(vdupq_n_s32(0), q[j], vld1q_s8(xb.qs + 16 * j)), scale[j]);
+                    float s = f16_to_f32(wb.d) * xb.d * static_cast<float>(vaddvq_s32(total));
+                    if constexpr (!kThree) {
+                        int mins = 0;
+                        for (int j = 0; j < 16; ++j) mins += (wb.scales[j] >> 4) * xb.bsums[j];
+                        s -= f16_to_f32(wb.dmin) * xb.d * static_cast<float>(mins);
+                    }
+                    sum[r][c] += s;
                 }
             }
         }
@@ -264,7 +330,11 @@ inline TileFn neon_kernel(DType weight) {
         case DType::Q4_0: return tile<BlockKernel<Q4_0>, 2>;
         case DType::Q4_1: return tile<BlockKernel<Q4_1>, 2>;
         case DType::Q5_0: return tile<BlockKernel<Q5_0>, 2>;
-        case DType::Q4_K: return tile<Q4_KKernel, 2>;
+        case DType::Q5_1: return tile<BlockKernel<Q5_1>, 2>;
+        case DType::Q2_K: return tile<LowBitKernel<false>, 2>;
+        case DType::Q3_K: return tile<LowBitKernel<true>, 2>;
+        case DType::Q4_K: return tile<ScaleMinKernel<block_q4_K, false>, 2>;
+        case DType::Q5_K: return tile<ScaleMinKernel<block_q5_K, true>, 2>;
         case DType::Q6_K: return tile<Q6_KKernel, 2>;
         default: return nullptr;
     }
