@@ -3,6 +3,7 @@
 // Windows of `ctx` tokens slide by `stride`; each token is scored once, in the first window
 // where it is not among the first ctx - stride positions (except in the first window), so
 // most tokens see at least ctx - stride tokens of context (the Hugging Face recipe).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -45,6 +46,10 @@ int cmd_eval(Args& args) {
 
     ModelFile file = open_model(pos[0], tokenizer_path);
     Tokenizer tok(file.meta);
+    // --kl-divergence: the chunks of the base file (a context more would only cost time)
+    const int64_t ctx_want = !kl_base.empty() && !ctx_flag ? std::max(1, saved_logits_context(kl_base)) : ctx_flag;
+    options.context = static_cast<int>(ctx_want);
+    options.max_batch = static_cast<int>(ctx_want ? ctx_want : 512);
     auto model = load_decoder(file, options);
     const int ctx = model->context();
     if (ctx_flag > ctx) fail("--ctx: ", ctx_flag, " is larger than the model's context of ", ctx);

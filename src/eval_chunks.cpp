@@ -77,14 +77,21 @@ void read_exact(std::FILE* f, void* p, size_t n, const std::string& path) {
     if (std::fread(p, 1, n, f) != n) fail(path, ": truncated logits file");
 }
 
-void open_base(const std::string& path, int model_context, int vocab, BaseLogits& b) {
-    b.f = std::fopen(path.c_str(), "rb");
-    if (!b.f) fail(path, ": cannot open: ", std::strerror(errno));
+// Opens a logits file and reads its magic and the header {ctx, vocab, chunks}.
+std::FILE* open_logits(const std::string& path, int32_t* header) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(path, ": cannot open: ", std::strerror(errno));
     char magic[8];
-    int32_t header[3];
-    if (std::fread(magic, 1, 8, b.f) != 8 || std::memcmp(magic, kMagic, 8) != 0)
+    if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0 || std::fread(header, 4, 3, f) != 3) {
+        std::fclose(f);
         fail(path, ": not a logits file (lm eval --save-logits or llama-perplexity --kl-divergence-base)");
-    read_exact(b.f, header, sizeof header, path);
+    }
+    return f;
+}
+
+void open_base(const std::string& path, int model_context, int vocab, BaseLogits& b) {
+    int32_t header[3];
+    b.f = open_logits(path, header);
     b.ctx = header[0], b.vocab = header[1], b.chunks = header[2];
     if (b.vocab != vocab)
         fail(path, ": logits of a model with a vocabulary of ", b.vocab, " tokens; this model has ", vocab);
@@ -140,6 +147,12 @@ double percentile(const std::vector<float>& sorted, double fraction) {
 }
 
 }  // namespace
+
+int saved_logits_context(const std::string& path) {
+    int32_t header[3];
+    std::fclose(open_logits(path, header));
+    return header[0];
+}
 
 void eval_chunks(Decoder& model, const Tokenizer& tok, const std::string& text, const ChunkOptions& o) {
     const std::vector<int32_t> encoded = tok.encode(text, true);

@@ -18,6 +18,9 @@ struct ChunkOptions {
     bool progress = true;    // the running perplexity per chunk on stderr
 };
 
+// The chunk length a --save-logits file was written with (its header), to load the model with.
+int saved_logits_context(const std::string& path);
+
 // Prints the perplexity (and with a base file, the KL divergence and top-token agreement).
 void eval_chunks(Decoder& model, const Tokenizer& tok, const std::string& text, const ChunkOptions& options);
 
