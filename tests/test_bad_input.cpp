@@ -501,7 +501,8 @@ TEST_CASE("every row of docs/errors.md: exit code 1, exactly the documented line
 TEST_CASE("non-finite values quantize without undefined behaviour") {
     std::vector<float> x(256, 0.5f);
     x[1] = NAN, x[2] = INFINITY, x[40] = -INFINITY, x[77] = NAN;
-    for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_K}) {
+    for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_K,
+                       DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
         if (!can_quantize(type)) continue;
         std::vector<uint8_t> out(row_bytes(type, 256));
         quantize_row(type, x.data(), out.data(), 256);
