@@ -35,7 +35,7 @@ int cmd_eval(Args& args) {
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const std::string tokenizer_path = args.text({"--tokenizer"}, "");
     const std::string separator = unescape(args.text({"--separator"}, ""));
-    DecoderOptions options{static_cast<int>(ctx_flag), static_cast<int>(ctx_flag ? ctx_flag : 512)};
+    DecoderOptions options;  // context and batch below
     read_cache_types(args, options);
     const bool chunks = args.flag({"--chunks"});
     const std::string save_logits = args.text({"--save-logits"}, "");
