@@ -459,6 +459,10 @@ const std::vector<Row>& rows() {
          "tokenize: --show-pieces and --count: give one of them"},
         {"bench: a test longer than the context", [](const std::string& p) { return tiny_llama(p); },
          "bench FILE -p 8 -n 20 -r 1", "FILE: -n 20 needs 20 positions, more than the model's context of 16"},
+        {"KV cache type unknown", [](const std::string& p) { return tiny_llama(p); }, "run FILE hi -ctk q5_1",
+         "-ctk: 'q5_1' is not a cache type (f16, q8_0, q4_0)"},
+        {"KV cache blocks longer than a head", [](const std::string& p) { return tiny_llama(p); }, "run FILE hi -ctv q8_0",
+         "-ctv: q8_0 needs heads of whole 32-element blocks; this model's heads have 4 elements (use f16)"},
     };
     return table;
 }
