@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <random>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
@@ -98,6 +99,19 @@ std::vector<std::string> Args::positional(size_t min, size_t max, const char* us
 
 // Physical cores this process may run on: hyperthreads of one core share its FMA units, so
 // more threads than cores only adds contention.
+SamplerParams read_sampler_params(Args& args) {
+    SamplerParams sp;
+    sp.temperature = static_cast<float>(args.number({"--temp"}, 0.8, 0, 100));
+    sp.top_k = static_cast<int>(args.integer({"--top-k"}, 40, 0, 1 << 30));
+    sp.top_p = static_cast<float>(args.number({"--top-p"}, 0.95, 0, 1));
+    sp.min_p = static_cast<float>(args.number({"--min-p"}, 0.05, 0, 1));
+    sp.repeat_penalty = static_cast<float>(args.number({"--repeat-penalty"}, 1.0, 0.01, 100));
+    sp.repeat_last_n = static_cast<int>(args.integer({"--repeat-last-n"}, 64, 0, 1 << 20));
+    const int64_t seed = args.integer({"-s", "--seed"}, -1, -1, INT64_MAX);
+    sp.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
+    return sp;
+}
+
 void read_cache_types(Args& args, DecoderOptions& options) {
     options.k_type = kv_type_named(args.text({"-ctk", "--cache-type-k"}, "f16"), "-ctk");
     options.v_type = kv_type_named(args.text({"-ctv", "--cache-type-v"}, "f16"), "-ctv");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "src/model.h"
+#include "src/sampler.h"
 #include "weights/model_file.h"
 
 namespace lm {
@@ -34,6 +35,9 @@ private:
 };
 
 
+// --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n, -s/--seed (lm run's
+// defaults; seed -1: random), for the commands that sample.
+SamplerParams read_sampler_params(Args& args);
 // -ctk/--cache-type-k and -ctv/--cache-type-v (llama.cpp's names): the KV cache's types, f16
 // (default), q8_0 or q4_0, into options.
 void read_cache_types(Args& args, DecoderOptions& options);

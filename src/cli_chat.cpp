@@ -87,15 +87,7 @@ int cmd_chat(Args& args) {
     const std::string template_name = args.text({"--chat-template"}, "");
     const int64_t n_predict = args.integer({"-n", "--n-predict"}, -1, -1, 1 << 30);
     const int64_t ctx = args.integer({"-c", "--ctx-size"}, 0, 0, 1 << 22);
-    SamplerParams sp;
-    sp.temperature = static_cast<float>(args.number({"--temp"}, 0.8, 0, 100));
-    sp.top_k = static_cast<int>(args.integer({"--top-k"}, 40, 0, 1 << 30));
-    sp.top_p = static_cast<float>(args.number({"--top-p"}, 0.95, 0, 1));
-    sp.min_p = static_cast<float>(args.number({"--min-p"}, 0.05, 0, 1));
-    sp.repeat_penalty = static_cast<float>(args.number({"--repeat-penalty"}, 1.0, 0.01, 100));
-    sp.repeat_last_n = static_cast<int>(args.integer({"--repeat-last-n"}, 64, 0, 1 << 20));
-    const int64_t seed = args.integer({"-s", "--seed"}, -1, -1, INT64_MAX);
-    sp.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
+    const SamplerParams sp = read_sampler_params(args);
     const int threads = static_cast<int>(args.integer({"-t", "--threads"}, default_threads(), 1, 1024));
     const bool show_tokens = args.flag({"--show-tokens"});
     DecoderOptions decoder_options{static_cast<int>(ctx), 512};

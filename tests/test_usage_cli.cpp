@@ -17,10 +17,22 @@ namespace {
 
 const char* kStoriesGguf = "models/stories260K/stories260K-F32.gguf";
 
-// The flags a source file parses, by the first name of each lookup: `{"--name", ...}`.
+// The body of `function` in src/cli.cpp (its definition up to the closing brace at the start
+// of a line).
+std::string cli_function(const std::string& function) {
+    const std::string source = testing::read_file_bytes("src/cli.cpp");
+    const size_t at = source.find(" " + function + "(Args& args");
+    REQUIRE(at != std::string::npos);
+    return source.substr(at, source.find("\n}\n", at) - at);
+}
+
+// The flags a source file parses, by the first name of each lookup: `{"--name", ...}`, also
+// those of the shared readers in src/cli.cpp that it calls (read_sampler_params, ...).
 std::set<std::string> flags_parsed_in(const std::string& path) {
-    const std::string source = testing::read_file_bytes(path);
+    std::string source = testing::read_file_bytes(path);
     REQUIRE(!source.empty());
+    for (const char* reader : {"read_sampler_params", "read_cache_types"})
+        if (source.find(std::string(reader) + "(args") != std::string::npos) source += cli_function(reader);
     std::set<std::string> flags;
     // (no <regex>: GCC 12's own header warns at -O1 with the sanitizers, and -Werror stops it)
     auto flag_char = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; };
