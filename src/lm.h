@@ -84,7 +84,7 @@ typedef struct lm_context_params {
     int32_t n_ctx;     /* positions the KV cache holds; 0: the model's context length */
     int32_t n_batch;   /* most tokens one forward pass runs (prompts are split); 0: 512 */
     int32_t n_threads; /* 0: the machine's physical cores */
-    lm_kv_type type_k, type_v;
+    int32_t type_k, type_v; /* lm_kv_type (plain integers: any value a caller passes is checked) */
 } lm_context_params;
 
 lm_context_params lm_context_default_params(void);
@@ -140,7 +140,8 @@ lm_status lm_generate(lm_context* context, lm_sampler* sampler, const char* prom
 typedef enum lm_pooling { LM_POOLING_MODEL = 0, LM_POOLING_MEAN = 1, LM_POOLING_CLS = 2 } lm_pooling;
 
 /* The L2-normalized embedding of `text` (lm_model_embedding_size() floats). */
-lm_status lm_embed(lm_context* context, const char* text, lm_pooling pooling, float* embedding, int32_t capacity);
+lm_status lm_embed(lm_context* context, const char* text, int32_t pooling /* lm_pooling */, float* embedding,
+                   int32_t capacity);
 /* The probability of each label (lm_model_n_labels() floats); *best (may be NULL) gets the
  * most likely label's index. */
 lm_status lm_classify(lm_context* context, const char* text, float* probabilities, int32_t capacity, int32_t* best);

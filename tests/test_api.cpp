@@ -236,7 +236,7 @@ TEST_CASE("C API: a prompt longer than the context and a context larger than the
     p.n_ctx = lm_model_context_length(h.model) + 1;
     CHECK(lm_context_new(h.model, &p, &h.context) == LM_ERR_RANGE);
     p.n_ctx = 4;
-    p.type_v = static_cast<lm_kv_type>(7);
+    p.type_v = 7;
     CHECK(lm_context_new(h.model, &p, &h.context) == LM_ERR_ARGUMENT);
     p.type_v = LM_KV_Q4_0;
     REQUIRE(lm_context_new(h.model, &p, &h.context) == LM_OK);
@@ -267,6 +267,7 @@ TEST_CASE("C API: BERT embeddings, classes and answers equal the library's") {
     REQUIRE(lm_embed(h.context, "the movie was great", LM_POOLING_CLS, v.data(), dim) == LM_OK);
     CHECK(v == bert.embed(lm::Pooling::cls));
     CHECK(lm_embed(h.context, "the movie was great", LM_POOLING_CLS, v.data(), dim - 1) == LM_ERR_BUFFER);
+    CHECK(lm_embed(h.context, "the movie was great", 9, v.data(), dim) == LM_ERR_ARGUMENT);
 
     REQUIRE(lm_model_n_labels(h.model) == bert.n_labels());
     REQUIRE(bert.n_labels() > 1);

@@ -154,13 +154,13 @@ lm::Bert& bert_of(lm_context* c) {
 
 int threads_or_default(int32_t n) { return n > 0 ? n : lm::default_threads(); }
 
-lm::DType kv_type(lm_kv_type t) {
+lm::DType kv_type(int32_t t) {
     switch (t) {
     case LM_KV_F16: return lm::DType::F16;
     case LM_KV_Q8_0: return lm::DType::Q8_0;
     case LM_KV_Q4_0: return lm::DType::Q4_0;
     }
-    api_fail(LM_ERR_ARGUMENT, "type_k / type_v " + std::to_string(static_cast<int>(t)) + " is not an lm_kv_type");
+    api_fail(LM_ERR_ARGUMENT, "type_k / type_v " + std::to_string(t) + " is not an lm_kv_type");
 }
 
 }  // namespace
@@ -371,7 +371,7 @@ lm_status lm_generate(lm_context* context, lm_sampler* sampler, const char* prom
     });
 }
 
-lm_status lm_embed(lm_context* context, const char* text, lm_pooling pooling, float* embedding, int32_t capacity) {
+lm_status lm_embed(lm_context* context, const char* text, int32_t pooling, float* embedding, int32_t capacity) {
     return guarded(LM_ERR_RANGE, [&] {
         Claim claim(context);
         lm::Bert& bert = bert_of(context);
@@ -380,7 +380,7 @@ lm_status lm_embed(lm_context* context, const char* text, lm_pooling pooling, fl
         const int dim = bert.config().dim;
         if (capacity < dim) api_fail(LM_ERR_BUFFER, "the embedding is " + std::to_string(dim) + " floats");
         if (pooling != LM_POOLING_MODEL && pooling != LM_POOLING_MEAN && pooling != LM_POOLING_CLS)
-            api_fail(LM_ERR_ARGUMENT, "pooling " + std::to_string(static_cast<int>(pooling)) + " is not an lm_pooling");
+            api_fail(LM_ERR_ARGUMENT, "pooling " + std::to_string(pooling) + " is not an lm_pooling");
         const std::vector<int> ids = lm::encode_text(*context->model->tok, text, bert.max_tokens());
         bert.encode(ids.data(), nullptr, nullptr, static_cast<int>(ids.size()), context->threads);
         const lm::Pooling p = pooling == LM_POOLING_MODEL ? bert.pooling()
