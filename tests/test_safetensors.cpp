@@ -16,6 +16,32 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A PyTorch reference from tests/ref (NAME.tokens and NAME.logits in a safetensors file): the
+// token ids and PyTorch's logits for them; and lm's logits for a model file over the same ids,
+// in one batch.
+struct TorchReference {
+    TorchReference(const std::string& path, const std::string& name) {
+        const ModelFile ref = load_model(path);
+        const Tensor& tokens = ref.get(name + ".tokens");
+        const Tensor& logits = ref.get(name + ".logits");
+        for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
+        want.assign(logits.f32(), logits.f32() + logits.count());
+    }
+    std::vector<float> logits_of(const ModelFile& file) const {
+        auto model = load_decoder(file, 0, 64);
+        std::vector<float> logits(want.size());
+        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
+        return logits;
+    }
+    float max_diff(const std::vector<float>& logits) const {
+        float diff = 0;
+        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want[i]));
+        return diff;
+    }
+    std::vector<int> ids;
+    std::vector<float> want;
+};
+
 // u64 header length + header + data, as the format lays it out.
 // The header is padded with spaces so the data starts 8-byte aligned, as writers do.
 std::string safetensors_bytes(std::string header, const std::string& data) {
@@ -140,16 +166,9 @@ TEST_CASE("a Llama directory: q/k rows permuted for adjacent-pair RoPE, logits m
     ModelFile f = load_model("tests/ref/llama");
     CHECK(f.meta.get_int("llama.attention.head_count_kv") == 2);
     CHECK(f.get("blk.0.attn_k.weight").ne[1] == 16);
-    const ModelFile ref = load_model("tests/ref/gpt2_bert_ref.safetensors");
-    const Tensor& tokens = ref.get("llama.tokens");
-    const Tensor& want = ref.get("llama.logits");
-    std::vector<int> ids;
-    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
-    auto model = load_decoder(f, 0, 64);
-    std::vector<float> logits(want.count());
-    model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
-    float diff = 0;
-    for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
+    const TorchReference ref("tests/ref/gpt2_bert_ref.safetensors", "llama");
+    const std::vector<float> logits = ref.logits_of(f);
+    const float diff = ref.max_diff(logits);
     MESSAGE("llama safetensors: max |logit - torch| ", diff);
     // Llama's attention rounds q and the weights to f16 as ggml does, on top of the f16 cache.
     CHECK(diff < 2e-3f);
@@ -157,11 +176,7 @@ TEST_CASE("a Llama directory: q/k rows permuted for adjacent-pair RoPE, logits m
     // lm convert writes the permuted layout: the GGUF gives the same logits bit for bit.
     const std::string gguf = testing::temp_path("llama-hf.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/llama " + gguf).status == 0);
-    const ModelFile g = load_model(gguf);  // the decoder's weights are views into it
-    auto converted = load_decoder(g, 0, 64);
-    std::vector<float> again(want.count());
-    converted->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, again.data());
-    CHECK(again == logits);
+    CHECK(ref.logits_of(load_model(gguf)) == logits);
 }
 
 // tests/ref/make_qwen2.py: q/k/v biases, rotate-half RoPE with base 1e6, tied classifier.
@@ -171,38 +186,23 @@ TEST_CASE("a Qwen2 directory and its GGUF: logits match PyTorch") {
     CHECK(f.meta.get_float("qwen2.rope.freq_base") == 1e6);
     CHECK(f.find("blk.1.attn_k.bias"));
     CHECK_FALSE(f.find("output.weight"));
-    const ModelFile ref = load_model("tests/ref/qwen2_ref.safetensors");
-    const Tensor& tokens = ref.get("qwen2.tokens");
-    const Tensor& want = ref.get("qwen2.logits");
-    std::vector<int> ids;
-    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
-    auto logits_of = [&](const ModelFile& file) {
-        auto model = load_decoder(file, 0, 64);
-        std::vector<float> logits(want.count());
-        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
-        return logits;
-    };
-    auto max_diff = [&](const std::vector<float>& logits) {
-        float diff = 0;
-        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
-        return diff;
-    };
-    const std::vector<float> logits = logits_of(f);
-    MESSAGE("qwen2 safetensors: max |logit - torch| ", max_diff(logits));
-    CHECK(max_diff(logits) < 2e-3f);
+    const TorchReference ref("tests/ref/qwen2_ref.safetensors", "qwen2");
+    const std::vector<float> logits = ref.logits_of(f);
+    MESSAGE("qwen2 safetensors: max |logit - torch| ", ref.max_diff(logits));
+    CHECK(ref.max_diff(logits) < 2e-3f);
 
     // lm convert keeps llama.cpp's layout for qwen2 (no q/k permutation, biases as blk.N.attn_q.bias).
     const std::string gguf = testing::temp_path("qwen2-hf.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/qwen2 " + gguf).status == 0);
     const ModelFile g = load_model(gguf);
     CHECK(g.get("blk.0.attn_q.bias").type == DType::F32);
-    CHECK(logits_of(g) == logits);
+    CHECK(ref.logits_of(g) == logits);
     // Quantized: the biases stay f32, the matrices become q8_0.
     const std::string q8 = testing::temp_path("qwen2-q8.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/qwen2 " + q8 + " --type q8_0").status == 0);
     const ModelFile g8 = load_model(q8);
     CHECK(g8.get("blk.0.attn_q.weight").type == DType::Q8_0);
-    const float q8_diff = max_diff(logits_of(g8));
+    const float q8_diff = ref.max_diff(ref.logits_of(g8));
     MESSAGE("qwen2 q8_0: max |logit - torch| ", q8_diff);
     CHECK(q8_diff < 0.08f);
 }
@@ -217,36 +217,21 @@ TEST_CASE("a Llama 3 directory with llama3 RoPE scaling: logits match PyTorch") 
     CHECK(factors.f32()[0] == 1.0f);
     CHECK(factors.f32()[1] == doctest::Approx(1.3751).epsilon(1e-4));
     CHECK(factors.f32()[2] == 8.0f);
-    const ModelFile ref = load_model("tests/ref/llama3_ref.safetensors");
-    const Tensor& tokens = ref.get("llama3.tokens");
-    const Tensor& want = ref.get("llama3.logits");
-    std::vector<int> ids;
-    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
-    auto logits_of = [&](const ModelFile& file) {
-        auto model = load_decoder(file, 0, 64);
-        std::vector<float> logits(want.count());
-        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
-        return logits;
-    };
-    auto max_diff = [&](const std::vector<float>& logits) {
-        float diff = 0;
-        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
-        return diff;
-    };
-    const std::vector<float> logits = logits_of(f);
-    MESSAGE("llama3 safetensors: max |logit - torch| ", max_diff(logits));
+    const TorchReference ref("tests/ref/llama3_ref.safetensors", "llama3");
+    const std::vector<float> logits = ref.logits_of(f);
+    MESSAGE("llama3 safetensors: max |logit - torch| ", ref.max_diff(logits));
     // Logits reach 6.5; llama.cpp's own difference on the converted GGUF is 0.0153 (f16 cache).
-    CHECK(max_diff(logits) < 0.025f);
+    CHECK(ref.max_diff(logits) < 0.025f);
     ModelFile unscaled = load_model("tests/ref/llama3");
     std::erase_if(unscaled.tensors, [](const Tensor& t) { return t.name == "rope_freqs.weight"; });
-    const float unscaled_diff = max_diff(logits_of(unscaled));
+    const float unscaled_diff = ref.max_diff(ref.logits_of(unscaled));
     MESSAGE("llama3 without the scaling: max |logit - torch| ", unscaled_diff);
     CHECK(unscaled_diff > 0.25f);
     const std::string gguf = testing::temp_path("llama3-hf.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/llama3 " + gguf).status == 0);
     const ModelFile g = load_model(gguf);
     CHECK(g.get("rope_freqs.weight").type == DType::F32);
-    CHECK(logits_of(g) == logits);
+    CHECK(ref.logits_of(g) == logits);
 }
 
 // tests/ref/make_phi3.py: fused qkv and gate_up matrices, rotate-half RoPE, GQA.
@@ -256,32 +241,17 @@ TEST_CASE("a Phi-3 directory and its GGUF: fused matrices split into views, logi
     CHECK(f.get("blk.0.ffn_up.weight").ne[1] == 2 * 64);
     CHECK(f.meta.get_int("phi3.attention.sliding_window") == 48);
     CHECK(read_config(f).context_length == 48);  // the window, below max_position_embeddings 64
-    const ModelFile ref = load_model("tests/ref/phi3_ref.safetensors");
-    const Tensor& tokens = ref.get("phi3.tokens");
-    const Tensor& want = ref.get("phi3.logits");
-    std::vector<int> ids;
-    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
-    auto logits_of = [&](const ModelFile& file) {
-        auto model = load_decoder(file, 0, 64);
-        std::vector<float> logits(want.count());
-        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
-        return logits;
-    };
-    auto max_diff = [&](const std::vector<float>& logits) {
-        float diff = 0;
-        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
-        return diff;
-    };
-    const std::vector<float> logits = logits_of(f);
-    MESSAGE("phi3 safetensors: max |logit - torch| ", max_diff(logits));
-    CHECK(max_diff(logits) < 2e-3f);
+    const TorchReference ref("tests/ref/phi3_ref.safetensors", "phi3");
+    const std::vector<float> logits = ref.logits_of(f);
+    MESSAGE("phi3 safetensors: max |logit - torch| ", ref.max_diff(logits));
+    CHECK(ref.max_diff(logits) < 2e-3f);
     const std::string gguf = testing::temp_path("phi3-hf.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/phi3 " + gguf).status == 0);
-    CHECK(logits_of(load_model(gguf)) == logits);
+    CHECK(ref.logits_of(load_model(gguf)) == logits);
     // q8_0 blocks split at row boundaries like any other matrix.
     const std::string q8 = testing::temp_path("phi3-q8.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/phi3 " + q8 + " --type q8_0").status == 0);
-    const float q8_diff = max_diff(logits_of(load_model(q8)));
+    const float q8_diff = ref.max_diff(ref.logits_of(load_model(q8)));
     MESSAGE("phi3 q8_0: max |logit - torch| ", q8_diff);
     CHECK(q8_diff < 0.08f);
 }
@@ -294,41 +264,27 @@ TEST_CASE("a Gemma 2 directory and its GGUF: logits match PyTorch") {
     CHECK(f.meta.get_float("gemma2.attn_logit_softcapping") == 2.0);
     CHECK(f.get("blk.0.attn_q.weight").ne[1] == 64);
     CHECK(read_config(f).context_length == 48);  // the sliding window
-    const ModelFile ref = load_model("tests/ref/gemma2_ref.safetensors");
-    const Tensor& tokens = ref.get("gemma2.tokens");
-    const Tensor& want = ref.get("gemma2.logits");
-    std::vector<int> ids;
-    for (int64_t i = 0; i < tokens.count(); ++i) ids.push_back(static_cast<int>(tokens.f32()[i]));
-    auto logits_of = [&](const ModelFile& file) {
-        auto model = load_decoder(file, 0, 64);
-        std::vector<float> logits(want.count());
-        model->forward(ids.data(), static_cast<int>(ids.size()), 0, 2, logits.data());
-        return logits;
-    };
-    auto max_diff = [&](const std::vector<float>& logits) {
-        float diff = 0;
-        for (size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(logits[i] - want.f32()[i]));
-        return diff;
-    };
-    const std::vector<float> logits = logits_of(f);
-    MESSAGE("gemma2 safetensors: max |logit - torch| ", max_diff(logits));
-    CHECK(max_diff(logits) < 5e-3f);
+    const TorchReference ref("tests/ref/gemma2_ref.safetensors", "gemma2");
+    const std::vector<float> logits = ref.logits_of(f);
+    MESSAGE("gemma2 safetensors: max |logit - torch| ", ref.max_diff(logits));
+    CHECK(ref.max_diff(logits) < 5e-3f);
     const std::string gguf = testing::temp_path("gemma2-hf.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/gemma2 " + gguf).status == 0);
     const ModelFile g = load_model(gguf);
-    CHECK(logits_of(g) == logits);
+    CHECK(ref.logits_of(g) == logits);
     // Decoding one token at a time over the cache gives the batch's last logits (up to the
     // summation orders of the prompt GEMM and the decode kernels: 1.9e-4 measured on NEON).
     auto model = load_decoder(g, 0, 64);
+    const std::vector<int>& ids = ref.ids;
     for (size_t i = 0; i < ids.size(); ++i) model->forward(&ids[i], 1, static_cast<int>(i), 1);
     float step_diff = 0;
-    const size_t vocab = want.count() / ids.size();
+    const size_t vocab = ref.want.size() / ids.size();
     for (size_t v = 0; v < vocab; ++v)
         step_diff = std::max(step_diff, std::fabs(model->logits()[v] - logits[(ids.size() - 1) * vocab + v]));
     CHECK(step_diff < 1e-3f);
     const std::string q8 = testing::temp_path("gemma2-q8.gguf");
     REQUIRE(testing::run_lm("convert tests/ref/gemma2 " + q8 + " --type q8_0").status == 0);
-    const float q8_diff = max_diff(logits_of(load_model(q8)));
+    const float q8_diff = ref.max_diff(ref.logits_of(load_model(q8)));
     MESSAGE("gemma2 q8_0: max |logit - torch| ", q8_diff);
     CHECK(q8_diff < 0.3f);  // weights of std 0.3, logits to 4.8: q8_0 moves them by about 0.2
 }
