@@ -91,12 +91,8 @@ int cmd_run(Args& args) {
     if (tok.n_vocab() > model->vocab_size())
         fail(pos[0], ": tokenizer has ", tok.n_vocab(), " tokens but the model only ", model->vocab_size());
 
-    std::vector<int> tokens;
-    for (int32_t id : tok.encode(prompt, true)) tokens.push_back(id);
-    if (tokens.empty()) {  // models that add no BOS (GPT-2) start an empty prompt from it
-        if (tok.bos() < 0) fail("the prompt is empty and the model has no BOS token to start from");
-        tokens.push_back(tok.bos());
-    }
+    std::vector<int> tokens = prompt_tokens(tok, prompt);
+    if (tokens.empty()) fail("the prompt is empty and the model has no BOS token to start from");
     const int context = model->context(), n_prompt = static_cast<int>(tokens.size());
     if (n_prompt > context) fail("prompt is ", n_prompt, " tokens, longer than the context of ", context, " (see -c)");
     if (n_flag > context - n_prompt && !ctx_shift)

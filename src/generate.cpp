@@ -21,6 +21,13 @@ void shift_context(Decoder& model, std::vector<int>& tokens, int bos, int thread
 }
 }  // namespace
 
+std::vector<int> prompt_tokens(const Tokenizer& tok, std::string_view prompt) {
+    const std::vector<int32_t> ids = tok.encode(prompt, true);
+    std::vector<int> tokens(ids.begin(), ids.end());
+    if (tokens.empty() && tok.bos() >= 0) tokens.push_back(tok.bos());
+    return tokens;
+}
+
 const char* stop_reason_name(StopReason reason) {
     switch (reason) {
     case StopReason::n_predict: return "-n";

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/model.h"
@@ -29,6 +30,10 @@ struct GenerateStats {
     int generated = 0, shifts = 0;
     double prompt_seconds = 0, decode_seconds = 0;
 };
+
+// The prompt's ids with BOS as the model adds it; an empty prompt starts from BOS alone for
+// models that add none (GPT-2). Empty when the prompt is empty and the model has no BOS.
+std::vector<int> prompt_tokens(const Tokenizer& tok, std::string_view prompt);
 
 // `tokens` holds the prompt (at least one token more than `cached`, no longer than the
 // model's context) and on return everything generated after it. on_text gets the text of each generated token as

@@ -31,7 +31,6 @@ public:
     // softcap > 0 maps each score s to softcap * tanh(s / softcap) before the softmax (Gemma 2).
     void attend(float* out, size_t out_stride, const float* q, size_t q_stride, int layer, int n, int pos, int n_heads,
                 int head_dim, int threads, float scale = 0, float softcap = 0);
-    size_t bytes() const { return keys_.size() + values_.size(); }
 
 private:
     int context_ = 0, kv_dim_ = 0;

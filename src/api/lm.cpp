@@ -349,12 +349,8 @@ lm_status lm_generate(lm_context* context, lm_sampler* sampler, const char* prom
         require(reinterpret_cast<const void*>(callback), "callback");
         const lm::Tokenizer& tok = *context->model->tok;
         lm::Decoder& d = *context->decoder;
-        std::vector<int> tokens;
-        for (int32_t id : tok.encode(prompt, true)) tokens.push_back(id);
-        if (tokens.empty()) {
-            if (tok.bos() < 0) api_fail(LM_ERR_ARGUMENT, "the prompt is empty and the model has no BOS token");
-            tokens.push_back(tok.bos());
-        }
+        std::vector<int> tokens = lm::prompt_tokens(tok, prompt);
+        if (tokens.empty()) api_fail(LM_ERR_ARGUMENT, "the prompt is empty and the model has no BOS token");
         if (static_cast<int>(tokens.size()) > d.context())
             api_fail(LM_ERR_RANGE, "the prompt is " + std::to_string(tokens.size()) + " tokens, longer than the context of " +
                                        std::to_string(d.context()));
