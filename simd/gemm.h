@@ -65,12 +65,20 @@ struct Gemm {
     static constexpr int MC = MR * (192 / MR);   // rows of a packed A block
     static constexpr int NC = NR * 32;           // columns of a packed B block
 
+    // Asks for the cache lines of rows [0, rows) x [0, n) of src (row stride `stride`): the next
+    // panel to transpose, whose short strided rows the hardware prefetchers do not foresee.
+    static void prefetch_rows(const float* src, int64_t stride, int rows, int n) {
+        for (int j = 0; j < rows; ++j)
+            for (int k = 0; k < n; k += 64 / static_cast<int>(sizeof(float))) __builtin_prefetch(src + j * stride + k, 0, 2);
+    }
+
     // A rows [m0, m0 + mc) x depth [k0, k0 + kc) as MR-row micro-panels, [k][row], zero-padded.
     static void pack_a(float* dst, const GemmArgs& g, int m0, int mc, int k0, int kc) {
         for (int p = 0; p < mc; p += MR, dst += MR * kc) {
             const int rows = std::min(MR, mc - p);
             const float* a = g.a + (m0 + p) * g.a_rs + k0 * g.a_cs;
             if (g.a_cs == 1) {
+                prefetch_rows(a + MR * g.a_rs, g.a_rs, std::min(MR, mc - p - MR), kc);
                 Ops::template transpose<MR>(a, g.a_rs, rows, kc, dst);
             } else if (g.a_rs == 1 && rows == MR) {  // a constant-size copy per k: inlined vector moves
                 for (int k = 0; k < kc; ++k) std::memcpy(dst + k * MR, a + k * g.a_cs, sizeof(float) * MR);
@@ -125,6 +133,7 @@ struct Gemm {
             const int64_t at = base + q * g.b_cs;
             if (g.b_rs == 1) {  // columns of B contiguous (B = W^T for a row-major W)
                 if (g.b_type == DType::F32) {
+                    prefetch_rows(static_cast<const float*>(g.b) + at + NR * g.b_cs, g.b_cs, std::min(NR, nc - q - NR), kc);
                     Ops::template transpose<NR>(static_cast<const float*>(g.b) + at, g.b_cs, cols, kc, dst);
                 } else {
                     if (widened.size() < static_cast<size_t>(NR) * KC) widened.resize(static_cast<size_t>(NR) * KC);

@@ -1,5 +1,5 @@
 // The packed F32 GEMM (simd/gemm.h) for AVX2 + FMA: 6 x 16 register tiles (12 ymm accumulators),
-// f16 / bf16 B widened while packing.
+// f16 / bf16 B widened and A rows / W^T columns transposed in 8 x 8 register blocks while packing.
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 
 #include "simd/gemm.h"
@@ -8,6 +8,34 @@
 namespace lm::simd {
 
 namespace {
+
+// dst[k * ld + j] = src[j * stride + k] for j < rows <= 8, k < 8: rows of src become columns
+// (lanes past `rows` are neither read nor written).
+inline void transpose8(const float* src, int64_t stride, int rows, float* dst, int ld) {
+    __m256 r[8], t[8];
+    for (int j = 0; j < 8; ++j) r[j] = j < rows ? _mm256_loadu_ps(src + j * stride) : _mm256_setzero_ps();
+    for (int j = 0; j < 8; j += 2) {  // per 128-bit half: r_j[0], r_j+1[0], r_j[1], r_j+1[1] | [2], [3]
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 8; j += 4) {  // r[j + i]: column i (low half) and 4 + i (high half) of rows j..j+3
+        r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+        r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+        r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+    }
+    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int c = 0; c < 4; ++c) {
+        const __m256 lo = _mm256_permute2f128_ps(r[c], r[4 + c], 0x20), hi = _mm256_permute2f128_ps(r[c], r[4 + c], 0x31);
+        if (rows == 8) {
+            _mm256_storeu_ps(dst + c * ld, lo);
+            _mm256_storeu_ps(dst + (c + 4) * ld, hi);
+        } else {
+            _mm256_maskstore_ps(dst + c * ld, keep, lo);
+            _mm256_maskstore_ps(dst + (c + 4) * ld, keep, hi);
+        }
+    }
+}
 
 struct Ops {
     static void f16(const uint16_t* src, float* dst, int64_t n) {
@@ -24,9 +52,13 @@ struct Ops {
         }
         for (; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
     }
-    template <int NR>
+    template <int LD>
     static void transpose(const float* src, int64_t stride, int cols, int kc, float* dst) {
-        transpose_columns<NR>(src, stride, cols, kc, dst);
+        const int kfull = kc / 8 * 8;
+        for (int j = 0; j < cols; j += 8)
+            for (int k = 0; k < kfull; k += 8)
+                transpose8(src + j * stride + k, stride, std::min(8, cols - j), dst + k * LD + j, LD);
+        if (kfull < kc) transpose_columns<LD>(src + kfull, stride, cols, kc - kfull, dst + kfull * LD);
     }
 };
 
