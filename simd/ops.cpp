@@ -34,6 +34,7 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
 const simd::RowKernels& simd::row_kernels_scalar() {
     static constexpr RowKernels table{softmax_scalar,     swiglu_scalar,
                                       gelu_tanh_scalar,   gelu_tanh_backward_scalar,
+                                      gelu_erf_scalar,    gelu_erf_backward_scalar,
                                       layernorm_backward_scalar, layernorm_param_grads_scalar};
     return table;
 }
@@ -134,8 +135,18 @@ void simd::gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x,
     for (int i = 0; i < n; ++i) dx[i] = (overwrite ? 0.0f : dx[i]) + gelu_tanh_grad(x[i]) * dy[i];
 }
 
-void gelu_erf(float* out, const float* x, int n) {
-    for (int i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+void gelu_erf(float* out, const float* x, int n) { simd::row_kernels().gelu_erf(out, x, n); }
+
+void simd::gelu_erf_scalar(float* out, const float* x, int n) {
+    for (int i = 0; i < n; ++i) out[i] = gelu_erf_value(x[i]);
+}
+
+void gelu_erf_backward(float* dx, const float* dy, const float* x, int n, bool overwrite) {
+    simd::row_kernels().gelu_erf_backward(dx, dy, x, n, overwrite);
+}
+
+void simd::gelu_erf_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite) {
+    for (int i = 0; i < n; ++i) dx[i] = (overwrite ? 0.0f : dx[i]) + gelu_erf_grad(x[i]) * dy[i];
 }
 
 void add(float* y, const float* x, int n) {

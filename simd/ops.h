@@ -31,7 +31,10 @@ void swiglu(float* out, const float* gate, const float* up, int n);
 void gelu_tanh(float* out, const float* x, int n);
 // Backward of gelu_tanh: dx (+)= gelu_tanh'(x) dy (overwrite: =).
 void gelu_tanh_backward(float* dx, const float* dy, const float* x, int n, bool overwrite);
+// gelu_erf(x) = x Phi(x) (BERT's exact GELU)
 void gelu_erf(float* out, const float* x, int n);
+// Backward of gelu_erf: dx (+)= gelu_erf'(x) dy (overwrite: =).
+void gelu_erf_backward(float* dx, const float* dy, const float* x, int n, bool overwrite);
 // y += x
 void add(float* y, const float* x, int n);
 float dot(const float* a, const float* b, int n);
@@ -48,11 +51,25 @@ F gelu_tanh_grad(F x) {
     return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
+// gelu_erf(x) = x Phi(x) and its derivative Phi(x) + x phi(x), for a float or an xsimd batch.
+template <typename F>
+F gelu_erf_value(F x) {
+    using std::erf;  // xsimd::erf is found by argument lookup for batches
+    return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+}
+template <typename F>
+F gelu_erf_grad(F x) {
+    using std::erf, std::exp;
+    return 0.5f * (1.0f + erf(x * 0.70710678118654752f)) + x * exp(-0.5f * x * x) * 0.39894228040143268f;
+}
+
 // Scalar references of the row kernels (their vector twins use them for tails).
 void softmax_scalar(float* x, int n);
 void swiglu_scalar(float* out, const float* gate, const float* up, int n);
 void gelu_tanh_scalar(float* out, const float* x, int n);
 void gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
+void gelu_erf_scalar(float* out, const float* x, int n);
+void gelu_erf_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
 void layernorm_backward_scalar(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                int n);
 void layernorm_param_grads_scalar(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
@@ -65,6 +82,8 @@ struct RowKernels {
     void (*swiglu)(float* out, const float* gate, const float* up, int n);
     void (*gelu_tanh)(float* out, const float* x, int n);
     void (*gelu_tanh_backward)(float* dx, const float* dy, const float* x, int n, bool overwrite);
+    void (*gelu_erf)(float* out, const float* x, int n);
+    void (*gelu_erf_backward)(float* dx, const float* dy, const float* x, int n, bool overwrite);
     void (*layernorm_backward)(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                int n);
     void (*layernorm_param_grads)(float* dw, float* db, const float* dy, const float* x, float mean, float rstd,

@@ -82,6 +82,21 @@ struct VecRows {
         gelu_tanh_backward_scalar(dx + i, dy + i, x + i, n - i, overwrite);
     }
 
+    static void gelu_erf(float* out, const float* x, int n) {
+        int i = 0;
+        for (; i + W <= n; i += W) gelu_erf_value(Batch::load_unaligned(x + i)).store_unaligned(out + i);
+        gelu_erf_scalar(out + i, x + i, n - i);
+    }
+
+    static void gelu_erf_backward(float* dx, const float* dy, const float* x, int n, bool overwrite) {
+        int i = 0;
+        for (; i + W <= n; i += W) {
+            const Batch d = gelu_erf_grad(Batch::load_unaligned(x + i)) * Batch::load_unaligned(dy + i);
+            (overwrite ? d : Batch::load_unaligned(dx + i) + d).store_unaligned(dx + i);
+        }
+        gelu_erf_backward_scalar(dx + i, dy + i, x + i, n - i, overwrite);
+    }
+
     // Sums in W float lanes (the scalar reference sums in double): a few ulp apart on a row.
     static void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                  int n) {
@@ -120,8 +135,8 @@ struct VecRows {
         layernorm_param_grads_scalar(dw + i, db ? db + i : nullptr, dy + i, x + i, mean, rstd, n - i);
     }
 
-    static constexpr RowKernels kTable{softmax, swiglu, gelu_tanh, gelu_tanh_backward, layernorm_backward,
-                                       layernorm_param_grads};
+    static constexpr RowKernels kTable{softmax,   swiglu,           gelu_tanh,          gelu_tanh_backward,
+                                       gelu_erf,  gelu_erf_backward, layernorm_backward, layernorm_param_grads};
 };
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
@@ -201,52 +200,16 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, int n, Dinp
         gelu_tanh_backward(dinp + i0, dout + i0, inp + i0, (int)std::min(CHUNK, n - i0), overwrite);
 }
 
-// gelu_erf(x) = x Phi(x) and its derivative Phi(x) + x phi(x), for a float or an xsimd batch.
-template <typename F>
-static F gelu_erf_value(F x) {
-    using std::erf;  // xsimd::erf is found by argument lookup for batches
-    return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
-}
-template <typename F>
-static F gelu_erf_grad(F x) {
-    using std::erf, std::exp;
-    return 0.5f * (1.0f + erf(x * 0.70710678118654752f)) + x * exp(-0.5f * x * x) * 0.39894228040143268f;
-}
-
-// The xsimd twin of a scalar elementwise f over n values (threads take CHUNK-sized slices).
-template <typename Fn>
-static void elementwise(long n, Fn f) {
-    using vec = xsimd::batch<float>;
-    constexpr long VL = vec::size;
-#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
-    for (long i0 = 0; i0 < n; i0 += CHUNK) {
-        const long end = std::min(n, i0 + CHUNK);
-        long i = i0;
-        for (; i + VL <= end; i += VL) f(i, vec{});
-        for (; i < end; ++i) f(i, 0.0f);
-    }
-}
-
 void gelu_erf_forward(float* out, const float* inp, int n) {
-    elementwise(n, [&](long i, auto tag) {
-        using F = decltype(tag);
-        if constexpr (std::is_same_v<F, float>) out[i] = gelu_erf_value(inp[i]);
-        else gelu_erf_value(F::load_unaligned(inp + i)).store_unaligned(out + i);
-    });
+#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
+    for (long i0 = 0; i0 < n; i0 += CHUNK) gelu_erf(out + i0, inp + i0, (int)std::min(CHUNK, n - i0));
 }
 
 void gelu_erf_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode) {
-    const bool add = mode == Dinp::Accumulate;
-    elementwise(n, [&](long i, auto tag) {
-        using F = decltype(tag);
-        if constexpr (std::is_same_v<F, float>) {
-            const float d = gelu_erf_grad(inp[i]) * dout[i];
-            dinp[i] = add ? dinp[i] + d : d;
-        } else {
-            const F d = gelu_erf_grad(F::load_unaligned(inp + i)) * F::load_unaligned(dout + i);
-            (add ? F::load_unaligned(dinp + i) + d : d).store_unaligned(dinp + i);
-        }
-    });
+    const bool overwrite = mode == Dinp::Overwrite;
+#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
+    for (long i0 = 0; i0 < n; i0 += CHUNK)
+        gelu_erf_backward(dinp + i0, dout + i0, inp + i0, (int)std::min(CHUNK, n - i0), overwrite);
 }
 
 void residual_forward(float* out, const float* inp1, const float* inp2, int n) {

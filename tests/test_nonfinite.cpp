@@ -269,6 +269,8 @@ TEST_CASE("attention, softmax, norms and activations are total on non-finite inp
                     k->swiglu(out.data(), x.data(), x.data(), n);
                     k->gelu_tanh(out.data(), x.data(), n);
                     k->gelu_tanh_backward(dx.data(), x.data(), x.data(), n, true);
+                    k->gelu_erf(out.data(), x.data(), n);
+                    k->gelu_erf_backward(dx.data(), x.data(), x.data(), n, true);
                     float mean = 0, rstd = 0;
                     layernorm(out.data(), x.data(), w.data(), nullptr, n, 1e-5f, &mean, &rstd);
                     CHECK(all_finite(out.data(), n) == bad.finite);

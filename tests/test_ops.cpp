@@ -53,6 +53,11 @@ TEST_CASE("softmax, swiglu and gelu: the vector twins match the scalar reference
             double worst = 0;  // absolute near zero crossings, where gelu is tiny
             for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(s1[i] - s2[i])));
             CHECK(worst < 2e-6);
+            simd::gelu_erf_scalar(s1.data(), g.data(), n);
+            rows->gelu_erf(s2.data(), g.data(), n);
+            worst = 0;
+            for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(s1[i] - s2[i])));
+            CHECK(worst < 2e-6);
         }
 }
 
@@ -69,6 +74,12 @@ TEST_CASE("GELU and LayerNorm backward: the vector twins match the scalar refere
                 rows->gelu_tanh_backward(d2.data(), dy.data(), x.data(), n, overwrite);
                 double worst = 0;
                 for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(d1[i] - d2[i])));
+                CHECK(worst < 2e-6);
+                std::vector<float> e1 = start, e2 = start;
+                simd::gelu_erf_backward_scalar(e1.data(), dy.data(), x.data(), n, overwrite);
+                rows->gelu_erf_backward(e2.data(), dy.data(), x.data(), n, overwrite);
+                worst = 0;
+                for (int i = 0; i < n; ++i) worst = std::max(worst, static_cast<double>(std::fabs(e1[i] - e2[i])));
                 CHECK(worst < 2e-6);
             }
             const float mean = 0.3f, rstd = 1.7f;
