@@ -16,8 +16,8 @@ AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 AMX_FLAGS    = $(AVX512_FLAGS) -mamx-tile -mamx-bf16 -mamx-int8
 
-LIB_SRC  := $(wildcard weights/*.cpp tokenizer/*.cpp simd/*.cpp src/*.cpp src/api/*.cpp)
-LIB_SRC  := $(filter-out src/main.cpp,$(LIB_SRC))
+LIB_SRC  := $(wildcard weights/*.cpp tokenizer/*.cpp simd/*.cpp src/*/*.cpp)
+LIB_SRC  := $(filter-out src/cli/main.cpp,$(LIB_SRC))
 ifneq ($(ARCH),x86_64)
 LIB_SRC  := $(filter-out %_avx2.cpp %_avx512.cpp %_amx.cpp,$(LIB_SRC))
 endif
@@ -30,13 +30,13 @@ all: lm
 lm: $(BUILD)/lm
 	cp $< $@
 
-$(BUILD)/lm: $(LIB_OBJ) $(BUILD)/src/main.o
+$(BUILD)/lm: $(LIB_OBJ) $(BUILD)/src/cli/main.o
 	$(CXX) -o $@ $^ $(LDFLAGS)
 
 $(BUILD)/test_lm: $(LIB_OBJ) $(TEST_OBJ)
 	$(CXX) -o $@ $^ $(LDFLAGS)
 
-# The library: the C API of src/lm.h over the same objects, static and shared (soname
+# The library: the C API of src/api/lm.h over the same objects, static and shared (soname
 # liblm.so.$(LM_SOVERSION); src/api/lm.map exports the lm_* functions alone).
 LM_VERSION   = 1.0.0
 LM_SOVERSION = 1
@@ -56,7 +56,7 @@ INSTALLED = bin/lm include/lm.h lib/liblm.a lib/liblm.so.$(LM_SOVERSION) lib/lib
 install: lm lib
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 lm $(DESTDIR)$(PREFIX)/bin/lm
-	install -m 644 src/lm.h $(DESTDIR)$(PREFIX)/include/lm.h
+	install -m 644 src/api/lm.h $(DESTDIR)$(PREFIX)/include/lm.h
 	install -m 644 $(BUILD)/liblm.a $(DESTDIR)$(PREFIX)/lib/liblm.a
 	install -m 755 $(BUILD)/liblm.so.$(LM_SOVERSION) $(DESTDIR)$(PREFIX)/lib/liblm.so.$(LM_SOVERSION)
 	ln -sf liblm.so.$(LM_SOVERSION) $(DESTDIR)$(PREFIX)/lib/liblm.so
@@ -79,11 +79,11 @@ test-c: lm lib
 TSAN = -fsanitize=thread
 test-tsan:
 	$(MAKE) BUILD=build-tsan OPT="-O1" EXTRA_CXXFLAGS="$(TSAN)" EXTRA_LDFLAGS="$(TSAN)" build-tsan/liblm.a
-	$(CC) -std=c99 -O1 -g $(TSAN) -Isrc -o build-tsan/threads tests/c/threads.c build-tsan/liblm.a $(TSAN) -fopenmp -lstdc++ -lm -lpthread
+	$(CC) -std=c99 -O1 -g $(TSAN) -Isrc/api -o build-tsan/threads tests/c/threads.c build-tsan/liblm.a $(TSAN) -fopenmp -lstdc++ -lm -lpthread
 	OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1" build-tsan/threads ""
 
-# The default story model is linked in with .incbin (src/default_model.cpp).
-$(BUILD)/src/default_model.o: weights/default-model.gguf
+# The default story model is linked in with .incbin (src/models/default_model.cpp).
+$(BUILD)/src/models/default_model.o: weights/default-model.gguf
 
 $(BUILD)/%_avx2.o: %_avx2.cpp
 	@mkdir -p $(dir $@)
@@ -189,4 +189,4 @@ clean:
 	rm -rf $(BUILD) build-* lm
 
 .PHONY: all lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert clean
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cli/main.d

@@ -1,4 +1,4 @@
-// The C API (src/lm.h): the same numbers as the C++ library it wraps (logits, greedy text,
+// The C API (src/api/lm.h): the same numbers as the C++ library it wraps (logits, greedy text,
 // embeddings, class probabilities, answers, training losses), and bad input through it —
 // NULL handles, a buffer that is not a model, ids and positions out of range, a context in
 // use, cancellation — answered with a status and a message, never a crash.
@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "src/bert.h"
-#include "src/bert_tasks.h"
-#include "src/lm.h"
-#include "src/model.h"
+#include "src/api/lm.h"
+#include "src/models/bert.h"
+#include "src/models/bert_tasks.h"
+#include "src/models/model.h"
 #include "tests/testing.h"
 #include "tokenizer/tokenizer.h"
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "src/bert.h"
-#include "src/model.h"
+#include "src/models/bert.h"
+#include "src/models/model.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"

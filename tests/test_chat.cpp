@@ -4,7 +4,7 @@
 // the exact tokens each turn processes.
 #include <sstream>
 
-#include "src/chat_template.h"
+#include "src/models/chat_template.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "src/model.h"
+#include "src/models/model.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/gguf.h"

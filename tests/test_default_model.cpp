@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "src/model.h"
+#include "src/models/model.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "src/metrics.h"
-#include "src/task_data.h"
+#include "src/eval/metrics.h"
+#include "src/train/task_data.h"
 #include "tests/lm_process.h"
 
 using namespace lm;
@@ -105,7 +105,7 @@ TEST_CASE("eval --task qa --score on the SQuAD dev file: its own answers 100, a 
     testing::expect_lm_error("eval --task qa " + path + " --score " + pred, "no prediction for question " + ex[5].id);
 }
 
-TEST_CASE("eval --task bleu|rouge print the numbers of src/metrics.h; --help") {
+TEST_CASE("eval --task bleu|rouge print the numbers of src/eval/metrics.h; --help") {
     const std::string ref = "tests/ref/metrics/ref.txt", hyp = "tests/ref/metrics/hyp.txt";
     const testing::LmResult b = testing::run_lm("eval --task bleu --ref " + ref + " --hyp " + hyp);
     REQUIRE(b.status == 0);

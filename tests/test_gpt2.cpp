@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "src/model.h"
+#include "src/models/model.h"
 #include "tests/lm_process.h"
 #include "tokenizer/tokenizer.h"
 

@@ -1,4 +1,4 @@
-// Gradient checks for src/layers: every backward against central finite differences of an
+// Gradient checks for src/train/layers: every backward against central finite differences of an
 // independent double-precision forward written here, on small odd shapes. The loss is
 // L = sum(out * R) for a random R, so dout = R; gradient buffers start non-zero to check that
 // backward accumulates. Errors are normwise: max |analytic - fd| / max |fd| per tensor.
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "simd/ops.h"
-#include "src/layers.h"
+#include "src/train/layers.h"
 #include "simd/kernels.h"
 #include "tests/testing.h"
 
@@ -90,7 +90,7 @@ void check_forward(const char* what, const fvec& out, const dvec& ref) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// double reference forwards (same layouts as layers.h)
+// double reference forwards (same layouts as src/train/layers.h)
 
 dvec ref_rmsnorm(const dvec& x, const dvec& w, int N, int C, double eps) {
     dvec out(x.size());

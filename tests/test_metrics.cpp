@@ -1,7 +1,7 @@
-// src/metrics.h against hand-computed cases and against tests/ref/metrics/metric_ref.json
+// src/eval/metrics.h against hand-computed cases and against tests/ref/metrics/metric_ref.json
 // (tests/ref/make_metric_ref.py: NLTK's corpus_bleu, and Python implementations of ROUGE and
 // of the SQuAD v1.1 scorer).
-#include "src/metrics.h"
+#include "src/eval/metrics.h"
 
 #include <cfloat>
 #include <cmath>

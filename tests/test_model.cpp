@@ -3,8 +3,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "src/kv_cache.h"
-#include "src/llama.h"
+#include "src/models/kv_cache.h"
+#include "src/models/llama.h"
 #include "tests/testing.h"
 
 using namespace lm;

@@ -1,5 +1,5 @@
-// src/qa.h: question-answering windows, best span, and the character/byte/token offset maps.
-#include "src/qa.h"
+// src/models/qa.h: question-answering windows, best span, and the character/byte/token offset maps.
+#include "src/models/qa.h"
 
 #include "tests/testing.h"
 #include "weights/error.h"

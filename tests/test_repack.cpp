@@ -17,7 +17,7 @@
 #include "simd/matmul.h"
 #include "simd/packed_blocks.h"
 #include "simd/repack.h"
-#include "src/llama.h"
+#include "src/models/llama.h"
 #include "tests/testing.h"
 #include "weights/quant.h"
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "src/config.h"
-#include "src/model.h"
+#include "src/models/config.h"
+#include "src/models/model.h"
 #include "tests/lm_process.h"
 #include "weights/error.h"
 #include "weights/safetensors.h"

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <map>
 
-#include "src/sampler.h"
+#include "src/models/sampler.h"
 #include "tests/testing.h"
 
 using namespace lm;

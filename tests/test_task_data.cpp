@@ -1,5 +1,5 @@
-// src/task_data.h: TSV/CSV tables, SQuAD JSON and predictions files, and their bad inputs.
-#include "src/task_data.h"
+// src/train/task_data.h: TSV/CSV tables, SQuAD JSON and predictions files, and their bad inputs.
+#include "src/train/task_data.h"
 
 #include <fstream>
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "src/train_model.h"
+#include "src/train/model.h"
 #include "weights/error.h"
 #include "tests/testing.h"
 

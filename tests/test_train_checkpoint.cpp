@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "src/train_checkpoint.h"
-#include "src/train_data.h"
-#include "src/train_export.h"
+#include "src/train/checkpoint.h"
+#include "src/train/data.h"
+#include "src/train/export.h"
 #include "tests/testing.h"
 #include "weights/error.h"
 #include "weights/gguf.h"

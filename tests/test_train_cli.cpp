@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "src/train_checkpoint.h"
-#include "src/train_log.h"
+#include "src/train/checkpoint.h"
+#include "src/train/log.h"
 #include "tests/lm_process.h"
 #include "weights/model_file.h"
 

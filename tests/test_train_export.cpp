@@ -1,6 +1,6 @@
 // A trained model written as GGUF must run in lm's inference path with the same outputs, and
 // read back for fine-tuning bit for bit: checks the tensor names, shapes, packed-layout splits
-// and metadata of src/train_export against src/llama and src/gpt2, which were written apart.
+// and metadata of src/train/export against src/models/llama and src/models/gpt2, which were written apart.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "simd/ops.h"
-#include "src/bert.h"
-#include "src/model.h"
-#include "src/train_export.h"
+#include "src/models/bert.h"
+#include "src/models/model.h"
+#include "src/train/export.h"
 #include "tests/testing.h"
 #include "weights/error.h"
 #include "weights/gguf.h"
@@ -133,7 +133,7 @@ TEST_CASE("export: a trained GPT-2 (tied) runs in lm's gpt2 path and reads back"
     check_round_trip(c, "train_export_gpt2.gguf");
 }
 
-// A fine-tuned BERT written as GGUF: src/bert (written apart) sees the training model's outputs
+// A fine-tuned BERT written as GGUF: src/models/bert (written apart) sees the training model's outputs
 // for a padded batch (classifier probabilities, or span logits and hidden states), and the
 // file reads back with its head and labels, bit for bit.
 void check_bert_round_trip(lm::BertHead head, const std::string& file_name) {

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "src/train_checkpoint.h"
+#include "src/train/checkpoint.h"
 #include "tests/lm_process.h"
 
 namespace {

@@ -1,12 +1,12 @@
-// The BERT tasks' batches (src/train_tasks.h): masked-LM masking as BERT does it, [CLS] a [SEP]
+// The BERT tasks' batches (src/train/tasks.h): masked-LM masking as BERT does it, [CLS] a [SEP]
 // b [SEP] encoding with longest-first truncation, length-bucketed classification batches that
 // still visit every example equally often, and QA windows whose targets point at the answer.
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include "src/qa.h"
-#include "src/train_tasks.h"
+#include "src/models/qa.h"
+#include "src/train/tasks.h"
 #include "tests/testing.h"
 #include "weights/error.h"
 #include "tokenizer/wordpiece_train.h"

@@ -17,17 +17,17 @@ namespace {
 
 const char* kStoriesGguf = "models/stories260K/stories260K-F32.gguf";
 
-// The body of `function` in src/cli.cpp (its definition up to the closing brace at the start
+// The body of `function` in src/cli/cli.cpp (its definition up to the closing brace at the start
 // of a line).
 std::string cli_function(const std::string& function) {
-    const std::string source = testing::read_file_bytes("src/cli.cpp");
+    const std::string source = testing::read_file_bytes("src/cli/cli.cpp");
     const size_t at = source.find(" " + function + "(Args& args");
     REQUIRE(at != std::string::npos);
     return source.substr(at, source.find("\n}\n", at) - at);
 }
 
 // The flags a source file parses, by the first name of each lookup: `{"--name", ...}`, also
-// those of the shared readers in src/cli.cpp that it calls (read_sampler_params, ...).
+// those of the shared readers in src/cli/cli.cpp that it calls (read_sampler_params, ...).
 std::set<std::string> flags_parsed_in(const std::string& path) {
     std::string source = testing::read_file_bytes(path);
     REQUIRE(!source.empty());
@@ -73,20 +73,20 @@ TEST_SUITE("cli usage") {
 
 TEST_CASE("every subcommand answers -h and --help with its usage, each flag it parses and an example") {
     const std::map<std::string, std::vector<std::string>> sources = {
-        {"run", {"src/cli_run.cpp"}},
-        {"chat", {"src/cli_chat.cpp"}},
-        {"info", {"src/cli_info.cpp"}},
-        {"tokenize", {"src/cli_tokenize.cpp"}},
-        {"logits", {"src/cli_logits.cpp"}},
-        {"convert", {"src/cli_convert.cpp"}},
-        {"quantize", {"src/cli_quantize.cpp"}},
-        {"init", {"src/cli_init.cpp"}},
-        {"bench", {"src/cli_bench.cpp"}},
-        {"qa", {"src/cli_qa.cpp"}},
-        {"classify", {"src/cli_classify.cpp"}},
-        {"embed", {"src/cli_embed.cpp"}},
-        {"eval", {"src/cli_eval.cpp", "src/cli_eval_task.cpp"}},
-        {"train", {"src/cli_train.cpp"}},
+        {"run", {"src/cli/run.cpp"}},
+        {"chat", {"src/cli/chat.cpp"}},
+        {"info", {"src/cli/info.cpp"}},
+        {"tokenize", {"src/cli/tokenize.cpp"}},
+        {"logits", {"src/cli/logits.cpp"}},
+        {"convert", {"src/cli/convert.cpp"}},
+        {"quantize", {"src/cli/quantize.cpp"}},
+        {"init", {"src/cli/init.cpp"}},
+        {"bench", {"src/cli/bench.cpp"}},
+        {"qa", {"src/cli/qa.cpp"}},
+        {"classify", {"src/cli/classify.cpp"}},
+        {"embed", {"src/cli/embed.cpp"}},
+        {"eval", {"src/cli/eval.cpp", "src/cli/eval_task.cpp"}},
+        {"train", {"src/cli/train.cpp"}},
     };
     for (const auto& [command, files] : sources) {
         INFO("lm ", command, " --help");

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <map>
 
-#include "src/train_export.h"
+#include "src/train/export.h"
 #include "tests/test_tokenizer_helpers.h"
 #include "tokenizer/models.h"
 #include "tokenizer/unicode.h"

@@ -1,7 +1,7 @@
-// The C API (src/lm.h) over the library the CLI runs: model files, the architecture table,
+// The C API (src/api/lm.h) over the library the CLI runs: model files, the architecture table,
 // the generation loop, the BERT heads and the trainer. Each entry point catches every
 // exception and turns it into a status and a thread-local message.
-#include "src/lm.h"
+#include "src/api/lm.h"
 
 #include <omp.h>
 
@@ -16,16 +16,16 @@
 #include <string>
 #include <vector>
 
-#include "src/bert.h"
-#include "src/bert_tasks.h"
-#include "src/cli.h"
-#include "src/config.h"
-#include "src/generate.h"
-#include "src/model.h"
-#include "src/sampler.h"
-#include "src/train_data.h"
-#include "src/train_export.h"
-#include "src/train_model.h"
+#include "src/cli/cli.h"
+#include "src/models/bert.h"
+#include "src/models/bert_tasks.h"
+#include "src/models/config.h"
+#include "src/models/generate.h"
+#include "src/models/model.h"
+#include "src/models/sampler.h"
+#include "src/train/data.h"
+#include "src/train/export.h"
+#include "src/train/model.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
 #include "weights/gguf.h"

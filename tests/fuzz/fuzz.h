@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "src/config.h"
-#include "src/bert.h"
-#include "src/model.h"
+#include "src/models/config.h"
+#include "src/models/bert.h"
+#include "src/models/model.h"
 #include "simd/kernels.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"

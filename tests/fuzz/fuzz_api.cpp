@@ -1,11 +1,11 @@
-// GGUF bytes through the C API alone (src/lm.h), as an embedding app would hand over a
+// GGUF bytes through the C API alone (src/api/lm.h), as an embedding app would hand over a
 // buffer: lm_model_load_from_memory, then tokenize, a small context, decode and a greedy
 // token, or a BERT embedding. Every call must return a status; nothing may crash or throw.
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "src/lm.h"
+#include "src/api/lm.h"
 #include "tests/fuzz/fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -2,7 +2,7 @@
 // positional arguments.
 #include <vector>
 
-#include "src/cli.h"
+#include "src/cli/cli.h"
 #include "tests/fuzz/fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -13,7 +13,7 @@ Float64, fixed float32-representable weights, one fixed batch of sequences of di
 lengths padded to T with random ids (which must not matter), 3 AdamW steps (decay on matrices
 and embeddings only).
 
-Parameters use lm's names and packed layouts (src/train_model.h): qkvw [L, 3C, C] = rows of
+Parameters use lm's names and packed layouts (src/train/model.h): qkvw [L, 3C, C] = rows of
 wq|wk|wv, fcw [L, H, C], fcprojw [L, C, H], attprojw [L, C, C]; ln1 is the norm after
 attention, ln2 the one after the MLP, lne the embedding norm.
 

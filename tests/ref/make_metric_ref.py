@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference numbers for src/metrics.cpp, written to tests/ref/metrics/metric_ref.json.
+"""Reference numbers for src/eval/metrics.cpp, written to tests/ref/metrics/metric_ref.json.
 
 Run from the project root with Debian's python3 (python3-nltk installed):
     /usr/bin/python3 tests/ref/make_metric_ref.py

@@ -9,7 +9,7 @@ RNN -> linear head with bias, the Keras example) in float64 with fixed float32-r
 weights and one fixed batch, then records the loss, every parameter gradient and the parameters after 3 AdamW steps (decoupled weight decay on
 matrices and embeddings only, none on norms and biases).
 
-Parameters use lm's packed layouts (src/train_model.h), one tensor per name with a leading
+Parameters use lm's packed layouts (src/train/model.h), one tensor per name with a leading
 layer dimension: qkvw [L, (NH+2NKV)*HS, C] = rows of wq|wk|wv, fcw [L, FC, C] = rows of w1|w3
 for Llama (FC = 2H) or c_fc for GPT-2 (FC = H), fcprojw [L, C, H], attprojw [L, C, C].
 
