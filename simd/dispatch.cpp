@@ -1,9 +1,17 @@
 // Run-time CPU dispatch: the one place that asks the CPU what it reaches and picks kernels.
 // This file is built for the baseline ISA; *_avx2.cpp / *_avx512.cpp hold the wide x86
 // kernels, *_neon.cpp the aarch64 ones (NEON is part of the aarch64 baseline).
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
 #if defined(__aarch64__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -16,6 +24,7 @@
 #include "simd/cpu_x86.h"
 #endif
 #include "simd/kernels.h"
+#include "simd/matmul.h"
 #include "weights/quant.h"
 
 namespace lm::simd {
@@ -210,3 +219,25 @@ PackedTileFn packed_tile_kernel(DType weight, Isa isa) {
 }
 
 }  // namespace lm::simd
+
+namespace lm {
+
+int default_threads() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return std::max(1u, std::thread::hardware_concurrency());
+    std::set<std::pair<int, int>> cores;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        auto read_id = [cpu](const char* what) {
+            std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + what);
+            int id = -1;
+            in >> id;
+            return id;
+        };
+        const int core = read_id("core_id");
+        cores.insert({read_id("physical_package_id"), core < 0 ? cpu : core});
+    }
+    return std::max<int>(1, static_cast<int>(cores.size()));
+}
+
+}  // namespace lm

@@ -61,4 +61,8 @@ void matmul(const MatmulPart* parts, int count, const float* x, int n, int threa
 // False, changing nothing, when the CPU cannot run that level.
 bool force_matmul_isa(const std::string& name);
 
+// The physical cores this process may run on (its CPU affinity, SMT siblings counted once):
+// the thread count when the caller gives none (-t, the C API's 0).
+int default_threads();
+
 }  // namespace lm

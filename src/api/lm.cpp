@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "src/cli/cli.h"
+#include "simd/matmul.h"
 #include "src/models/bert.h"
 #include "src/models/bert_tasks.h"
 #include "src/models/config.h"

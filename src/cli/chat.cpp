@@ -11,6 +11,7 @@
 #include <random>
 #include <unistd.h>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/chat_template.h"
 #include "src/models/generate.h"

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/bert.h"
 #include "src/models/bert_tasks.h"

@@ -2,8 +2,6 @@
 
 #include "src/models/kv_cache.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <random>
 #include <cstdio>
@@ -11,9 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
-#include <thread>
 
 #include "weights/error.h"
 
@@ -115,24 +111,6 @@ SamplerParams read_sampler_params(Args& args) {
 void read_cache_types(Args& args, DecoderOptions& options) {
     options.k_type = kv_type_named(args.text({"-ctk", "--cache-type-k"}, "f16"), "-ctk");
     options.v_type = kv_type_named(args.text({"-ctv", "--cache-type-v"}, "f16"), "-ctv");
-}
-
-int default_threads() {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return std::max(1u, std::thread::hardware_concurrency());
-    std::set<std::pair<int, int>> cores;
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-        if (!CPU_ISSET(cpu, &set)) continue;
-        auto read_id = [cpu](const char* what) {
-            std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + what);
-            int id = -1;
-            in >> id;
-            return id;
-        };
-        const int core = read_id("core_id");
-        cores.insert({read_id("physical_package_id"), core < 0 ? cpu : core});
-    }
-    return std::max<int>(1, static_cast<int>(cores.size()));
 }
 
 std::string read_text(const std::string& path) {

@@ -45,9 +45,6 @@ void read_cache_types(Args& args, DecoderOptions& options);
     "  -ctk, --cache-type-k T KV cache keys: f16, q8_0 (half f16's memory) or q4_0 (a quarter) (f16)\n" \
     "  -ctv, --cache-type-v T KV cache values: f16, q8_0 or q4_0 (f16)\n"
 
-// Threads to use when -t is not given.
-int default_threads();
-
 // The bytes of a text file, or of standard input when path is "-" (-f FILE, corpora).
 std::string read_text(const std::string& path);
 // A flag's text with \n, \t, \r and \\ turned into those bytes (llama.cpp's --escape), so that

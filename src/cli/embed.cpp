@@ -2,6 +2,7 @@
 // from a BERT encoder, one line of floats per text.
 #include <cstdio>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/bert.h"
 #include "src/models/bert_tasks.h"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/eval/chunks.h"
 #include "tokenizer/tokenizer.h"

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/eval/metrics.h"
 #include "src/models/bert.h"

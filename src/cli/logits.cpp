@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/model.h"
 #include "tokenizer/tokenizer.h"

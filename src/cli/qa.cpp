@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/bert.h"
 #include "src/models/bert_tasks.h"

@@ -9,6 +9,7 @@
 #include <optional>
 #include <strings.h>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "weights/error.h"
 #include "weights/gguf.h"

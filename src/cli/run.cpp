@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/generate.h"
 #include "src/models/model.h"

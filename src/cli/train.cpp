@@ -21,6 +21,7 @@
 #include <fstream>
 #include <span>
 
+#include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/train/checkpoint.h"
 #include "src/train/data.h"
