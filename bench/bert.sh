@@ -17,7 +17,8 @@ THREADS=${THREADS:-2}
 STAGES=${STAGES:-"speed pretrain sst2 babi squad"}
 PRETRAIN_ITERS=${PRETRAIN_ITERS:-1500}
 SST2_ITERS=${SST2_ITERS:-3000}
-BABI_ITERS=${BABI_ITERS:-3000}
+BABI_ITERS=${BABI_ITERS:-6000}
+export BABI_SEED=${BABI_SEED:-2}
 SQUAD_ITERS=${SQUAD_ITERS:-1500}
 BABI_TASKS=${BABI_TASKS:-"1 2 3 4 5 11 12 13 14 16"}
 PY=/usr/bin/python3
@@ -114,16 +115,25 @@ if has sst2; then
     $LM eval "$out/sst2.gguf" "$data/sst2/dev.tsv" --task classify -t "$THREADS" | tee "$dir/sst2-eval.log"
 fi
 
-# 4. bAbI: each task from scratch (its vocabulary is under 100 words), windows of 256 tokens.
+# 4. bAbI: each task from scratch (its vocabulary is under 200 words). Windows fit the task:
+# 96 tokens hold every story and question of qa1, 4, 11, 12, 13 and 16, 128 those of qa14;
+# qa2, 3 and 5 (stories of up to 1,344 tokens) read windows of 256 with a stride of 128.
 # Weights start at N(0, 0.1): with BERT's 0.02 a model this small stays for thousands of steps
-# on the plateau of ignoring the question (always the story's last place).
+# on the plateau of ignoring the question (always the story's last place). Even so, whether
+# and when a run leaves that plateau depends on the seed (qa1: seed 1 was still at 67 % EM
+# after 6000 steps, seed 2 left it by step 2500 and reached 98 %); BABI_SEED picks it.
 if has babi; then
     for task in $BABI_TASKS; do
+        case $task in
+            1 | 4 | 11 | 12 | 13 | 16) window="--ctx 96 --doc-stride 48" ;;
+            14) window="--ctx 128 --doc-stride 64" ;;
+            *) window="--ctx 256 --doc-stride 128" ;;
+        esac
         start=$(seconds)
         $LM train "$data/babi/qa$task-train.json" --task qa --dev "$data/babi/qa$task-valid.json" --vocab 200 \
-            --dim 128 --layers 2 --heads 4 --ctx 256 --doc-stride 128 --batch 32 --iters "$BABI_ITERS" --lr 2e-3 \
-            --min-lr 1e-4 --warmup 100 --weight-decay 0.01 --init-std 0.1 --dropout 0 --eval-every 500 --keep-best \
-            -o "$out/babi-qa$task.gguf" -t "$THREADS" -q | tee "$dir/babi-qa$task.log"
+            --dim 128 --layers 2 --heads 4 $window --batch 32 --iters "$BABI_ITERS" --lr 1e-3 --min-lr 1e-4 \
+            --warmup 200 --weight-decay 0.1 --init-std 0.1 --dropout 0 --seed "$BABI_SEED" --eval-every 500 \
+            --keep-best -o "$out/babi-qa$task.gguf" -t "$THREADS" -q | tee "$dir/babi-qa$task.log"
         elapsed "$start" >"$dir/babi-qa$task.seconds"
     done
 fi
