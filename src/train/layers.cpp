@@ -188,28 +188,28 @@ void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, in
     }
 }
 
-void gelu_forward(float* out, const float* inp, int n) {
+// f(i0, len) over the slices [i0, i0 + len) of n values, CHUNK at a time, on the team when n
+// is large (the element-wise row kernels of simd/ops.h).
+template <typename Fn>
+static void in_chunks(long n, Fn f) {
 #pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
-    for (long i0 = 0; i0 < n; i0 += CHUNK) gelu_tanh(out + i0, inp + i0, (int)std::min(CHUNK, n - i0));
+    for (long i0 = 0; i0 < n; i0 += CHUNK) f(i0, (int)std::min(CHUNK, n - i0));
+}
+
+void gelu_forward(float* out, const float* inp, int n) {
+    in_chunks(n, [&](long i, int len) { gelu_tanh(out + i, inp + i, len); });
 }
 
 void gelu_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode) {
-    const bool overwrite = mode == Dinp::Overwrite;
-#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
-    for (long i0 = 0; i0 < n; i0 += CHUNK)
-        gelu_tanh_backward(dinp + i0, dout + i0, inp + i0, (int)std::min(CHUNK, n - i0), overwrite);
+    in_chunks(n, [&](long i, int len) { gelu_tanh_backward(dinp + i, dout + i, inp + i, len, mode == Dinp::Overwrite); });
 }
 
 void gelu_erf_forward(float* out, const float* inp, int n) {
-#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
-    for (long i0 = 0; i0 < n; i0 += CHUNK) gelu_erf(out + i0, inp + i0, (int)std::min(CHUNK, n - i0));
+    in_chunks(n, [&](long i, int len) { gelu_erf(out + i, inp + i, len); });
 }
 
 void gelu_erf_backward(float* dinp, const float* dout, const float* inp, int n, Dinp mode) {
-    const bool overwrite = mode == Dinp::Overwrite;
-#pragma omp parallel for schedule(static) if (n > PARALLEL_VALUES)
-    for (long i0 = 0; i0 < n; i0 += CHUNK)
-        gelu_erf_backward(dinp + i0, dout + i0, inp + i0, (int)std::min(CHUNK, n - i0), overwrite);
+    in_chunks(n, [&](long i, int len) { gelu_erf_backward(dinp + i, dout + i, inp + i, len, mode == Dinp::Overwrite); });
 }
 
 void residual_forward(float* out, const float* inp1, const float* inp2, int n) {
