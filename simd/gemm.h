@@ -53,6 +53,16 @@ inline void transpose_columns(const float* src, int64_t stride, int cols, int kc
         for (int k = 0; k < kc; ++k) dst[k * LD + j] = src[j * stride + k];
 }
 
+// transpose_columns in B x B register blocks: block(src, stride, rows, dst, ld) transposes one
+// (rows <= B columns of dst, B rows); the depth past the last whole block goes scalar.
+template <int LD, int B, class Block>
+inline void transpose_blocks(Block block, const float* src, int64_t stride, int cols, int kc, float* dst) {
+    const int kfull = kc / B * B;
+    for (int j = 0; j < cols; j += B)
+        for (int k = 0; k < kfull; k += B) block(src + j * stride + k, stride, std::min(B, cols - j), dst + k * LD + j, LD);
+    if (kfull < kc) transpose_columns<LD>(src + kfull, stride, cols, kc - kfull, dst + kfull * LD);
+}
+
 // Ops (per ISA) supplies f16(src, dst, n) and bf16(src, dst, n), which widen n B elements to
 // f32, and transpose<LD>(src, stride, cols, kc, dst) as transpose_columns (packing A rows and
 // B = W^T columns).

@@ -54,11 +54,7 @@ struct Ops {
     }
     template <int LD>
     static void transpose(const float* src, int64_t stride, int cols, int kc, float* dst) {
-        const int kfull = kc / 8 * 8;
-        for (int j = 0; j < cols; j += 8)
-            for (int k = 0; k < kfull; k += 8)
-                transpose8(src + j * stride + k, stride, std::min(8, cols - j), dst + k * LD + j, LD);
-        if (kfull < kc) transpose_columns<LD>(src + kfull, stride, cols, kc - kfull, dst + kfull * LD);
+        transpose_blocks<LD, 8>(transpose8, src, stride, cols, kc, dst);
     }
 };
 

@@ -26,11 +26,7 @@ struct Ops {
     }
     template <int LD>
     static void transpose(const float* src, int64_t stride, int cols, int kc, float* dst) {
-        const int kfull = kc / 16 * 16;
-        for (int j = 0; j < cols; j += 16)
-            for (int k = 0; k < kfull; k += 16)
-                transpose16(src + j * stride + k, stride, std::min(16, cols - j), dst + k * LD + j, LD);
-        if (kfull < kc) transpose_columns<LD>(src + kfull, stride, cols, kc - kfull, dst + kfull * LD);
+        transpose_blocks<LD, 16>(transpose16, src, stride, cols, kc, dst);
     }
 };
 
