@@ -86,7 +86,12 @@ bool repack(Tensor& w, StreamedVector<uint8_t>& storage) {
 }
 
 void repack(Tensor& w, uint8_t* out) {
-    std::memset(out, 0, packed_size(w));  // the padding rows of the last group
+    // Only the last group (its padding rows) and the rounding after it are cleared here: the
+    // rest is first touched by the packing threads, which share out the page faults too.
+    const int64_t groups = (w.rows() + kPackedRows - 1) / kPackedRows;
+    const size_t group_bytes = packed_group_bytes(w.type, w.cols());
+    const size_t last = (groups - 1) * group_bytes;
+    std::memset(out + last, 0, packed_size(w) - last);
     switch (w.type) {
         case DType::Q4_0: pack_rows<block_q4_0>(w, out); break;
         case DType::Q4_1: pack_rows<block_q4_1>(w, out); break;

@@ -157,6 +157,20 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     CHECK(r.out.find("| init-q8_0.gguf | f16+q8_0 |") != std::string::npos);
     CHECK(r.out.find("| 1 | pp8 |") != std::string::npos);
     CHECK(r.out.find("| 1 | tg4 |") != std::string::npos);
+    // --load: a row per model before the speed table, its times and peak memory positive.
+    const testing::LmResult load = testing::run_lm("bench " + q8 + " --load -p 0 -n 2 -t 1 -r 1");
+    CHECK(load.status == 0);
+    const size_t row = load.out.find("| init-q8_0.gguf | ");
+    REQUIRE(row < load.out.find("| types |"));
+    double mib = 0, cold = 0, warm = 0, rss = 0;
+    int threads = 0;
+    REQUIRE(std::sscanf(load.out.c_str() + row, "| init-q8_0.gguf | %lf | %d | %lf | %lf | %lf |", &mib, &threads, &cold,
+                        &warm, &rss) == 5);
+    CHECK(threads == 1);
+    CHECK(mib > 0);
+    CHECK(cold > 0);
+    CHECK(warm > 0);
+    CHECK(rss > mib);  // the process holds at least the model
     testing::expect_lm_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
     testing::expect_lm_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
     // --isa: any level the CPU runs (scalar always), one clear error for the rest.

@@ -8,8 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "src/cli/cli.h"
 #include "src/models/config.h"
@@ -83,6 +88,38 @@ Cost model_cost(const ModelFile& f) {
     return cost;
 }
 
+// The file's pages leave the page cache (those no process maps), so the next load reads it
+// from the disk: a cold start without root or drop_caches.
+void drop_from_page_cache(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) fail(path, ": cannot open");
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+}
+
+// This process's peak resident memory in bytes (VmHWM), and a new start for it (Linux
+// clear_refs 5; where that is refused the peak stays the process's own since it began).
+size_t peak_rss() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    size_t kb = 0;
+    while (std::getline(status, line))
+        if (std::sscanf(line.c_str(), "VmHWM: %zu kB", &kb) == 1) break;
+    return kb * 1024;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// Time from opening the file to the first token's logits (one token at position 0).
+double time_to_first_token(const std::string& path, const DecoderOptions& options, int threads) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ModelFile file = load_model(path);
+    auto model = load_decoder(file, options);
+    const int token = 1;
+    model->forward(&token, 1, 0, threads);
+    return seconds(t0);
+}
+
 }  // namespace
 
 const char* const kBenchHelp =
@@ -94,6 +131,9 @@ const char* const kBenchHelp =
     "  -n, --n-gen N          decoded tokens (128; 0 = no tg test)\n"
     "  -r, --repetitions N    runs of each test (3)\n"
     "  -t, --threads LIST     thread counts, comma separated (this machine's physical cores)\n" LM_CACHE_TYPES_HELP
+    "  --load                 first the time from opening the file to the first token's logits,\n"
+    "                         cold (the file dropped from the page cache first) and warm, and\n"
+    "                         the peak resident memory of the cold start\n"
     "  --roofline             also this machine's read bandwidth and fp32 FMA peak, and each\n"
     "                         result as % of its roofline\n"
     "  --isa NAME             the matmul kernels of this level: scalar, avx2, avx512, amx, neon,\n"
@@ -107,10 +147,11 @@ int cmd_bench(Args& args) {
     const int reps = static_cast<int>(args.integer({"-r", "--repetitions"}, 3, 1, 1000));
     const std::vector<int> thread_counts = parse_threads(args.text({"-t", "--threads"}, std::to_string(default_threads())));
     const bool roofline = args.flag({"--roofline"});
+    const bool load = args.flag({"--load"});
     const std::string isa = args.text({"--isa"}, "");
     DecoderOptions options;
     read_cache_types(args, options);
-    const auto models = args.positional(1, 1000, "lm bench MODEL... [-p N] [-n N] [-t 1,2] [-r N] [--roofline] [--isa NAME]");
+    const auto models = args.positional(1, 1000, "lm bench MODEL... [-p N] [-n N] [-t 1,2] [-r N] [--load] [--roofline] [--isa NAME]");
     if (!isa.empty()) {
         if (!force_matmul_isa(isa)) fail("--isa: '", isa, "' is not an ISA level this CPU runs (scalar, avx2, avx512, amx, neon, neon-dotprod)");
         std::printf("matmul kernels: %s (--isa)\n\n", isa.c_str());
@@ -125,6 +166,25 @@ int cmd_bench(Args& args) {
             bandwidth[t] = measure_read_bandwidth(size_t{2} << 30, t, 5);
             peak[t] = measure_fma_peak(t);
             std::printf("| %d | %.1f | %.1f |\n", t, bandwidth[t] / 1e9, peak[t] / 1e9);
+        }
+        std::printf("\n");
+    }
+    if (load) {
+        std::printf("| model | size (MiB) | threads | first token, cold (ms) | first token, warm (ms) | peak RSS, cold (MiB) |\n");
+        std::printf("|---|---|---|---|---|---|\n");
+        for (const std::string& path : models) {
+            DecoderOptions first = options;
+            first.context = std::min(std::max({n_prompt, n_gen, 1}), 2048);
+            first.max_batch = 1;
+            drop_from_page_cache(path);
+            reset_peak_rss();
+            const double cold = time_to_first_token(path, first, thread_counts.back());
+            const size_t rss = peak_rss();
+            const double warm = time_to_first_token(path, first, thread_counts.back());
+            std::printf("| %s | %.1f | %d | %.1f | %.1f | %.1f |\n", path.substr(path.find_last_of('/') + 1).c_str(),
+                        std::filesystem::file_size(path) / 1048576.0, thread_counts.back(), 1e3 * cold, 1e3 * warm,
+                        rss / 1048576.0);
+            std::fflush(stdout);
         }
         std::printf("\n");
     }
