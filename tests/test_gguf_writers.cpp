@@ -154,6 +154,19 @@ TEST_CASE("lm train writes llama, gpt2 and bert files llama.cpp loads; --init tr
         run_ok("train " + corpus + " -o " + out[arch] + " --arch " + arch + common);
         CHECK(check_llama_cpp_requirements(out[arch], arch) > 10);
     }
+    // --init with a longer --ctx: the file's 16 positions, then 16 from the init (lr 0: nothing moves).
+    const std::string longer = testing::temp_path("w-bert-ctx32.gguf");
+    run_ok("train " + corpus + " --init " + out["bert"] + " -o " + longer + " --ctx 32 --batch 2 --iters 1 --lr 0 -t 2 -q");
+    {
+        const ModelFile from = load_model(out["bert"]), to = load_model(longer);
+        const Tensor &a = from.get("position_embd.weight"), &b = to.get("position_embd.weight");
+        REQUIRE(a.rows() == 16);
+        REQUIRE(b.rows() == 32);
+        CHECK(std::memcmp(a.data, b.data, a.nbytes) == 0);
+        CHECK(b.f32()[16 * b.ne[0]] != 0.0f);
+        CHECK(to.meta.get_int("bert.context_length", 0) == 32);
+        CHECK(check_llama_cpp_requirements(longer, "bert") > 10);
+    }
     // Tied: output.weight equals token_embd.weight, and fine-tuning keeps them equal.
     const std::string tied = testing::temp_path("w-ft-tied.gguf");
     run_ok("train " + corpus + " --init " + out["gpt2"] + " -o " + tied + " --ctx 16 --batch 2 --iters 2 -t 2 -q");

@@ -566,9 +566,14 @@ void prepare_model(TrainRun& run) {
             fail(run.corpus_path, ": has ", run.tokens.size(), " tokens, the run in ", run.resume_path, " trained on ",
                  trained_on, " (resume with the same corpus; --init starts anew)");
     } else if (!run.init_path.empty()) {
-        const TrainConfig config = train_config_from(run.init_file);
-        if (T > config.max_seq_len)
-            fail("--ctx: ", T, " is longer than the context ", config.max_seq_len, " of ", run.init_path);
+        TrainConfig config = train_config_from(run.init_file);
+        // A longer --ctx than the model's: its learned positions beyond the old context start
+        // from the init below and are learned in this run (rotary positions need nothing).
+        if (T > config.max_seq_len) {
+            std::printf("--ctx %d is longer than the context %d of %s: positions %d..%d start untrained\n", T,
+                        config.max_seq_len, run.init_path.c_str(), config.max_seq_len, T - 1);
+            config.max_seq_len = T;
+        }
         train_model_init(model, with_task_head(run, config), B, T);
         train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed), run.init_std);  // a new head keeps these
         train_load_weights(model, run.init_file);

@@ -215,11 +215,13 @@ void train_load_weights(TrainModel& m, const ModelFile& file) {
         // Fine-tuning a BERT puts a new head on its encoder: the head starts from the model's init.
         if (!have && m.config.arch == TrainArch::bert && is_bert_head(want.name)) continue;
         if (!have) fail(file.path, ": missing tensor ", want.name);
-        if (have->ne[0] != want.ne[0] || have->rows() != want.rows())
+        // A context longer than the file's keeps the init of the positions past the file's.
+        const bool longer = want.name == "position_embd.weight" && have->rows() < want.rows();
+        if (have->ne[0] != want.ne[0] || (have->rows() != want.rows() && !longer))
             fail(file.path, ": tensor ", want.name, " has shape ", shape_string(*have), ", the model needs ",
                  shape_string(want));
         float* dst = const_cast<float*>(static_cast<const float*>(want.data));  // views point into m.params
-        for (int64_t r = 0; r < want.rows(); ++r) {
+        for (int64_t r = 0; r < have->rows(); ++r) {
             if (have->type == DType::F32) std::memcpy(dst + r * want.ne[0], have->row(r), sizeof(float) * want.ne[0]);
             else dequantize_row(have->type, have->row(r), dst + r * want.ne[0], want.ne[0]);
         }
