@@ -79,11 +79,12 @@ if eval_sst:
 babi = [(t, read(f"babi-qa{t}.log")) for t in (1, 2, 3, 4, 5, 11, 12, 13, 14, 16)]
 babi = [(t, log) for t, log in babi if log]
 if babi:
-    lines += ["## bAbI (v1.2, en-10k; qa3 en-1k), one model per task from scratch", "",
-              "Each: dim 128, 2 layers, 4 heads, weights from N(0, 0.1), windows of 96 tokens (qa14: 128; qa2, 3, 5: "
-              "256 with a stride of 128), WordPiece vocabulary of the task's training file, batch 32, lr 1e-3, "
+    lines += ["## bAbI (v1.2, en-10k; qa3 en-1k), one model per task: qa1 from scratch, the others from qa1", "",
+              "qa1: dim 128, 2 layers, 4 heads, weights from N(0, 0.1), WordPiece vocabulary of its training file; "
+              "every other task fine-tuned from the qa1 model (--init, its vocabulary). Windows of 96 tokens (qa14: "
+              "128; qa2, 3, 5: 256 with a stride of 128), batch 32, lr 1e-3, no dropout, weight decay 0.1, "
               "seed " + os.environ.get("BABI_SEED", "2") + "; valid EM/F1 of the best evaluation "
-              "(--keep-best, every 500 steps and at the end). Target: EM >= 95 on qa1, 2, 5, 11, 12, 13.", "",
+              "(--keep-best, every 250 steps and at the end). Target: EM >= 95 on qa1, 2, 5, 11, 12, 13.", "",
               "| task | steps | valid EM | valid F1 | time |", "|---|---:|---:|---:|---:|"]
     for t, log in babi:
         scores = [(float(e), float(f)) for e, f in re.findall(r"dev exact_match ([0-9.]+) f1 ([0-9.]+)", log)]
