@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
+#include <vector>
 
 #include "simd/kernels.h"
 #include "simd/packed_blocks.h"
@@ -31,20 +33,37 @@ size_t packed_block_bytes(DType type) {
     }
 }
 
-// Groups are independent: the threads share them out (model load time halves on 2 cores).
+// Groups g0..g1 of w's packed copy at `out` (a group = 16 rows, interleaved block by block).
 template <class Block>
-void pack_rows(const Tensor& w, uint8_t* out) {
+void pack_groups(const Tensor& w, uint8_t* out, int64_t g0, int64_t g1) {
     const int64_t rows = w.rows(), blocks = w.cols() / info(w.type).block_size;
-    const int64_t groups = (rows + kPackedRows - 1) / kPackedRows;
     const size_t block_bytes = packed_block_bytes(w.type);
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t g = g0; g < g1; ++g) {
         uint8_t* group = out + g * blocks * block_bytes;
         for (int64_t r = g * kPackedRows; r < std::min(rows, (g + 1) * kPackedRows); ++r) {
             const Block* row = reinterpret_cast<const Block*>(w.row(r));
             for (int64_t b = 0; b < blocks; ++b)
                 Packed<Block>::pack(row[b], static_cast<int>(r % kPackedRows), group + b * block_bytes);
         }
+    }
+}
+
+int64_t groups_of(const Tensor& w) { return (w.rows() + kPackedRows - 1) / kPackedRows; }
+
+void repack_groups(const Tensor& w, uint8_t* out, int64_t g0, int64_t g1) {
+    const int64_t groups = groups_of(w);
+    if (g1 == groups) {  // the padding rows of the last group and the rounding after it
+        const size_t last = (groups - 1) * packed_group_bytes(w.type, w.cols());
+        std::memset(out + last, 0, packed_size(w) - last);
+    }
+    switch (w.type) {
+        case DType::Q4_0: pack_groups<block_q4_0>(w, out, g0, g1); break;
+        case DType::Q4_1: pack_groups<block_q4_1>(w, out, g0, g1); break;
+        case DType::Q5_0: pack_groups<block_q5_0>(w, out, g0, g1); break;
+        case DType::Q8_0: pack_groups<block_q8_0>(w, out, g0, g1); break;
+        case DType::Q4_K: pack_groups<block_q4_K>(w, out, g0, g1); break;
+        case DType::Q6_K: pack_groups<block_q6_K>(w, out, g0, g1); break;
+        default: fail("repack: ", dtype_name(w.type), " has no packed layout");
     }
 }
 
@@ -85,23 +104,30 @@ bool repack(Tensor& w, StreamedVector<uint8_t>& storage) {
     return true;
 }
 
-void repack(Tensor& w, uint8_t* out) {
-    // Only the last group (its padding rows) and the rounding after it are cleared here: the
-    // rest is first touched by the packing threads, which share out the page faults too.
-    const int64_t groups = (w.rows() + kPackedRows - 1) / kPackedRows;
-    const size_t group_bytes = packed_group_bytes(w.type, w.cols());
-    const size_t last = (groups - 1) * group_bytes;
-    std::memset(out + last, 0, packed_size(w) - last);
-    switch (w.type) {
-        case DType::Q4_0: pack_rows<block_q4_0>(w, out); break;
-        case DType::Q4_1: pack_rows<block_q4_1>(w, out); break;
-        case DType::Q5_0: pack_rows<block_q5_0>(w, out); break;
-        case DType::Q8_0: pack_rows<block_q8_0>(w, out); break;
-        case DType::Q4_K: pack_rows<block_q4_K>(w, out); break;
-        case DType::Q6_K: pack_rows<block_q6_K>(w, out); break;
-        default: fail("repack: ", dtype_name(w.type), " has no packed layout");
+void repack(Tensor& w, uint8_t* out) { repack(std::vector<Tensor*>{&w}, std::vector<uint8_t*>{out}, nullptr); }
+
+void repack(const std::vector<Tensor*>& ws, const std::vector<uint8_t*>& outs, const std::function<void(size_t)>& done) {
+    // Work items of kChunk groups, matrix after matrix: first[i] is matrix i's first item.
+    constexpr int64_t kChunk = 4;
+    std::vector<int64_t> first{0};
+    for (const Tensor* w : ws) {
+        if (packed_size(*w) == 0) fail("repack: ", w->name, " has no packed layout on this CPU");
+        first.push_back(first.back() + (groups_of(*w) + kChunk - 1) / kChunk);
     }
-    w.packed = out;
+    std::vector<std::atomic<int64_t>> left(ws.size());
+    for (size_t i = 0; i < ws.size(); ++i) left[i] = first[i + 1] - first[i];
+    std::atomic<int64_t> next{0};
+    // One parallel region, items handed out one at a time: a thread the OS does not run for
+    // a while holds up one item, not a barrier per matrix. The first touch of the copy's
+    // pages (the kernel zeroing them) is shared out the same way.
+#pragma omp parallel
+    for (int64_t k; (k = next.fetch_add(1)) < first.back();) {
+        const size_t i = std::upper_bound(first.begin(), first.end(), k) - first.begin() - 1;
+        const int64_t g0 = (k - first[i]) * kChunk;
+        repack_groups(*ws[i], outs[i], g0, std::min(groups_of(*ws[i]), g0 + kChunk));
+        if (left[i].fetch_sub(1) == 1 && done) done(i);
+    }
+    for (size_t i = 0; i < ws.size(); ++i) ws[i]->packed = outs[i];
 }
 
 }  // namespace lm

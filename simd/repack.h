@@ -26,6 +26,7 @@
 //                       scales[j] of row r; 16 x fp16 d.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "weights/mmap.h"
@@ -45,6 +46,9 @@ size_t packed_size(const Tensor& w);
 // Writes w's packed copy to `out` (packed_size(w) bytes, 64-byte aligned, outliving w's use)
 // and points w.packed at it. Requires packed_size(w) > 0.
 void repack(Tensor& w, uint8_t* out);
+// Many at once, as one parallel job (model loading): ws[i]'s copy into outs[i]; done(i), if
+// given, runs on some thread as soon as matrix i is complete (the next may be under way).
+void repack(const std::vector<Tensor*>& ws, const std::vector<uint8_t*>& outs, const std::function<void(size_t)>& done);
 // The same into `storage`, sized here (it must not be resized afterwards); false, and w left
 // alone, where packed_size(w) is 0.
 bool repack(Tensor& w, StreamedVector<uint8_t>& storage);

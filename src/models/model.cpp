@@ -48,14 +48,21 @@ void PackedWeights::pack(const std::vector<const Tensor**>& weights, const Mappe
             c->storage.reset(static_cast<uint8_t*>(alloc_streamed(total + 64)));
             out = c->storage.get() + (64 - reinterpret_cast<uintptr_t>(c->storage.get()) % 64) % 64;
         }
+        std::vector<Tensor*> packed;
+        std::vector<uint8_t*> outs;
         for (const Tensor** w : weights) {
             const size_t bytes = packed_size(**w);
             c->index.push_back(bytes ? static_cast<int>(c->tensors.size()) : -1);
             if (bytes == 0) continue;
-            repack(c->tensors.emplace_back(**w), out);
+            packed.push_back(&c->tensors.emplace_back(**w));
+            outs.push_back(out);
             out += bytes;
-            if (file) file->release((*w)->data, (*w)->nbytes);
         }
+        // Each matrix's file pages go as soon as it is packed, so the model is not resident
+        // twice while it loads.
+        repack(packed, outs, [&](size_t i) {
+            if (file) file->release(packed[i]->data, packed[i]->nbytes);
+        });
         g_copies.push_back(c);
         copies_ = std::move(c);
     }
