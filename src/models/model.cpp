@@ -63,6 +63,11 @@ void PackedWeights::pack(const std::vector<const Tensor**>& weights, const Mappe
         repack(packed, outs, [&](size_t i) {
             if (file) file->release(packed[i]->data, packed[i]->nbytes);
         });
+        // Again, now that all are read: a page fault maps the pages around it too (the kernel's
+        // fault-around), so reading one matrix maps back the last pages of those released
+        // before it.
+        if (file)
+            for (const Tensor* w : packed) file->release(w->data, w->nbytes);
         g_copies.push_back(c);
         copies_ = std::move(c);
     }
