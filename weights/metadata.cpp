@@ -150,35 +150,29 @@ const std::vector<int64_t>* Metadata::get_ints(std::string_view key) const {
 }
 
 std::string format_value(const Value& v) {
-    std::ostringstream out;
     switch (v.type) {
         case ValueType::STRING:
-            out << '"' << (v.str.size() > 80 ? v.str.substr(0, 77) + "..." : v.str) << '"';
-            break;
+            return concat('"', v.str.size() > 80 ? v.str.substr(0, 77) + "..." : v.str, '"');
         case ValueType::BOOL:
-            out << (v.i ? "true" : "false");
-            break;
+            return v.i ? "true" : "false";
         case ValueType::F32: case ValueType::F64:
-            out << v.f;
-            break;
+            return concat(v.f);
         case ValueType::ARRAY: {
-            out << "[" << value_type_name(v.elem) << " x " << v.size() << "]";
+            std::string out = concat("[", value_type_name(v.elem), " x ", v.size(), "] ");
             const size_t shown = std::min<size_t>(v.size(), 6);
-            out << " ";
             for (size_t i = 0; i < shown; ++i) {
-                if (i) out << ", ";
-                if (!v.strs.empty()) out << '"' << v.strs[i] << '"';
-                else if (!v.ints.empty()) out << v.ints[i];
-                else if (!v.floats.empty()) out << v.floats[i];
-                else out << format_value(v.arrays[i]);
+                if (i) out += ", ";
+                if (!v.strs.empty()) out += concat('"', v.strs[i], '"');
+                else if (!v.ints.empty()) out += concat(v.ints[i]);
+                else if (!v.floats.empty()) out += concat(v.floats[i]);
+                else out += format_value(v.arrays[i]);
             }
-            if (shown < v.size()) out << ", ...";
-            break;
+            if (shown < v.size()) out += ", ...";
+            return out;
         }
         default:
-            out << v.i;
+            return concat(v.i);
     }
-    return out.str();
 }
 
 void set_hyperparameters(Metadata& m, const Hyperparameters& h) {

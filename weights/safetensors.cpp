@@ -252,14 +252,13 @@ bool map_name(const ArchNames& a, std::string name, std::string* out, Layout* la
     if (name.rfind(a.prefix, 0) == 0) name = name.substr(std::strlen(a.prefix));
     std::string suffix;
     for (const char* s : {".weight", ".bias", ".gamma", ".beta"}) {
-        const size_t n = std::strlen(s);
-        if (name.size() > n && name.compare(name.size() - n, n, s) == 0) {
+        if (name.size() > std::strlen(s) && name.ends_with(s)) {
             suffix = s;
-            name.resize(name.size() - n);
             break;
         }
     }
     if (suffix.empty()) return false;
+    name.erase(name.size() - suffix.size());
     const bool bias = suffix == ".bias" || suffix == ".beta";
     const std::string tail = bias ? ".bias" : ".weight";
     std::string block;
