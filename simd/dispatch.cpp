@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -229,9 +229,15 @@ int default_threads() {
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
         if (!CPU_ISSET(cpu, &set)) continue;
         auto read_id = [cpu](const char* what) {
-            std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + what);
+            const std::string path = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + what;
             int id = -1;
-            in >> id;
+            if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+                char line[32];
+                char* end = line;
+                if (std::fgets(line, sizeof line, f)) id = static_cast<int>(std::strtol(line, &end, 10));
+                if (end == line) id = -1;
+                std::fclose(f);
+            }
             return id;
         };
         const int core = read_id("core_id");

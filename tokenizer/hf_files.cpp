@@ -1,28 +1,20 @@
 // Hugging Face vocabulary files -> the tokenizer.ggml.* metadata llama.cpp's converter
 // would write for the same model, so one code path (and `lm convert`) serves both sources.
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/json.h"
 
 namespace lm {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 std::vector<std::string> read_lines(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open");
-    std::vector<std::string> lines;
-    for (std::string line; std::getline(in, line);) {
+    std::string text;
+    if (!files::read(path, text)) fail(path, ": cannot open");
+    std::vector<std::string> lines = files::split(text, '\n');
+    for (std::string& line : lines)
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        lines.push_back(std::move(line));
-    }
-    if (in.bad()) fail(path, ": read error");
     return lines;
 }
 
@@ -225,11 +217,10 @@ void read_tokenizer_json(const std::string& path, Metadata& meta) {
 
 // tokenizer_config.json's chat_template (a string, or named templates: "default" or the first)
 // as tokenizer.chat_template, which lm chat matches to its formats.
-void read_tokenizer_config(const fs::path& dir, Metadata& meta) {
-    const fs::path path = dir / "tokenizer_config.json";
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return;
-    const Json config = read_json_file(path.string());
+void read_tokenizer_config(const std::string& dir, Metadata& meta) {
+    const std::string path = files::join(dir, "tokenizer_config.json");
+    if (!files::exists(path)) return;
+    const Json config = read_json_file(path);
     const Json* chat = config.is_object() ? config.find("chat_template") : nullptr;
     if (!chat) return;
     std::string text = chat->is_string() ? chat->str : "";
@@ -243,9 +234,9 @@ void read_tokenizer_config(const fs::path& dir, Metadata& meta) {
     if (!text.empty()) meta.set("tokenizer.chat_template", Value::of_string(text));
 }
 
-std::string first_existing(const fs::path& dir, std::initializer_list<const char*> names) {
+std::string first_existing(const std::string& dir, std::initializer_list<const char*> names) {
     for (const char* name : names)
-        if (fs::exists(dir / name)) return (dir / name).string();
+        if (files::exists(files::join(dir, name))) return files::join(dir, name);
     return "";
 }
 
@@ -253,13 +244,11 @@ std::string first_existing(const fs::path& dir, std::initializer_list<const char
 
 void read_hf_tokenizer(const std::string& path, Metadata& meta) {
     if (meta.source.empty()) meta.source = path;
-    fs::path p(path);
-    std::error_code ec;
-    const bool is_dir = fs::is_directory(p, ec);
-    if (!is_dir && !fs::exists(p, ec)) fail(path, ": no such file or directory");
-    const fs::path dir = is_dir ? p : p.parent_path();
-    const std::string name = is_dir ? "" : p.filename().string();
-    const std::string ext = is_dir ? "" : p.extension().string();
+    const bool is_dir = files::is_directory(path);
+    if (!is_dir && !files::exists(path)) fail(path, ": no such file or directory");
+    const std::string dir = is_dir ? path : files::parent(path);
+    const std::string name = is_dir ? "" : files::filename(path);
+    const std::string ext = is_dir ? "" : files::extension(path);
 
     // A file names its kind by its name; a directory is searched in this order.
     std::string vocab_txt = (ext == ".txt" && name != "merges.txt") ? path : "";

@@ -5,10 +5,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <unordered_set>
 
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/limits.h"
 
 namespace lm {
@@ -312,11 +312,9 @@ void write_gguf(const std::string& path, const Metadata& meta, const std::vector
         std::remove(tmp.c_str());
         fail(path, ": write failed: ", std::strerror(error));
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
+    if (const std::string error = files::rename(tmp, path); !error.empty()) {
         std::remove(tmp.c_str());
-        fail(path, ": cannot rename temporary file: ", ec.message());
+        fail(path, ": cannot rename temporary file: ", error);
     }
 }
 

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/utf8.h"
 
 namespace lm {
@@ -289,12 +288,9 @@ Json parse_json(std::string_view text, const std::string& source, int max_depth)
 }
 
 Json read_json_file(const std::string& path, int max_depth) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open");
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (in.bad()) fail(path, ": read error");
-    return parse_json(bytes.str(), path, max_depth);
+    std::string bytes;
+    if (!files::read(path, bytes)) fail(path, ": cannot open");
+    return parse_json(bytes, path, max_depth);
 }
 
 }  // namespace lm

@@ -1,9 +1,9 @@
 #include "weights/model_file.h"
 
 #include <cstring>
-#include <filesystem>
 
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/gguf.h"
 #include "weights/llama2c.h"
 #include "weights/safetensors.h"
@@ -25,8 +25,7 @@ const Tensor& ModelFile::get(std::string_view name) const {
 std::string ModelFile::architecture() const { return meta.get_string("general.architecture"); }
 
 ModelFile load_model(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) return read_hf_directory(path);
+    if (files::is_directory(path)) return read_hf_directory(path);
     auto mapping = std::make_shared<const MappedFile>(path);
     uint32_t magic = 0;
     if (mapping->size() >= 4) std::memcpy(&magic, mapping->data(), 4);

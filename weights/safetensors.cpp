@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/json.h"
 #include "weights/limits.h"
 
@@ -13,7 +13,6 @@ namespace lm {
 
 namespace {
 
-namespace fs = std::filesystem;
 
 
 // Every dtype the safetensors format defines, with its element size.
@@ -371,12 +370,19 @@ void gpt2_config(const HfConfig& c, Metadata& m) {
                             .norm_eps = c.number("layer_norm_epsilon", 1e-5)});
 }
 
+// The directory's last name as std::filesystem's absolute(dir).lexically_normal().filename()
+// gives it: empty for a path ending in '/', "." or "..".
+std::string directory_name(const std::string& dir) {
+    const std::string name = files::filename(dir);
+    return name == "." || name == ".." ? "" : name;
+}
+
 // llama.cpp's pooling types (LLAMA_POOLING_TYPE_*): 1 mean, 2 cls. Sentence-transformers
 // directories state theirs in 1_Pooling/config.json; plain BERT checkpoints pool by mean.
 int64_t bert_pooling(const std::string& dir) {
-    const fs::path p = fs::path(dir) / "1_Pooling" / "config.json";
-    if (!fs::exists(p)) return 1;
-    const Json j = read_json_file(p.string());
+    const std::string p = files::join(files::join(dir, "1_Pooling"), "config.json");
+    if (!files::exists(p)) return 1;
+    const Json j = read_json_file(p);
     const Json* cls = j.is_object() ? j.find("pooling_mode_cls_token") : nullptr;
     return cls && cls->is_bool() && cls->boolean ? 2 : 1;
 }
@@ -462,12 +468,11 @@ void rope_scaling(const HfConfig& c, ModelFile& file, int64_t head_dim, double b
 }  // namespace
 
 ModelFile read_hf_directory(const std::string& dir) {
-    const fs::path root(dir);
-    const std::string config_path = (root / "config.json").string();
-    const std::string weights_path = (root / "model.safetensors").string();
-    if (!fs::exists(config_path)) fail(dir, ": a model directory needs config.json");
-    if (!fs::exists(weights_path)) {
-        if (fs::exists(root / "model.safetensors.index.json"))
+    const std::string config_path = files::join(dir, "config.json");
+    const std::string weights_path = files::join(dir, "model.safetensors");
+    if (!files::exists(config_path)) fail(dir, ": a model directory needs config.json");
+    if (!files::exists(weights_path)) {
+        if (files::exists(files::join(dir, "model.safetensors.index.json")))
             fail(dir, ": sharded safetensors (model.safetensors.index.json) are not supported; merge the shards");
         fail(dir, ": a model directory needs model.safetensors");
     }
@@ -493,7 +498,7 @@ ModelFile read_hf_directory(const std::string& dir) {
     file.mapping = std::make_shared<const MappedFile>(weights_path);
     Metadata& m = file.meta;
     m.set("general.architecture", Value::of_string(names->arch));
-    m.set("general.name", Value::of_string(fs::absolute(root).lexically_normal().filename().string()));
+    m.set("general.name", Value::of_string(directory_name(dir)));
     if (type == "gpt2") gpt2_config(config, m);
     else if (type == "bert") bert_config(config, m, dir);
     else llama_config(config, m, names->arch);

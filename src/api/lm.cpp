@@ -9,7 +9,6 @@
 #include <cmath>
 #include <atomic>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <new>
@@ -28,6 +27,7 @@
 #include "src/train/model.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/gguf.h"
 
 namespace {
@@ -172,7 +172,7 @@ int lm_api_version(void) { return LM_API_VERSION; }
 const char* lm_last_error(void) { return g_error.c_str(); }
 
 lm_status lm_model_load(const char* path, lm_model** model) {
-    if (path && *path && !std::filesystem::exists(path)) {
+    if (path && *path && !lm::files::exists(path)) {
         if (model) *model = nullptr;
         g_error = std::string(path) + ": no such file or directory";
         return LM_ERR_IO;

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "simd/matmul.h"
 #include "simd/peak.h"
 #include "weights/error.h"
+#include "weights/files.h"
 
 namespace lm {
 
@@ -30,9 +30,7 @@ namespace {
 
 std::vector<int> parse_threads(const std::string& list) {
     std::vector<int> out;
-    std::stringstream in(list);
-    std::string item;
-    while (std::getline(in, item, ',')) {
+    for (const std::string& item : files::split(list, ',')) {
         char* end = nullptr;
         long t = std::strtol(item.c_str(), &end, 10);
         if (item.empty() || *end || t < 1 || t > 1024) fail("-t: '", list, "' is not a list of thread counts 1..1024");

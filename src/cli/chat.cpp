@@ -7,7 +7,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <iostream>
 #include <random>
 #include <unistd.h>
 
@@ -115,7 +114,7 @@ int cmd_chat(Args& args) {
             line = once;
         } else {
             if (interactive) std::fputs("> ", stderr);
-            if (!std::getline(std::cin, line) || line == "/exit") break;
+            if (!read_line(stdin, line) || line == "/exit") break;
             if (line.empty()) continue;
         }
         messages.push_back({"user", line});

@@ -2,7 +2,6 @@
 // classifier head. One line per text: the winning label, then every label's probability.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 
 #include "simd/matmul.h"
 #include "src/cli/cli.h"
@@ -10,6 +9,7 @@
 #include "src/models/bert_tasks.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/files.h"
 
 namespace lm {
 
@@ -17,9 +17,9 @@ namespace lm {
 std::vector<std::string> texts_of(const std::vector<std::string>& positional, const std::string& file) {
     std::vector<std::string> texts(positional.begin() + 1, positional.end());
     if (!file.empty()) {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) fail(file, ": cannot open");
-        for (std::string line; std::getline(in, line);) {
+        std::string text;
+        if (!files::read(file, text)) fail(file, ": cannot open");
+        for (std::string& line : files::split(text, '\n')) {
             if (!line.empty() && line.back() == '\r') line.pop_back();
             if (!line.empty()) texts.push_back(line);
         }

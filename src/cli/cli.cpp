@@ -7,11 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "weights/error.h"
+#include "weights/files.h"
 
 namespace lm {
 
@@ -121,12 +119,16 @@ std::string read_text(const std::string& path) {
         if (std::ferror(stdin)) fail("standard input: cannot read");
         return text;
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) fail(path, ": cannot read");
-    return s.str();
+    std::string text;
+    if (!files::read(path, text)) fail(path, ": cannot open");
+    return text;
+}
+
+bool read_line(std::FILE* f, std::string& line) {
+    line.clear();
+    int c;
+    while ((c = std::getc(f)) != EOF && c != '\n') line += static_cast<char>(c);
+    return c == '\n' || !line.empty();
 }
 
 std::string unescape(const std::string& text) {

@@ -1,6 +1,7 @@
 // Command-line plumbing shared by the subcommands: flag parsing with range checks, and
 // opening a model together with its tokenizer.
 #pragma once
+#include <cstdio>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -47,6 +48,8 @@ void read_cache_types(Args& args, DecoderOptions& options);
 
 // The bytes of a text file, or of standard input when path is "-" (-f FILE, corpora).
 std::string read_text(const std::string& path);
+// The next line of `f` without its newline, as std::getline reads one: false at the end.
+bool read_line(std::FILE* f, std::string& line);
 // A flag's text with \n, \t, \r and \\ turned into those bytes (llama.cpp's --escape), so that
 // a shell can pass a blank line as '\n\n'; other backslashes stay.
 std::string unescape(const std::string& text);

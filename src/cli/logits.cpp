@@ -1,13 +1,13 @@
 // lm logits MODEL PROMPT -o OUT: logits at every prompt position, computed in one batch.
 // OUT format: int32 n_tokens, int32 n_vocab, int32 tokens[n], float32 logits[n][n_vocab].
 #include <cstdio>
-#include <filesystem>
 
 #include "simd/matmul.h"
 #include "src/cli/cli.h"
 #include "src/models/model.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/files.h"
 
 namespace lm {
 
@@ -49,9 +49,7 @@ int cmd_logits(Args& args) {
     bool ok = std::fwrite(header, 4, 2, f) == 2 && std::fwrite(tokens.data(), 4, n, f) == static_cast<size_t>(n) &&
               std::fwrite(logits.data(), 4, logits.size(), f) == logits.size();
     ok = (std::fclose(f) == 0) && ok;
-    std::error_code ec;
-    if (ok) std::filesystem::rename(tmp, out_path, ec);
-    if (!ok || ec) {
+    if (!ok || !files::rename(tmp, out_path).empty()) {
         std::remove(tmp.c_str());
         fail(out_path, ": write failed");
     }

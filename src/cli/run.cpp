@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <random>
 
 #include "simd/matmul.h"
@@ -13,14 +12,14 @@
 #include "src/models/sampler.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/files.h"
 
 namespace lm {
 
 namespace {
 // A lone argument names a model when it exists or looks like a model file name.
 bool looks_like_model(const std::string& arg) {
-    std::error_code ec;
-    if (std::filesystem::exists(arg, ec)) return true;
+    if (files::exists(arg)) return true;
     for (const char* ext : {".gguf", ".bin", ".safetensors"})
         if (arg.size() > std::strlen(ext) && arg.compare(arg.size() - std::strlen(ext), std::string::npos, ext) == 0)
             return true;

@@ -17,8 +17,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <span>
 
 #include "simd/matmul.h"
@@ -34,6 +32,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/gguf.h"
 #include "weights/mmap.h"
 
@@ -118,14 +117,11 @@ struct ShapeFlags {
 // Fails before any work when the output (and the files beside it) could not be written, so hours of
 // training are never lost to a typo in -o.
 void check_writable(const std::string& out) {
-    namespace fs = std::filesystem;
-    const fs::path p(out);
-    const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) fail(out, ": is a directory, not an output file");
-    if (!fs::is_directory(dir, ec)) fail(out, ": cannot write, directory ", dir.string(), " does not exist");
-    if (access(dir.c_str(), W_OK) != 0) fail(out, ": cannot write, directory ", dir.string(), " is not writable");
-    if (fs::exists(p, ec) && access(out.c_str(), W_OK) != 0) fail(out, ": cannot write, the file is read-only");
+    const std::string parent = files::parent(out), dir = parent.empty() ? "." : parent;
+    if (files::is_directory(out)) fail(out, ": is a directory, not an output file");
+    if (!files::is_directory(dir)) fail(out, ": cannot write, directory ", dir, " does not exist");
+    if (access(dir.c_str(), W_OK) != 0) fail(out, ": cannot write, directory ", dir, " is not writable");
+    if (files::exists(out) && access(out.c_str(), W_OK) != 0) fail(out, ": cannot write, the file is read-only");
 }
 
 // --tokenizer char counts characters, so the text must be UTF-8 (byte-level BPE takes any bytes).
@@ -146,8 +142,11 @@ void check_utf8(const std::string& path, std::string_view text) {
 // Hugging Face tokenizer files (see Tokenizer::from_files).
 void tokenizer_from_file(const std::string& path, Metadata& meta) {
     char magic[4] = {};
-    std::ifstream(path, std::ios::binary).read(magic, 4);
-    if (!std::filesystem::is_directory(path) && std::string(magic, 4) == "GGUF")
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        if (std::fread(magic, 1, 4, f) != 4) magic[0] = 0;
+        std::fclose(f);
+    }
+    if (!files::is_directory(path) && std::string(magic, 4) == "GGUF")
         train_tokenizer_metadata(open_model(path).meta, meta);
     else read_hf_tokenizer(path, meta);
     if (!meta.has("tokenizer.ggml.model")) fail(path, ": has no tokenizer");
@@ -377,7 +376,7 @@ void parse_flags(Args& args, TrainRun& run) {
     dropout = args.number({"--dropout"}, saved ? saved->get_float("train.dropout", 0.0) : bert ? 0.1 : 0.0, 0, 0.9);
     if (!bert && dropout > 0) fail("--dropout: only for bert (--arch bert, --task mlm|classify|qa)");
     run.corpus_path = args.positional(1, 1, kUsage)[0];
-    run.out_path = !out_flag.empty() ? out_flag : std::filesystem::path(run.corpus_path).stem().string() + ".gguf";
+    run.out_path = !out_flag.empty() ? out_flag : files::stem(run.corpus_path) + ".gguf";
     run.ckpt_path = with_extension(run.out_path, ".ckpt");
     run.csv_path = with_extension(run.out_path, ".csv");
     run.svg_path = with_extension(run.out_path, ".svg");
@@ -397,7 +396,7 @@ void make_tokenizer(const TrainRun& run, std::string_view corpus, Metadata& meta
     } else if (kind.empty() || kind == "bpe") {
         if (run.vocab && run.vocab < 257) fail("--vocab: ", run.vocab, " is out of range (257..1048576)");
         train_bpe(corpus, {static_cast<int32_t>(run.vocab ? run.vocab : 1024), 2}, meta);
-    } else if (std::filesystem::exists(kind)) {
+    } else if (files::exists(kind)) {
         tokenizer_from_file(kind, meta);
     } else {
         fail("--tokenizer: '", kind, "' is not bpe, char or an existing tokenizer file or directory");
@@ -516,8 +515,7 @@ void tokenize_corpus(TrainRun& run, const Tokenizer& tokenizer, const MappedFile
 // Corpus -> tokenizer -> tokens -> 90/10 split.
 void prepare_tokens(TrainRun& run) {
     if (run.fine_tuning()) return prepare_examples(run);
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(run.corpus_path, ec) && std::filesystem::file_size(run.corpus_path, ec) == 0)
+    if (files::is_regular(run.corpus_path) && files::size(run.corpus_path) == 0)
         fail(run.corpus_path, ": the corpus is empty");
     const MappedFile corpus_file(run.corpus_path);
     const std::string_view corpus(reinterpret_cast<const char*>(corpus_file.data()), corpus_file.size());
@@ -695,7 +693,7 @@ int train_steps(TrainRun& run) {
     AdamWConfig adam;
     adam.beta1 = static_cast<float>(o.beta1), adam.beta2 = static_cast<float>(o.beta2);
     adam.weight_decay = static_cast<float>(o.weight_decay);
-    const std::string title = "lm train " + std::filesystem::path(run.corpus_path).filename().string();
+    const std::string title = "lm train " + files::filename(run.corpus_path);
     TrainLog log(run.csv_path, run.start_step);
     const bool progress = !run.quiet && isatty(STDERR_FILENO);
     int last_saved = run.resume_path.empty() ? -1 : run.start_step;

@@ -14,9 +14,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/quant.h"
 
 namespace lm {
@@ -99,9 +99,9 @@ void open_base(const std::string& path, int model_context, int vocab, BaseLogits
         fail(path, ": context ", b.ctx, " and ", b.chunks, " chunks do not fit this model's context of ", model_context);
     const uint64_t scored = static_cast<uint64_t>(b.ctx - 1 - b.ctx / 2);
     const uint64_t want = 8 + 12 + 4ull * b.ctx * b.chunks + 2ull * b.chunks * scored * words_per_position(vocab);
-    std::error_code ec;
-    const uint64_t size = std::filesystem::file_size(path, ec);
-    if (ec || size != want) fail(path, ": ", ec ? 0 : size, " bytes, not the ", want, " its header describes");
+    const int64_t size = files::size(path);
+    if (size < 0 || static_cast<uint64_t>(size) != want)
+        fail(path, ": ", size < 0 ? 0 : size, " bytes, not the ", want, " its header describes");
     b.tokens.resize(static_cast<size_t>(b.ctx) * b.chunks);
     read_exact(b.f, b.tokens.data(), b.tokens.size() * 4, path);
 }
@@ -119,9 +119,8 @@ struct LogitsOut {
         std::fclose(f);
         f = nullptr;
         if (!ok) fail(path, ": write failed: ", std::strerror(error));
-        std::error_code ec;
-        std::filesystem::rename(tmp, path, ec);
-        if (ec) fail(path, ": cannot rename temporary file: ", ec.message());
+        if (const std::string error = files::rename(tmp, path); !error.empty())
+            fail(path, ": cannot rename temporary file: ", error);
     }
     ~LogitsOut() {
         if (f) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <filesystem>
 #include <mutex>
 
 #include "simd/repack.h"
@@ -13,6 +12,7 @@
 #include "src/models/qwen2.h"
 #include "tokenizer/tokenizer.h"
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/quant.h"
 
 namespace lm {
@@ -122,7 +122,6 @@ void Decoder::forward(const int* tokens, int n, int pos, int threads, float* all
 }
 
 ModelFile open_model(const std::string& path, const std::string& tokenizer_path) {
-    namespace fs = std::filesystem;
     if (path.empty()) {
         if (!tokenizer_path.empty()) fail("--tokenizer: the built-in model has its own vocabulary");
         return load_default_model();
@@ -131,10 +130,10 @@ ModelFile open_model(const std::string& path, const std::string& tokenizer_path)
     if (file.format == "llama2c") {
         std::string tok = tokenizer_path;
         if (tok.empty()) {
-            const fs::path beside = fs::path(path).parent_path() / "tokenizer.bin";
-            if (!fs::exists(beside))
+            const std::string beside = files::join(files::parent(path), "tokenizer.bin");
+            if (!files::exists(beside))
                 fail(path, ": a llama2.c checkpoint has no vocabulary: pass --tokenizer PATH (a llama2.c tokenizer.bin)");
-            tok = beside.string();
+            tok = beside;
         }
         read_llama2c_tokenizer(tok, static_cast<int32_t>(file.meta.get_int("llama.vocab_size")), file.meta);
         return file;
@@ -143,9 +142,9 @@ ModelFile open_model(const std::string& path, const std::string& tokenizer_path)
         fail("--tokenizer: only llama2.c checkpoints take a separate tokenizer; ", path, " is a ", file.format, " file");
     // A Hugging Face directory: the vocabulary files sit beside the weights; without them
     // the model still loads (lm info, lm logits on ids).
-    if (file.format == "safetensors" && fs::is_directory(path))
+    if (file.format == "safetensors" && files::is_directory(path))
         for (const char* f : {"vocab.txt", "vocab.json", "encoder.json", "tokenizer.json"})
-            if (fs::exists(fs::path(path) / f)) {
+            if (files::exists(files::join(path, f))) {
                 read_hf_tokenizer(path, file.meta);
                 break;
             }

@@ -4,10 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "weights/error.h"
+#include "weights/files.h"
 
 namespace lm {
 namespace {
@@ -25,9 +24,7 @@ std::string csv_line(const TrainLogRow& r) {
 
 // A row written by csv_line; false for the header or a damaged line.
 bool parse_csv_line(const std::string& line, TrainLogRow& r) {
-    std::vector<std::string> fields;
-    std::stringstream s(line);
-    for (std::string f; std::getline(s, f, ',');) fields.push_back(f);
+    const std::vector<std::string> fields = files::split(line, ',');
     if (fields.size() != 6) return false;
     char* end = nullptr;
     r.step = static_cast<int>(std::strtol(fields[0].c_str(), &end, 10));
@@ -63,20 +60,16 @@ std::string escape_xml(const std::string& s) {
 // mid-write leaves the old file whole.
 void replace_file(const std::string& path, const std::string& text, const char* what) {
     const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out.flush()) fail(path, ": cannot write the ", what);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, ": cannot write the ", what);
+    if (!files::write(tmp, text) || !files::rename(tmp, path).empty()) fail(path, ": cannot write the ", what);
 }
 
 }  // namespace
 
 TrainLog::TrainLog(const std::string& path, int resume_step) : path_(path) {
     if (resume_step > 0) {
-        std::ifstream in(path);
-        for (std::string line; std::getline(in, line);) {
+        std::string text;
+        if (!files::read(path, text)) text.clear();
+        for (const std::string& line : files::split(text, '\n')) {
             TrainLogRow r;
             if (parse_csv_line(line, r) && r.step <= resume_step) rows_.push_back(r);
         }
@@ -88,9 +81,7 @@ TrainLog::TrainLog(const std::string& path, int resume_step) : path_(path) {
 
 void TrainLog::add(const TrainLogRow& row) {
     rows_.push_back(row);
-    std::ofstream out(path_, std::ios::binary | std::ios::app);
-    out << csv_line(row);
-    if (!out.flush()) fail(path_, ": cannot write the training log");
+    if (!files::write(path_, csv_line(row), /*append=*/true)) fail(path_, ": cannot write the training log");
 }
 
 std::string loss_plot_svg(const std::vector<TrainLogRow>& rows, const std::string& title) {
@@ -109,16 +100,16 @@ std::string loss_plot_svg(const std::vector<TrainLogRow>& rows, const std::strin
     auto x_of = [&](double step) { return left + plot_w * step / max_step; };
     auto y_of = [&](double loss) { return top + plot_h * (hi - loss) / (hi - lo); };
 
-    std::ostringstream svg;
+    std::string svg;
     char buf[256];
     auto put = [&](const char* fmt, auto... a) {
         std::snprintf(buf, sizeof buf, fmt, a...);
-        svg << buf;
+        svg += buf;
     };
     put("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
         "font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height);
     put("<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    svg << "<text x=\"" << left << "\" y=\"24\" font-size=\"14\">" << escape_xml(title) << "</text>\n";
+    svg += concat("<text x=\"", left, "\" y=\"24\" font-size=\"14\">", escape_xml(title), "</text>\n");
     for (double y = lo; y <= hi + y_tick / 2; y += y_tick) {
         put("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, y_of(y), left + plot_w, y_of(y));
         put("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n", left - 6, y_of(y) + 4,
@@ -133,12 +124,12 @@ std::string loss_plot_svg(const std::vector<TrainLogRow>& rows, const std::strin
         top + plot_h / 2, top + plot_h / 2);
 
     auto polyline = [&](bool val, const char* color, double stroke) {
-        svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << stroke << "\" points=\"";
+        svg += concat("<polyline fill=\"none\" stroke=\"", color, "\" stroke-width=\"", stroke, "\" points=\"");
         for (const TrainLogRow& r : rows) {
             const double v = val ? r.val_loss : r.loss;
             if (v >= 0 && std::isfinite(v)) put("%.1f,%.1f ", x_of(r.step), y_of(v));
         }
-        svg << "\"/>\n";
+        svg += "\"/>\n";
     };
     polyline(false, "#4878d0", 1);
     polyline(true, "#ee854a", 2);
@@ -151,8 +142,8 @@ std::string loss_plot_svg(const std::vector<TrainLogRow>& rows, const std::strin
     put("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ee854a\" stroke-width=\"2\"/>\n", lx, ly + 18,
         lx + 24, ly + 18);
     put("<text x=\"%.1f\" y=\"%.1f\">validation loss</text>\n", lx + 30, ly + 22);
-    svg << "</svg>\n";
-    return svg.str();
+    svg += "</svg>\n";
+    return svg;
 }
 
 void write_loss_plot(const std::string& path, const std::vector<TrainLogRow>& rows, const std::string& title) {

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "src/models/qa.h"
 #include "tokenizer/unicode.h"
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/json.h"
 
 namespace lm {
@@ -17,11 +15,9 @@ namespace lm {
 namespace {
 
 std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    std::string bytes;
+    if (!files::read(path, bytes)) fail(path, ": cannot open");
+    return bytes;
 }
 
 // Fails naming the line of the first byte that does not start a valid UTF-8 character.
@@ -299,23 +295,17 @@ std::string json_quote(const std::string& s) {
 
 void write_predictions(const std::string& path, const std::vector<std::pair<std::string, std::string>>& answers) {
     const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        if (!out) fail(path, ": cannot write (", tmp, ")");
-        out << "{";
-        for (size_t i = 0; i < answers.size(); ++i)
-            out << (i ? ",\n " : "") << json_quote(answers[i].first) << ": " << json_quote(answers[i].second);
-        out << "}\n";
-        if (!out.flush()) {
-            std::filesystem::remove(tmp);
-            fail(path, ": cannot write");
-        }
+    std::string text = "{";
+    for (size_t i = 0; i < answers.size(); ++i)
+        text += concat(i ? ",\n " : "", json_quote(answers[i].first), ": ", json_quote(answers[i].second));
+    text += "}\n";
+    if (!files::write(tmp, text)) {
+        std::remove(tmp.c_str());
+        fail(path, ": cannot write (", tmp, ")");
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp);
-        fail(path, ": cannot write: ", ec.message());
+    if (const std::string error = files::rename(tmp, path); !error.empty()) {
+        std::remove(tmp.c_str());
+        fail(path, ": cannot write: ", error);
     }
 }
 
