@@ -123,9 +123,12 @@ std::string spm_decode(const Vocab& vocab, int32_t id) {
             return out;
         }
         case TokenType::byte: {
-            unsigned value = 0;
-            if (text.size() == 6 && std::sscanf(text.c_str(), "<0x%02X>", &value) == 1)
-                return std::string(1, static_cast<char>(value));
+            auto hex = [](char c) {  // a hex digit's value, or -1
+                if (c >= '0' && c <= '9') return c - '0';
+                return (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+            };
+            if (text.size() == 6 && text.starts_with("<0x") && text[5] == '>' && hex(text[3]) >= 0 && hex(text[4]) >= 0)
+                return std::string(1, static_cast<char>(hex(text[3]) * 16 + hex(text[4])));
             return text;
         }
         default:

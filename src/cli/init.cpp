@@ -1,5 +1,6 @@
 // lm init --shape NAME|dim,hidden,layers,heads,kv_heads,vocab,ctx --type T OUT.gguf:
 // a random-weight Llama GGUF of a real shape, so benchmarks need no download.
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -7,6 +8,7 @@
 
 #include "src/cli/cli.h"
 #include "weights/error.h"
+#include "weights/files.h"
 #include "weights/gguf.h"
 #include "weights/quant.h"
 
@@ -32,8 +34,14 @@ Shape parse_shape(const std::string& s) {
     for (const Shape& shape : kShapes)
         if (s == shape.name) return shape;
     Shape c{"custom", 0, 0, 0, 0, 0, 0, 0, false};
-    if (std::sscanf(s.c_str(), "%d,%d,%d,%d,%d,%d,%d", &c.dim, &c.hidden, &c.layers, &c.heads, &c.kv_heads, &c.vocab,
-                    &c.ctx) != 7)
+    const std::vector<std::string> fields = files::split(s, ',');
+    int* values[] = {&c.dim, &c.hidden, &c.layers, &c.heads, &c.kv_heads, &c.vocab, &c.ctx};
+    bool numbers = fields.size() == 7;
+    for (size_t i = 0; numbers && i < 7; ++i) {
+        const char *first = fields[i].data(), *last = first + fields[i].size();
+        numbers = std::from_chars(first, last, *values[i]).ptr == last && last != first;
+    }
+    if (!numbers)
         fail("--shape: '", s, "' is neither a preset (stories260K, stories15M, stories42M, stories110M, "
              "tinyllama-1.1b) nor dim,hidden,layers,heads,kv_heads,vocab,ctx");
     if (c.dim <= 0 || c.hidden <= 0 || c.layers <= 0 || c.heads <= 0 || c.kv_heads <= 0 || c.vocab <= 0 || c.ctx <= 0 ||

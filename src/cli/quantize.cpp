@@ -4,6 +4,7 @@
 // that one type (llama-quantize --pure). The blocks come from the reference quantizers in
 // weights/, which follow ggml's, so the tensors are byte-identical to llama-quantize's.
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -63,7 +64,7 @@ const Target& parse_target(const std::string& name) {
 // then by name.
 int layer_of(const std::string& name) {
     int layer = -1;
-    std::sscanf(name.c_str(), "blk.%d.", &layer);
+    if (name.starts_with("blk.")) std::from_chars(name.data() + 4, name.data() + name.size(), layer);
     return layer;
 }
 
