@@ -185,8 +185,12 @@ bench-train: lm
 bench-bert: lm
 	bench/bert.sh
 
+# Time to first token (cold and warm) and peak memory beside llama.cpp (bench/LOAD.md); see bench/load.sh.
+bench-load: lm
+	bench/load.sh
+
 clean:
 	rm -rf $(BUILD) build-* lm
 
-.PHONY: all lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert clean
+.PHONY: all lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert bench-load clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cli/main.d
