@@ -3,11 +3,19 @@
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 CXX      ?= g++
 OPT      ?= -O3
+# make LM_BUILTIN_MODEL=0: an lm without the story model of src/models/default_model.cpp
+# (2.8 MB smaller; `lm run` then needs a MODEL), built in its own directory.
+LM_BUILTIN_MODEL ?= 1
+ifeq ($(LM_BUILTIN_MODEL),0)
+BUILD    ?= build-nomodel
+MODEL_FLAGS = -DLM_BUILTIN_MODEL=0
+else
 BUILD    ?= build
+endif
 ARCH     ?= $(shell $(CXX) -dumpmachine | cut -d- -f1)
 # -fPIC: the same objects make ./lm and liblm.so (no interposition within the library, and in
 # ./lm the linker relaxes thread-local access back to the executable's form).
-CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -fPIC -fno-semantic-interposition -I. -MMD -MP $(EXTRA_CXXFLAGS)
+CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -fPIC -fno-semantic-interposition -I. -MMD -MP $(MODEL_FLAGS) $(EXTRA_CXXFLAGS)
 LDFLAGS   = -fopenmp $(EXTRA_LDFLAGS)
 
 # Per-ISA kernel files: the rest of the program is built for the baseline ISA and
@@ -69,7 +77,7 @@ uninstall:
 # compared with lm's own (tests/c/check.sh); part of make test.
 test-c: lm lib
 	$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD))/prefix DESTDIR=
-	tests/c/check.sh $(abspath $(BUILD))/prefix $(BUILD)
+	LM_BUILTIN_MODEL=$(LM_BUILTIN_MODEL) tests/c/check.sh $(abspath $(BUILD))/prefix $(BUILD)
 	$(MAKE) --no-print-directory uninstall PREFIX=$(abspath $(BUILD))/prefix DESTDIR=
 	@left=$$(find $(BUILD)/prefix -type f -o -type l); [ -z "$$left" ] || { echo "make uninstall left: $$left"; exit 1; }
 
@@ -83,7 +91,9 @@ test-tsan:
 	OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1" build-tsan/threads ""
 
 # The default story model is linked in with .incbin (src/models/default_model.cpp).
+ifneq ($(LM_BUILTIN_MODEL),0)
 $(BUILD)/src/models/default_model.o: weights/default-model.gguf
+endif
 
 $(BUILD)/%_avx2.o: %_avx2.cpp
 	@mkdir -p $(dir $@)

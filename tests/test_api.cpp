@@ -86,23 +86,28 @@ TEST_CASE("C API: a missing file is LM_ERR_IO, bytes that are not a model LM_ERR
     CHECK(lm_model_load_from_memory("", 0, &model) == LM_ERR_MODEL);
     // The message belongs to the failing thread's last call: a success clears it.
     CHECK(lm_api_version() == LM_API_VERSION);
-    REQUIRE(lm_model_load("", &model) == LM_OK);
+    REQUIRE(lm_model_load(lm::testing::kStoryModel, &model) == LM_OK);
     CHECK(std::string(lm_last_error()).empty());
     lm_model_free(model);
+    if (!lm::testing::kBuiltinModel) {  // the empty path names the model this build left out
+        model = nullptr;
+        CHECK(lm_model_load("", &model) != LM_OK);
+        CHECK(std::string(lm_last_error()).find("without the built-in story model") != std::string::npos);
+    }
 }
 
 TEST_CASE("C API: the built-in model from a file and from memory gives the library's logits") {
     const std::string bytes = file_bytes("weights/default-model.gguf");
     REQUIRE(bytes.size() > 1000);
     Handles file, memory;
-    REQUIRE(lm_model_load("", &file.model) == LM_OK);
+    REQUIRE(lm_model_load(lm::testing::kStoryModel, &file.model) == LM_OK);
     REQUIRE(lm_model_load_from_memory(bytes.data(), bytes.size(), &memory.model) == LM_OK);
     CHECK(std::string(lm_model_architecture(memory.model)) == "llama");
     const std::vector<int32_t> ids = tokenize(file.model, "Once upon a time");
     CHECK(ids == tokenize(memory.model, "Once upon a time"));
 
     // The C++ library's own decoder on the same tokens.
-    const lm::ModelFile mf = lm::load_default_model();
+    const lm::ModelFile mf = lm::open_model(lm::testing::kStoryModel);
     const lm::Tokenizer tok(mf.meta);
     const std::vector<int32_t> lib_ids = tok.encode("Once upon a time", true);
     CHECK(ids == lib_ids);
@@ -168,7 +173,7 @@ int collect(void* user, int32_t token, const char* text, size_t length) {
 
 TEST_CASE("C API: greedy lm_generate equals lm_decode + argmax token by token; busy and cancel") {
     Handles h;
-    REQUIRE(lm_model_load("", &h.model) == LM_OK);
+    REQUIRE(lm_model_load(lm::testing::kStoryModel, &h.model) == LM_OK);
     lm_context_params p = lm_context_default_params();
     p.n_ctx = 96, p.n_threads = 2;
     REQUIRE(lm_context_new(h.model, &p, &h.context) == LM_OK);
@@ -231,7 +236,7 @@ TEST_CASE("C API: greedy lm_generate equals lm_decode + argmax token by token; b
 
 TEST_CASE("C API: a prompt longer than the context and a context larger than the model's") {
     Handles h;
-    REQUIRE(lm_model_load("", &h.model) == LM_OK);
+    REQUIRE(lm_model_load(lm::testing::kStoryModel, &h.model) == LM_OK);
     lm_context_params p = lm_context_default_params();
     p.n_ctx = lm_model_context_length(h.model) + 1;
     CHECK(lm_context_new(h.model, &p, &h.context) == LM_ERR_RANGE);
@@ -298,7 +303,7 @@ TEST_CASE("C API: BERT embeddings, classes and answers equal the library's") {
 
 TEST_CASE("C API: training steps lower the loss; the saved model loads with the same loss") {
     Handles h;
-    REQUIRE(lm_model_load("", &h.model) == LM_OK);
+    REQUIRE(lm_model_load(lm::testing::kStoryModel, &h.model) == LM_OK);
     lm_train_params p = lm_train_default_params();
     p.batch = 2, p.seq_len = 12, p.n_threads = 2;
     lm_trainer* trainer = nullptr;

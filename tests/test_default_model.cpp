@@ -13,6 +13,11 @@ using namespace lm;
 TEST_SUITE("default model") {
 
 TEST_CASE("lm run with no model uses the built-in one") {
+    if (!testing::kBuiltinModel) {  // make LM_BUILTIN_MODEL=0
+        testing::expect_lm_error("run 'Once upon a time' --temp 0 -n 40 -t 1",
+                                 "this lm was built without the built-in story model (LM_BUILTIN_MODEL=0): pass MODEL.gguf");
+        return;
+    }
     const testing::LmResult r = testing::run_lm("run 'Once upon a time' --temp 0 -n 40 -t 1");
     CHECK(r.status == 0);
     CHECK(r.out.rfind("Once upon a time", 0) == 0);
@@ -21,7 +26,7 @@ TEST_CASE("lm run with no model uses the built-in one") {
 }
 
 TEST_CASE("built-in model: q8_0 weights under 4 MB, and its loss on held-out stories") {
-    ModelFile file = open_model("");
+    ModelFile file = open_model(testing::kStoryModel);
     size_t bytes = 0;
     for (const Tensor& t : file.tensors) bytes += t.nbytes;
     CHECK(file.mapping->size() <= 4u << 20);
@@ -53,7 +58,8 @@ TEST_CASE("built-in model: q8_0 weights under 4 MB, and its loss on held-out sto
 TEST_CASE("built-in model: a story ends at the end-of-text token, well before the context is full") {
     int ended = 0;
     for (const char* sampling : {"--temp 0", "--seed 1", "--seed 2", "--seed 3", "--seed 4"}) {
-        const testing::LmResult r = testing::run_lm(std::string("run 'Once upon a time' -t 1 ") + sampling);
+        const testing::LmResult r = testing::run_lm(std::string("run ") + (testing::kBuiltinModel ? "" : "weights/default-model.gguf ") +
+                                                    "'Once upon a time' -t 1 " + sampling);
         INFO(sampling, "\n", r.out, r.err);
         CHECK(r.status == 0);
         const size_t second = r.out.find("Once upon a time", 1);

@@ -19,6 +19,16 @@ inline bool in_ci() {
     return ci && std::string(ci) == "true";
 }
 
+// The story model: built into ./lm (the empty path opens it), or, in a build made with
+// LM_BUILTIN_MODEL=0, read from its file in the repository.
+#if !defined(LM_BUILTIN_MODEL) || LM_BUILTIN_MODEL
+inline constexpr bool kBuiltinModel = true;
+inline constexpr const char* kStoryModel = "";
+#else
+inline constexpr bool kBuiltinModel = false;
+inline constexpr const char* kStoryModel = "weights/default-model.gguf";
+#endif
+
 // Path of a file under ../shared/ (tests run from the project root). Empty when the file
 // is missing: the calling test must then return; in CI a missing file fails the test.
 inline std::string shared_file(const std::string& rel) {
