@@ -15,8 +15,11 @@ endif
 ARCH     ?= $(shell $(CXX) -dumpmachine | cut -d- -f1)
 # -fPIC: the same objects make ./lm and liblm.so (no interposition within the library, and in
 # ./lm the linker relaxes thread-local access back to the executable's form).
-CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -fPIC -fno-semantic-interposition -I. -MMD -MP $(MODEL_FLAGS) $(EXTRA_CXXFLAGS)
-LDFLAGS   = -fopenmp $(EXTRA_LDFLAGS)
+CXXFLAGS  = -std=c++20 $(OPT) -g1 -Wall -Wextra -Werror -fopenmp -fPIC -fno-semantic-interposition -I. -MMD -MP $(MODEL_FLAGS) $(SECTIONS) $(EXTRA_CXXFLAGS)
+LDFLAGS   = -fopenmp -Wl,--gc-sections $(EXTRA_LDFLAGS)
+# Each function and variable in a section of its own, so the link drops what nothing reaches
+# (bench/size.sh reads which sections stayed from $(BUILD)/lm.map).
+SECTIONS  = -ffunction-sections -fdata-sections
 
 # Per-ISA kernel files: the rest of the program is built for the baseline ISA and
 # dispatches to these at run time (simd/dispatch.cpp).
@@ -39,7 +42,21 @@ lm: $(BUILD)/lm
 	cp $< $@
 
 $(BUILD)/lm: $(LIB_OBJ) $(BUILD)/src/cli/main.o
-	$(CXX) -o $@ $^ $(LDFLAGS)
+	$(CXX) -o $@ $^ $(LDFLAGS) -Wl,-Map=$@.map
+
+# make static: ./lm-static, the same objects linked with glibc, libstdc++ and libgomp (it needs
+# no shared library, so it runs on a bare container), stripped. (ld warns that libgomp's
+# offloading plugins would need dlopen: lm offloads nothing.)
+$(BUILD)/lm-static: $(LIB_OBJ) $(BUILD)/src/cli/main.o
+	$(CXX) -static -o $@ $^ $(LDFLAGS) -Wl,-Map=$@.map
+
+static: $(BUILD)/lm-static
+	strip -o lm-static $<
+
+# make size: the static lm without the story model, and its code by folder (bench/SIZE.md).
+size:
+	$(MAKE) --no-print-directory static LM_BUILTIN_MODEL=0
+	bench/size.sh build-nomodel/lm-static
 
 $(BUILD)/test_lm: $(LIB_OBJ) $(TEST_OBJ)
 	$(CXX) -o $@ $^ $(LDFLAGS)
@@ -200,7 +217,7 @@ bench-load: lm
 	bench/load.sh
 
 clean:
-	rm -rf $(BUILD) build-* lm
+	rm -rf $(BUILD) build-* lm lm-static
 
-.PHONY: all lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert bench-load clean
+.PHONY: all static size lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert bench-load clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cli/main.d
