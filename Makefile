@@ -21,6 +21,20 @@ LDFLAGS   = -fopenmp -Wl,--gc-sections $(EXTRA_LDFLAGS)
 # (bench/size.sh reads which sections stayed from $(BUILD)/lm.map).
 SECTIONS  = -ffunction-sections -fdata-sections
 
+# Code that runs once per command (flag parsing and printing, file readers and writers, the C
+# API's wrappers, chat templates, checkpoints, logs) is built for size: -Os makes it about half
+# as large, and no command measurably slower (bench/SIZE.md). Kernels, models, training layers,
+# tokenizers, quantizers and the GGUF and JSON parsers (every model load: time to first token)
+# keep $(OPT).
+COLD_OPT ?= -Os
+COLD_SRC := $(wildcard src/cli/*.cpp src/api/*.cpp) \
+	$(addprefix weights/,error.cpp files.cpp limits.cpp llama2c.cpp metadata.cpp mmap.cpp model_file.cpp \
+		safetensors.cpp) \
+	$(addprefix tokenizer/,hf_files.cpp llama2c_vocab.cpp sentencepiece_model.cpp) \
+	$(addprefix src/models/,chat_template.cpp config.cpp default_model.cpp) \
+	$(addprefix src/train/,checkpoint.cpp export.cpp log.cpp task_data.cpp) src/eval/metrics.cpp
+$(COLD_SRC:%.cpp=$(BUILD)/%.o): OPT = $(COLD_OPT)
+
 # Per-ISA kernel files: the rest of the program is built for the baseline ISA and
 # dispatches to these at run time (simd/dispatch.cpp).
 AVX2_FLAGS   = -mavx2 -mfma -mf16c

@@ -519,7 +519,7 @@ ModelFile read_hf_directory(const std::string& dir) {
     const int64_t kv_heads = m.get_int(std::string(names->arch) + ".attention.head_count_kv", heads);
     for (const SafetensorsEntry& e : parse_safetensors(*file.mapping)) {
         std::string name;
-        Layout layout;
+        Layout layout = Layout::as_is;
         if (!map_name(*names, e.name, &name, &layout)) continue;
         if (file.find(name)) fail(weights_path, ": tensors ", e.name, " and another both map to ", name);
         Tensor t = to_tensor(file, e, name);
