@@ -52,8 +52,9 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 
 all: lm
 
+# (./lm is refreshed whenever it differs: it may be the other LM_BUILTIN_MODEL's build.)
 lm: $(BUILD)/lm
-	cp $< $@
+	@cmp -s $< $@ || cp $< $@
 
 $(BUILD)/lm: $(LIB_OBJ) $(BUILD)/src/cli/main.o
 	$(CXX) -o $@ $^ $(LDFLAGS) -Wl,-Map=$@.map
@@ -233,5 +234,5 @@ bench-load: lm
 clean:
 	rm -rf $(BUILD) build-* lm lm-static
 
-.PHONY: all static size lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert bench-load clean
+.PHONY: all lm static size lib install uninstall test test-c test-tsan test-asan test-arm fuzz fuzz-build bench bench-train bench-bert bench-load clean
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cli/main.d
