@@ -8,8 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <fcntl.h>
@@ -99,14 +97,12 @@ void drop_from_page_cache(const std::string& path) {
 // This process's peak resident memory in bytes (VmHWM), and a new start for it (Linux
 // clear_refs 5; where that is refused the peak stays the process's own since it began).
 size_t peak_rss() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    size_t kb = 0;
-    while (std::getline(status, line))
-        if (std::sscanf(line.c_str(), "VmHWM: %zu kB", &kb) == 1) break;
-    return kb * 1024;
+    std::string status;
+    if (!files::read("/proc/self/status", status)) return 0;
+    const size_t at = status.find("VmHWM:");
+    return at == std::string::npos ? 0 : std::strtoull(status.c_str() + at + 6, nullptr, 10) * 1024;
 }
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+void reset_peak_rss() { files::write("/proc/self/clear_refs", "5"); }
 
 // Time from opening the file to the first token's logits (one token at position 0).
 double time_to_first_token(const std::string& path, const DecoderOptions& options, int threads) {
@@ -180,7 +176,7 @@ int cmd_bench(Args& args) {
             const size_t rss = peak_rss();
             const double warm = time_to_first_token(path, first, thread_counts.back());
             std::printf("| %s | %.1f | %d | %.1f | %.1f | %.1f |\n", path.substr(path.find_last_of('/') + 1).c_str(),
-                        std::filesystem::file_size(path) / 1048576.0, thread_counts.back(), 1e3 * cold, 1e3 * warm,
+                        files::size(path) / 1048576.0, thread_counts.back(), 1e3 * cold, 1e3 * warm,
                         rss / 1048576.0);
             std::fflush(stdout);
         }
