@@ -23,11 +23,11 @@ struct Gemma2Weights {
 };
 
 struct Gemma2State {
-    std::vector<float> x, xb, xb2;  // residual stream, normed input, sublayer output [batch][dim]
-    std::vector<float> q, att;      // [batch][n_heads * head_dim]
-    std::vector<float> k, v;        // [batch][kv_dim]
-    std::vector<float> hb, hb2;     // feed-forward gate and up [batch][hidden]
-    std::vector<float> logits;      // last position [vocab]
+    Rows x, xb, xb2;  // residual stream, normed input, sublayer output [batch][dim]
+    Rows q, att;      // [batch][n_heads * head_dim]
+    Rows k, v;        // [batch][kv_dim]
+    Rows hb, hb2;     // feed-forward gate and up [batch][hidden]
+    std::vector<float> logits;  // last position [vocab]
 };
 
 class Gemma2 : public Decoder {

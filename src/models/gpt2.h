@@ -26,10 +26,10 @@ struct Gpt2Weights {
 
 // Activations for up to max_batch tokens at once.
 struct Gpt2State {
-    std::vector<float> x, xb, xb2;  // residual stream, normed input, attention output [batch][dim]
-    std::vector<float> qkv;         // [batch][3 dim]
-    std::vector<float> hb;          // feed-forward hidden [batch][hidden]
-    std::vector<float> logits;      // last position [vocab]
+    Rows x, xb, xb2;  // residual stream, normed input, attention output [batch][dim]
+    Rows qkv;         // [batch][3 dim]
+    Rows hb;          // feed-forward hidden [batch][hidden]
+    std::vector<float> logits;  // last position [vocab]
 };
 
 class Gpt2 : public Decoder {

@@ -28,10 +28,10 @@ struct LlamaWeights {
 
 // Activations for up to max_batch tokens at once.
 struct LlamaState {
-    std::vector<float> x, xb, xb2;  // residual stream, normed input, attention output [batch][dim]
-    std::vector<float> q, k, v;     // [batch][dim], [batch][kv_dim] x2
-    std::vector<float> hb, hb2;     // feed-forward gate and up [batch][hidden]
-    std::vector<float> logits;      // last position [vocab]
+    Rows x, xb, xb2;  // residual stream, normed input, attention output [batch][dim]
+    Rows q, k, v;     // [batch][dim], [batch][kv_dim] x2
+    Rows hb, hb2;     // feed-forward gate and up [batch][hidden]
+    std::vector<float> logits;  // last position [vocab]
 };
 
 class Llama : public Decoder {
