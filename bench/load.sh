@@ -4,7 +4,7 @@
 # bench/LOAD.md. Each round runs both programs cold (the file dropped from the page cache
 # first) and then warm, alternating, so both meet the same machine; the table holds the
 # medians of ROUNDS rounds and their ratio. A run is the whole process, as a user meets it:
-# start, load, a 4-token prompt, one token out (`lm run -n 1`, `llama-cli -n 1`), timed with
+# start, load, the prompt "Once upon a time" (26 tokens in these files' vocabulary), one token out (`lm run -n 1`, `llama-cli -n 1`), timed with
 # GNU time, which also gives the peak resident memory.
 # LLAMA_CPP is llama.cpp's build/bin (with llama-cli); without it only lm runs.
 set -euo pipefail
@@ -39,7 +39,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
     echo
     echo "Machine: $cpu, $(nproc) cores; lm $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
         "llama.cpp $( [ -n "$llama" ] && (git -C "$LLAMA_CPP/../.." rev-parse --short HEAD 2>/dev/null || echo "at $LLAMA_CPP") || echo absent), $(date -u +%Y-%m-%d)"
-    echo "Command: \`make bench-load\` ($ROUNDS rounds, $THREADS threads; medians; a run = start, load, a 4-token prompt, 1 token)"
+    echo "Command: \`make bench-load\` ($ROUNDS rounds, $THREADS threads; medians; a run = start, load, a 26-token prompt, 1 token)"
     echo
     echo "| model | size (MiB) | start | lm (s) | llama.cpp (s) | llama.cpp / lm | lm peak RSS (MiB) | llama.cpp peak RSS (MiB) |"
     echo "|---|---|---|---|---|---|---|---|"
