@@ -4,8 +4,9 @@
 # bench/LOAD.md. Each round runs both programs cold (the file dropped from the page cache
 # first) and then warm, alternating, so both meet the same machine; the table holds the
 # medians of ROUNDS rounds and their ratio. A run is the whole process, as a user meets it:
-# start, load, the prompt "Once upon a time" (26 tokens in these files' vocabulary), one token out (`lm run -n 1`, `llama-cli -n 1`), timed with
-# GNU time, which also gives the peak resident memory.
+# start, load, the prompt "Once upon a time" (26 tokens in these files' vocabulary), one
+# token out (`lm run -n 1`, `llama-cli -n 1`), timed with GNU time, which also gives the
+# peak resident memory.
 # LLAMA_CPP is llama.cpp's build/bin (with llama-cli); without it only lm runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
