@@ -70,4 +70,21 @@ struct StreamedAllocator {
 template <class T>
 using StreamedVector = std::vector<T, StreamedAllocator<T>>;
 
+// A vector whose resize() leaves new elements uninitialized (trivial types), so their pages
+// stay unmapped until written: for buffers sized for the most a run may use and filled as it
+// goes (activation rows, the KV cache).
+template <class T>
+struct UntouchedAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = UntouchedAllocator<U>;
+    };
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+};
+template <class T>
+using UntouchedVector = std::vector<T, UntouchedAllocator<T>>;
+
 }  // namespace lm

@@ -11,20 +11,9 @@
 namespace lm {
 
 // Activation rows for up to max_batch tokens, of which a forward pass writes only the rows
-// of its batch before reading them: resize() here leaves the memory untouched, so a short
-// prompt maps a few pages instead of the whole batch's (tinyllama at max_batch 512: 41 MB).
-template <class T>
-struct UntouchedAllocator : std::allocator<T> {
-    template <class U>
-    struct rebind {
-        using other = UntouchedAllocator<U>;
-    };
-    template <class U>
-    void construct(U* p) noexcept {
-        ::new (static_cast<void*>(p)) U;
-    }
-};
-using Rows = std::vector<float, UntouchedAllocator<float>>;
+// of its batch before reading them: untouched until then, so a short prompt maps a few pages
+// instead of the whole batch's (tinyllama at max_batch 512: 41 MB).
+using Rows = UntouchedVector<float>;
 
 // Throws "MODEL: non-finite logits at position N (...)" for the first of n rows of `width`
 // values (positions first_position, first_position + 1, ...) that holds a NaN or an Inf: the
