@@ -567,12 +567,12 @@ void prepare_model(TrainRun& run) {
         TrainConfig config = train_config_from(run.init_file);
         // A longer --ctx than the model's: its learned positions beyond the old context start
         // from the init below and are learned in this run (rotary positions need nothing).
-        if (T > config.max_seq_len) {
-            std::printf("--ctx %d is longer than the context %d of %s: positions %d..%d start untrained\n", T,
-                        config.max_seq_len, run.init_path.c_str(), config.max_seq_len, T - 1);
-            config.max_seq_len = T;
-        }
+        const int init_context = config.max_seq_len;
+        config.max_seq_len = std::max(config.max_seq_len, T);
         train_model_init(model, with_task_head(run, config), B, T);
+        if (T > init_context && model.p.wpe)
+            std::printf("--ctx %d is longer than the context %d of %s: positions %d..%d start untrained\n", T,
+                        init_context, run.init_path.c_str(), init_context, T - 1);
         train_model_init_weights(model, static_cast<unsigned long>(run.opt.seed), run.init_std);  // a new head keeps these
         train_load_weights(model, run.init_file);
     } else {

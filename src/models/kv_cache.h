@@ -36,9 +36,9 @@ public:
 private:
     int context_ = 0, kv_dim_ = 0;
     DType k_type_ = DType::F16, v_type_ = DType::F16;
-    size_t k_row_ = 0, v_row_ = 0;         // bytes of one position's keys / values
+    size_t k_row_ = 0, v_row_ = 0;            // bytes of one position's keys / values
     UntouchedVector<uint8_t> keys_, values_;  // [layer][context][row bytes], written as positions fill
-    std::vector<float> scratch_;           // per thread: scores, q and a value row
+    std::vector<float> scratch_;              // per thread: scores, q and a value row
 };
 
 }  // namespace lm
