@@ -171,6 +171,7 @@ TEST_CASE("init writes a loadable random model with llama.cpp's Q4_K_M mix; benc
     CHECK(cold > 0);
     CHECK(warm > 0);
     CHECK(rss > mib);  // the process holds at least the model
+    testing::expect_lm_error("bench --load " + q8 + ".missing -t 1", "init-q8_0.gguf.missing: cannot open: No such file");
     testing::expect_lm_error("init --shape 65,172,2,8,4,512,64 " + q8, "not a valid Llama shape");
     testing::expect_lm_error("bench " + q8 + " -t 0", "-t: '0' is not a list");
     // --isa: any level the CPU runs (scalar always), one clear error for the rest.
