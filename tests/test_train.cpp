@@ -310,6 +310,34 @@ TEST_CASE("train model rejects inconsistent configs") {
 }
 }
 
+// A fresh BERT's learned positions start as sinusoids of the other weights' RMS (sin in even,
+// cos in odd columns, wavelengths 2 pi 10000^(i / C)), so position p + k is a fixed linear map
+// of position p; a decoder's learned positions stay random.
+TEST_CASE("a fresh BERT's positions are sinusoids of the init's RMS; GPT-2's stay random") {
+    lm::TrainConfig c;
+    c.arch = lm::TrainArch::bert, c.head = lm::BertHead::mlm, c.vocab_size = 17, c.dim = 8, c.n_layers = 1;
+    c.n_heads = c.n_kv_heads = 2, c.hidden_dim = 16, c.max_seq_len = 12;
+    lm::TrainModel model;
+    lm::train_model_init(model, c, 1, 12);
+    lm::train_model_init_weights(model, 5, 0.05f);
+    const float* wpe = model.params.data() + lm::find_tensor(model, "wpe")->offset;
+    double rms = 0;
+    for (int p = 0; p < 12; ++p)
+        for (int i = 0; i < 8; i += 2) {
+            const double angle = p / std::pow(10000.0, i / 8.0);
+            CHECK(wpe[p * 8 + i] == doctest::Approx(0.05 * std::sqrt(2.0) * std::sin(angle)).epsilon(1e-5));
+            CHECK(wpe[p * 8 + i + 1] == doctest::Approx(0.05 * std::sqrt(2.0) * std::cos(angle)).epsilon(1e-5));
+            rms += (double)wpe[p * 8 + i] * wpe[p * 8 + i] + (double)wpe[p * 8 + i + 1] * wpe[p * 8 + i + 1];
+        }
+    CHECK(std::sqrt(rms / 96) == doctest::Approx(0.05).epsilon(1e-6));
+    c.arch = lm::TrainArch::gpt2;
+    lm::TrainModel gpt2;
+    lm::train_model_init(gpt2, c, 1, 12);
+    lm::train_model_init_weights(gpt2, 5, 0.05f);
+    const float* gpe = gpt2.params.data() + lm::find_tensor(gpt2, "wpe")->offset;
+    CHECK(gpe[0 * 8 + 1] != doctest::Approx(0.05 * std::sqrt(2.0)).epsilon(1e-3));  // cos(0) would be that
+}
+
 // Dropout (BertBatch::dropout) is a fixed mask for a fixed seed, so the loss is a smooth
 // function of the weights and the backward can be checked against central differences of the
 // float forward; the mask drops about p of the values and scales the rest by 1 / (1 - p).

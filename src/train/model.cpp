@@ -282,6 +282,20 @@ void train_model_init_weights(TrainModel& m, unsigned long seed, float std) {
         if (t.name == "rnnwx") sigma = 1.0f / std::sqrt((float)c.dim);
         if (t.name == "rnnwh") sigma = 1.0f / std::sqrt((float)c.hidden_dim);
         for (size_t i = 0; i < t.size; ++i) w[i] = norm ? 1.0f : t.decay ? normal(rng) * sigma : 0.0f;
+        // BERT's learned positions start as sinusoids of the same RMS as the other weights: with
+        // random ones a bidirectional encoder cannot tell its neighbours from far tokens, and
+        // masked-LM sits on the unigram plateau (predicting the token frequencies) for
+        // thousands of steps; a sinusoid's shift by k is a linear map, so attention can pick
+        // "the next token" from the first steps on.
+        if (t.name == "wpe" && c.arch == TrainArch::bert) {
+            const size_t C = c.dim;
+            for (size_t p = 0; p < t.size / C; ++p)
+                for (size_t i = 0; i + 1 < C; i += 2) {
+                    const double angle = p / std::pow(10000.0, (double)i / C);
+                    w[p * C + i] = static_cast<float>(std::sqrt(2.0) * sigma * std::sin(angle));
+                    w[p * C + i + 1] = static_cast<float>(std::sqrt(2.0) * sigma * std::cos(angle));
+                }
+        }
     }
 }
 
