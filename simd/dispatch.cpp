@@ -168,6 +168,8 @@ QuantizeFn activation_quantizer(DType act, Isa isa) {
 #if defined(__x86_64__)
     if (avx512_kernels(isa))
         if (QuantizeFn fn = avx512_quantizer(act)) return fn;
+    if (isa == Isa::Avx2)
+        if (QuantizeFn fn = avx2_quantizer(act)) return fn;
 #else
     (void)isa;
 #endif

@@ -4,7 +4,8 @@
 //   float GEMM    (gemm*.h/cpp)  f32/f16 weights, n >= 8, and training: packed, cache-blocked
 //   integer GEMM  (qgemm*.h/cpp) block-quantized weights, n >= 8, AVX-512 VNNI
 //   packed tiles  (repack*.cpp)  decode over load-time interleaved copies (simd/repack.h)
-// plus the activation quantizers (quantize_avx512.cpp). Only simd/ and tests include this.
+// plus the activation quantizers (quantize_avx512.cpp, quantize_avx2.cpp). Only simd/ and tests
+// include this.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +48,7 @@ TileFn tile_kernel(DType weight, Isa isa);
 using QuantizeFn = void (*)(const float* x, void* dst, int64_t n);
 QuantizeFn activation_quantizer(DType act, Isa isa);
 QuantizeFn avx512_quantizer(DType act);  // nullptr for types without a vector version
+QuantizeFn avx2_quantizer(DType act);    // q8_0, q8_1
 // Rounds n floats to the nearest f16 values (as f32): what f16 weights' GEMM multiplies by.
 void round_to_f16(const float* x, float* out, int64_t n, Isa isa);
 void round_to_f16_avx512(const float* x, float* out, int64_t n);
