@@ -195,6 +195,7 @@ void round_to_f16(const float* x, float* out, int64_t n, Isa isa) {
 QGemmFn qgemm_kernel(DType weight, Isa isa) {
 #if defined(__x86_64__)
     if (avx512_kernels(isa)) return avx512_qgemm(weight);
+    if (isa == Isa::Avx2) return avx2_qgemm(weight);
 #else
     (void)weight, (void)isa;
 #endif

@@ -2,7 +2,7 @@
 // Three families, each with a scalar reference or tested against one:
 //   tile kernels  (dot_*.cpp)    a few rows x a few tokens of dot products; decode and small n
 //   float GEMM    (gemm*.h/cpp)  f32/f16 weights, n >= 8, and training: packed, cache-blocked
-//   integer GEMM  (qgemm*.h/cpp) block-quantized weights, n >= 8, AVX-512 VNNI
+//   integer GEMM  (qgemm*.h/cpp) block-quantized weights, n >= 8, AVX-512 VNNI and AVX2
 //   packed tiles  (repack*.cpp)  decode over load-time interleaved copies (simd/repack.h)
 // plus the activation quantizers (quantize_avx512.cpp, quantize_avx2.cpp). Only simd/ and tests
 // include this.
@@ -78,6 +78,7 @@ using QGemmFn = void (*)(float* y, const void* w, bool packed, const void* x, in
                          int threads);
 QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
+QGemmFn avx2_qgemm(DType weight);  // q8_0, q4_0, q4_1
 
 // Kernels over repacked weights (simd/repack.h; decode, and prompts for the types matmul.cpp
 // names): y as TileFn for nr <= 16 rows of the packed group at `group`. Bit-identical to

@@ -225,42 +225,50 @@ TEST_CASE("float GEMMs against a double reference at every level") {
     }
 }
 
-// The integer GEMM against the scalar block dots: several 16-sub-block groups plus a partial one
-// (also exactly half a group, which is folded), row and token tails, and any thread count;
-// reading the load-time packed copy (a partial 16-row group) gives the same bits.
+// The integer GEMM against the scalar block dots, for every level that has one. Row lengths:
+// one to four blocks (AVX2 spreads a short last group over 8, 4, 2 lanes), 9 (8 + 1), and 37
+// and 40 (AVX-512: 2 groups of 16 + 5, + 8 = half a group, folded; AVX2: 4 + 5 and 5 whole
+// groups of 8); the k-quants 1, 4 and 5 super-blocks. Rows: a partial micro-kernel tile, and
+// 37 = two 16-row panels + 5; tokens 1, 2 and 11 (partial tiles of tokens); any thread count.
+// Reading the load-time packed copy (partial 16-row groups) gives the same bits.
 TEST_CASE("integer GEMM matches the scalar reference") {
     for (Isa isa : reachable_isas()) {
         if (isa == Isa::Scalar) continue;
-        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q4_K, DType::Q6_K})
-        for (int64_t blocks : {37, 40}) {  // 32-element types: 2 groups + 5 / + 8 sub-blocks
+        for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q4_K, DType::Q6_K}) {
             QGemmFn qgemm = qgemm_kernel(type, isa);
             if (!qgemm) continue;
             DType act;
             REQUIRE(activation_type(type, &act));
-            const int64_t m = 13, k = info(type).block_size == 256 ? 256 * (blocks == 37 ? 5 : 4) : 32 * blocks;
-            const int n = 11;
-            const std::vector<uint8_t> w = random_rows(type, m, k, 7), x = random_rows(act, n, k, 8);
-            const size_t ws = row_bytes(type, k), xs = row_bytes(act, k);
-            std::vector<float> y(m * n), y2(m * n), y_ref(m * n);
-            qgemm(y.data(), w.data(), false, x.data(), m, k, n, 1);
-            qgemm(y2.data(), w.data(), false, x.data(), m, k, n, 2);
-            scalar_tile(type)(k, w.data(), ws, static_cast<int>(m), x.data(), xs, n, y_ref.data(), m);
-            double worst = 0;
-            for (int t = 0; t < n; ++t)
-                for (int64_t r = 0; r < m; ++r) {
-                    const double mag = magnitude(type, act, w.data() + r * ws, x.data() + t * xs, k);
-                    worst = std::fmax(worst, std::fabs(y[t * m + r] - y_ref[t * m + r]) / mag);
-                }
-            INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " k ", k, " worst ", worst);
-            CHECK(worst < 2e-6);
-            CHECK(std::memcmp(y.data(), y2.data(), y.size() * 4) == 0);
-            Tensor t;
-            t.type = type, t.n_dims = 2, t.ne[0] = k, t.ne[1] = m, t.data = w.data(), t.nbytes = w.size();
-            StreamedVector<uint8_t> storage;
-            REQUIRE(repack(t, storage));  // every type with an integer GEMM has a packed layout
-            std::vector<float> y3(m * n);
-            qgemm(y3.data(), t.packed, true, x.data(), m, k, n, 2);
-            CHECK(std::memcmp(y.data(), y3.data(), y.size() * 4) == 0);
+            const bool k_quant = info(type).block_size == QK_K;
+            const std::vector<int64_t> ks = k_quant ? std::vector<int64_t>{256, 4 * 256, 5 * 256}
+                                                    : std::vector<int64_t>{32, 64, 96, 128, 9 * 32, 37 * 32, 40 * 32};
+            for (int64_t k : ks)
+            for (int64_t m : {13, 37})
+            for (int n : {1, 2, 11}) {
+                const std::vector<uint8_t> w = random_rows(type, m, k, 7), x = random_rows(act, n, k, 8);
+                const size_t ws = row_bytes(type, k), xs = row_bytes(act, k);
+                std::vector<float> y(m * n), y2(m * n), y_ref(m * n);
+                qgemm(y.data(), w.data(), false, x.data(), m, k, n, 1);
+                qgemm(y2.data(), w.data(), false, x.data(), m, k, n, 2);
+                scalar_tile(type)(k, w.data(), ws, static_cast<int>(m), x.data(), xs, n, y_ref.data(), m);
+                double worst = 0;
+                for (int t = 0; t < n; ++t)
+                    for (int64_t r = 0; r < m; ++r) {
+                        const double mag = magnitude(type, act, w.data() + r * ws, x.data() + t * xs, k);
+                        worst = std::fmax(worst, std::fabs(y[t * m + r] - y_ref[t * m + r]) / mag);
+                    }
+                INFO(std::string(isa_name(isa)), " ", std::string(dtype_name(type)), " m ", m, " k ", k, " n ", n,
+                     " worst ", worst);
+                CHECK(worst < 2e-6);
+                CHECK(std::memcmp(y.data(), y2.data(), y.size() * 4) == 0);
+                Tensor t;
+                t.type = type, t.n_dims = 2, t.ne[0] = k, t.ne[1] = m, t.data = w.data(), t.nbytes = w.size();
+                StreamedVector<uint8_t> storage;
+                REQUIRE(repack(t, storage));  // every type with an integer GEMM has a packed layout
+                std::vector<float> y3(m * n);
+                qgemm(y3.data(), t.packed, true, x.data(), m, k, n, 2);
+                CHECK(std::memcmp(y.data(), y3.data(), y.size() * 4) == 0);
+            }
         }
     }
 }
