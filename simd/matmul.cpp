@@ -249,7 +249,8 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
 // k-quants' packed kernels take one token at a time: those stay on the integer GEMM, which
 // reads their packed copy. On AMX, q8_0 and q4_0 prompts multiply on the tile unit. On AVX2
 // the integer GEMM (8 blocks a group, panels of 16 rows) beats the packed kernels for every
-// type it has, at every shape measured (stories110M, tinyllama-1.1b; q8_0 ~1.5x, q4_0 ~2x).
+// type it has, at every shape measured (stories110M, tinyllama-1.1b; q8_0 ~1.5x, q4_0 ~2x,
+// q4_K ~1.5x).
 bool packed_prompts(const Tensor& w) {
     if (!w.packed || !simd::packed_tile_kernel(w.type, simd::active_isa())) return false;
     if (simd::amx_tile_kernel(w.type, simd::active_isa())) return true;

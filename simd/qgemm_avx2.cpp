@@ -94,7 +94,7 @@ inline void fill_group(const uint8_t* codes, int count, const float* d, const fl
     set_scales(count, d, e, extra_once, g);
     if (count == kLanes) {
         __m256i v[8];
-        for (int j = 0; j < 8; ++j) v[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * j));
+        for (int j = 0; j < 8; ++j) v[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * j));
         transpose8(v);
         for (int i = 0; i < 8; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(g->q[i]), v[i]);
         return;
@@ -271,6 +271,66 @@ struct BlockFormat {
     }
 };
 
+// q4_K against q8_K: one group per super-block, lane j its sub-block j of 32 elements (the
+// k-quant's own), whose float scale is d x its 6-bit scale; the minimum enters through
+// `extra`: (-dmin m_j) x (the activations' d x their sum over sub-block j, from bsums).
+struct Q4_KFormat {
+    using W = block_q4_K;
+    using X = block_q8_K;
+    static constexpr int kWeightBlock = QK_K, kActivationBlock = QK_K, kSteps = 8, kOffset = 0;
+    static constexpr bool kSigned = false, kExtra = true;
+
+    static int64_t groups(int64_t k) { return k / QK_K; }
+    static int last_steps(int64_t) { return kSteps; }
+
+    static void pack_weights(const block_q4_K* row, int64_t k, Group* groups) {
+        const __m256i nibble = _mm256_set1_epi8(0x0F);
+        alignas(32) uint8_t codes[kLanes][32];
+        float d[kLanes], m[kLanes];
+        for (int64_t g = 0; g < k / QK_K; ++g) {
+            const block_q4_K& b = row[g];
+            for (int c = 0; c < 4; ++c) {  // chunk c: sub-blocks 2c (low nibbles), 2c + 1 (high)
+                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
+                _mm256_store_si256(reinterpret_cast<__m256i*>(codes[2 * c]), _mm256_and_si256(v, nibble));
+                _mm256_store_si256(reinterpret_cast<__m256i*>(codes[2 * c + 1]),
+                                   _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            }
+            for (int j = 0; j < kLanes; ++j) {
+                uint8_t sc, mn;
+                q4_K_scale_min(j, b.scales, &sc, &mn);
+                d[j] = _cvtsh_ss(b.d) * sc;
+                m[j] = -_cvtsh_ss(b.dmin) * mn;
+            }
+            fill_group(codes[0], kLanes, d, m, true, &groups[g]);
+        }
+    }
+
+    // The packed copy's rows are unpacked to ggml's blocks first (their codes are not in
+    // sub-block order there).
+    static void pack_panel_packed(const uint8_t* group, int nr, int64_t k, Group* out) {
+        using P = Packed<block_q4_K>;
+        thread_local std::vector<block_q4_K> row;
+        const int64_t nb = k / QK_K;
+        if (row.size() < static_cast<size_t>(nb)) row.resize(nb);
+        for (int r = 0; r < nr; ++r) {
+            for (int64_t b = 0; b < nb; ++b) P::unpack(group + b * P::kBytes, r, &row[b]);
+            pack_weights(row.data(), k, out + r * nb);
+        }
+    }
+
+    static void pack_activations(const block_q8_K* row, int64_t k, Group* groups) {
+        float d[kLanes], s[kLanes];
+        for (int64_t g = 0; g < k / QK_K; ++g) {
+            const block_q8_K& b = row[g];
+            for (int j = 0; j < kLanes; ++j) {
+                d[j] = b.d;
+                s[j] = b.d * static_cast<float>(b.bsums[2 * j] + b.bsums[2 * j + 1]);
+            }
+            fill_group(reinterpret_cast<const uint8_t*>(b.qs), kLanes, d, s, false, &groups[g]);
+        }
+    }
+};
+
 // Pins v to a register at this point of the step loop. Without it GCC reassociates the
 // unrolled chains of additions into trees whose many products spill to the stack, and folds
 // a weight load into each of its C multiplies (the loads then bound the loop).
@@ -427,6 +487,7 @@ QGemmFn avx2_qgemm(DType weight) {
         case DType::Q8_0: return qgemm<BlockFormat<block_q8_0, Q8_0Codes, block_q8_0>>;
         case DType::Q4_0: return qgemm<BlockFormat<block_q4_0, Q4_0Codes, block_q8_0>>;
         case DType::Q4_1: return qgemm<BlockFormat<block_q4_1, Q4_1Codes, block_q8_1>>;
+        case DType::Q4_K: return qgemm<Q4_KFormat>;
         default: return nullptr;
     }
 }
