@@ -78,7 +78,7 @@ using QGemmFn = void (*)(float* y, const void* w, bool packed, const void* x, in
                          int threads);
 QGemmFn qgemm_kernel(DType weight, Isa isa);
 QGemmFn avx512_qgemm(DType weight);
-QGemmFn avx2_qgemm(DType weight);  // q8_0, q4_0, q4_1, q4_K
+QGemmFn avx2_qgemm(DType weight);  // q8_0, q4_0, q4_1, q4_K, q6_K
 
 // Kernels over repacked weights (simd/repack.h; decode, and prompts for the types matmul.cpp
 // names): y as TileFn for nr <= 16 rows of the packed group at `group`. Bit-identical to

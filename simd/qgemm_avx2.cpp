@@ -88,6 +88,18 @@ inline void set_scales(int count, const float* d, const float* e, bool extra_onc
     }
 }
 
+// Steps 0..steps-1 of a group: lane j < used holds dwords steps x j .. steps x j + steps - 1
+// of the codes; the other lanes are zero.
+inline void interleave(const uint8_t* codes, int steps, int used, Group* g) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(used), lane);
+    const __m256i at = _mm256_mullo_epi32(lane, _mm256_set1_epi32(4 * steps));
+    for (int i = 0; i < steps; ++i)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(g->q[i]),
+                           _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(codes),
+                                                       _mm256_add_epi32(at, _mm256_set1_epi32(4 * i)), valid, 1));
+}
+
 // A group from `count` blocks of 32 codes (at codes, block after block): lane j holds dwords
 // steps x j .. steps x j + steps - 1 of the codes, that is part j % lanes of block j / lanes.
 inline void fill_group(const uint8_t* codes, int count, const float* d, const float* e, bool extra_once, Group* g) {
@@ -99,14 +111,7 @@ inline void fill_group(const uint8_t* codes, int count, const float* d, const fl
         for (int i = 0; i < 8; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(g->q[i]), v[i]);
         return;
     }
-    const int steps = steps_of(count);
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(count * lanes_per_block(count)), lane);
-    const __m256i at = _mm256_mullo_epi32(lane, _mm256_set1_epi32(4 * steps));
-    for (int i = 0; i < steps; ++i)
-        _mm256_store_si256(reinterpret_cast<__m256i*>(g->q[i]),
-                           _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(codes),
-                                                       _mm256_add_epi32(at, _mm256_set1_epi32(4 * i)), valid, 1));
+    interleave(codes, steps_of(count), count * lanes_per_block(count), g);
 }
 
 // offset = -o x the sum of each lane's (activation) codes.
@@ -182,6 +187,7 @@ struct BlockFormat {
     using X = XBlock;
     static constexpr int kWeightBlock = QK, kActivationBlock = QK, kSteps = 8, kOffset = Codes::kOffset;
     static constexpr bool kSigned = Codes::kSigned, kExtra = std::is_same_v<Block, block_q4_1>;
+    static constexpr int kChain = kSigned ? 1 : 8;
 
     static int64_t groups(int64_t k) { return (k / QK + kLanes - 1) / kLanes; }
     static int last_steps(int64_t k) { return steps_of(static_cast<int>((k / QK - 1) % kLanes + 1)); }
@@ -277,7 +283,7 @@ struct BlockFormat {
 struct Q4_KFormat {
     using W = block_q4_K;
     using X = block_q8_K;
-    static constexpr int kWeightBlock = QK_K, kActivationBlock = QK_K, kSteps = 8, kOffset = 0;
+    static constexpr int kWeightBlock = QK_K, kActivationBlock = QK_K, kSteps = 8, kOffset = 0, kChain = 8;
     static constexpr bool kSigned = false, kExtra = true;
 
     static int64_t groups(int64_t k) { return k / QK_K; }
@@ -331,6 +337,80 @@ struct Q4_KFormat {
     }
 };
 
+// q6_K against q8_K: a lane per 16-element sub-block (the k-quant's own), two groups of 4
+// steps per super-block; each sub-block's float scale is d x its 8-bit scale. Codes are 0..63
+// (q + 32): a pair is at most 2 x 63 x 127 = 16002, widened at every step; the offset is
+// -32 x the activations' 16-element sums (bsums).
+struct Q6_KFormat {
+    using W = block_q6_K;
+    using X = block_q8_K;
+    static constexpr int kWeightBlock = QK_K, kActivationBlock = QK_K, kSteps = 4, kOffset = 32, kChain = 1;
+    static constexpr bool kSigned = false, kExtra = false;
+
+    static int64_t groups(int64_t k) { return 2 * (k / QK_K); }
+    static int last_steps(int64_t) { return kSteps; }
+
+    // The 256 codes (0..63) in element order; layout as in dequantize_row_q6_K.
+    static void unpack(const block_q6_K& b, uint8_t* out) {
+        const __m256i nibble = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+        for (int h = 0; h < 2; ++h) {
+            const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
+            const __m256i low2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
+            const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+            const __m256i nibbles[4] = {_mm256_and_si256(low, nibble), _mm256_and_si256(low2, nibble),
+                                        _mm256_and_si256(_mm256_srli_epi16(low, 4), nibble),
+                                        _mm256_and_si256(_mm256_srli_epi16(low2, 4), nibble)};
+            for (int q = 0; q < 4; ++q) {  // elements 128h + 32q + l: bits 2q, 2q + 1 of qh[32h + l] on top
+                const __m256i top = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * q), two), 4);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 128 * h + 32 * q),
+                                    _mm256_or_si256(nibbles[q], top));
+            }
+        }
+    }
+
+    static void pack_weights(const block_q6_K* row, int64_t k, Group* groups) {
+        alignas(32) uint8_t codes[QK_K];
+        for (int64_t b = 0; b < k / QK_K; ++b) {
+            unpack(row[b], codes);
+            const float d = _cvtsh_ss(row[b].d);
+            for (int h = 0; h < 2; ++h) {
+                Group* g = &groups[2 * b + h];
+                interleave(codes + 128 * h, kSteps, kLanes, g);
+                for (int j = 0; j < kLanes; ++j) {
+                    g->d[j] = d * row[b].scales[8 * h + j];
+                    g->extra[j] = 0.f;
+                    g->offset[j] = 0;
+                }
+            }
+        }
+    }
+
+    // The packed copy's rows are unpacked to ggml's blocks first.
+    static void pack_panel_packed(const uint8_t* group, int nr, int64_t k, Group* out) {
+        using P = Packed<block_q6_K>;
+        thread_local std::vector<block_q6_K> row;
+        const int64_t nb = k / QK_K;
+        if (row.size() < static_cast<size_t>(nb)) row.resize(nb);
+        for (int r = 0; r < nr; ++r) {
+            for (int64_t b = 0; b < nb; ++b) P::unpack(group + b * P::kBytes, r, &row[b]);
+            pack_weights(row.data(), k, out + r * groups(k));
+        }
+    }
+
+    static void pack_activations(const block_q8_K* row, int64_t k, Group* groups) {
+        for (int64_t b = 0; b < k / QK_K; ++b)
+            for (int h = 0; h < 2; ++h) {
+                Group* g = &groups[2 * b + h];
+                interleave(reinterpret_cast<const uint8_t*>(row[b].qs) + 128 * h, kSteps, kLanes, g);
+                for (int j = 0; j < kLanes; ++j) {
+                    g->d[j] = row[b].d;
+                    g->extra[j] = 0.f;
+                    g->offset[j] = -kOffset * row[b].bsums[8 * h + j];
+                }
+            }
+    }
+};
+
 // Pins v to a register at this point of the step loop. Without it GCC reassociates the
 // unrolled chains of additions into trees whose many products spill to the stack, and folds
 // a weight load into each of its C multiplies (the loads then bound the loop).
@@ -343,7 +423,7 @@ template <int R, int C, int Steps, class F>
                                              __m256 (&acc)[R][C]) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i sum[R][C];
-    if constexpr (F::kSigned) {
+    if constexpr (F::kChain == 1) {  // every pair sum widened at once
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) sum[r][c] = _mm256_setzero_si256();
 #pragma GCC unroll 8
@@ -353,16 +433,18 @@ template <int R, int C, int Steps, class F>
             for (int r = 0; r < R; ++r) {
                 __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(w[r][g].q[i]));
                 keep(wv);  // one load for all C products, not one folded into each
-                const __m256i magnitude = _mm256_abs_epi8(wv);
+                const __m256i magnitude = F::kSigned ? _mm256_abs_epi8(wv) : wv;
                 for (int c = 0; c < C; ++c) {
-                    const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(xv[c], wv));
+                    const __m256i signed_x = F::kSigned ? _mm256_sign_epi8(xv[c], wv) : xv[c];
+                    const __m256i pairs = _mm256_maddubs_epi16(magnitude, signed_x);
                     sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(pairs, ones));
                     keep(sum[r][c]);
                 }
             }
         }
-    } else {
-        __m256i pairs[R][C];  // 16-bit pair sums of the whole group
+    } else {  // the whole group's pair sums in 16 bits
+        static_assert(F::kChain == F::kSteps);
+        __m256i pairs[R][C];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) pairs[r][c] = _mm256_setzero_si256();
 #pragma GCC unroll 8
@@ -379,13 +461,13 @@ template <int R, int C, int Steps, class F>
             }
         }
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) {
-                sum[r][c] = _mm256_madd_epi16(pairs[r][c], ones);
-                if constexpr (F::kOffset != 0)
-                    sum[r][c] = _mm256_add_epi32(sum[r][c],
-                                                 _mm256_load_si256(reinterpret_cast<const __m256i*>(x[c][g].offset)));
-            }
+            for (int c = 0; c < C; ++c) sum[r][c] = _mm256_madd_epi16(pairs[r][c], ones);
     }
+    if constexpr (F::kOffset != 0)
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c)
+                sum[r][c] = _mm256_add_epi32(sum[r][c],
+                                             _mm256_load_si256(reinterpret_cast<const __m256i*>(x[c][g].offset)));
     for (int r = 0; r < R; ++r) {
         const __m256 dw = _mm256_load_ps(w[r][g].d);
         for (int c = 0; c < C; ++c) {
@@ -423,7 +505,8 @@ void micro_cols(int nc, int64_t groups, int last_steps, const Group* const* w, c
 }
 
 // F: W, X (block types) of kWeightBlock / kActivationBlock elements, kSteps, kOffset (the
-// weights' code offset), kSigned, kExtra, groups(k), last_steps(k), pack_weights(row, k,
+// weights' code offset), kSigned, kChain (steps summed in 16 bits before widening: 1 or
+// kSteps), kExtra, groups(k), last_steps(k), pack_weights(row, k,
 // groups), pack_panel_packed(group, nr, k, groups) (rows 0..nr-1 of a 16-row packed group,
 // simd/repack.h) and pack_activations(row, k, groups).
 template <class F>
@@ -488,6 +571,7 @@ QGemmFn avx2_qgemm(DType weight) {
         case DType::Q4_0: return qgemm<BlockFormat<block_q4_0, Q4_0Codes, block_q8_0>>;
         case DType::Q4_1: return qgemm<BlockFormat<block_q4_1, Q4_1Codes, block_q8_1>>;
         case DType::Q4_K: return qgemm<Q4_KFormat>;
+        case DType::Q6_K: return qgemm<Q6_KFormat>;
         default: return nullptr;
     }
 }
