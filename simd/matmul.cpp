@@ -250,7 +250,7 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
 // reads their packed copy. On AMX, q8_0 and q4_0 prompts multiply on the tile unit. On AVX2
 // the integer GEMM (8 blocks a group, panels of 16 rows) beats the packed kernels for every
 // type it has, at every shape measured (stories110M, tinyllama-1.1b; q8_0 ~1.5x, q4_0 ~2x,
-// q4_K ~1.5x).
+// q4_K_M ~2x).
 bool packed_prompts(const Tensor& w) {
     if (!w.packed || !simd::packed_tile_kernel(w.type, simd::active_isa())) return false;
     if (simd::amx_tile_kernel(w.type, simd::active_isa())) return true;

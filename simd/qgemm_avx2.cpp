@@ -1,15 +1,17 @@
 // The integer GEMM for block-quantized weights on AVX2 (prompt processing): simd/qgemm.h's
-// design on 8 dword lanes. A group holds 8 blocks, lane j the codes of block j, so that the
-// integer sums of 8 blocks end in one register and the float work (convert, scale,
-// accumulate) is done once per 8 blocks. AVX2 has no vpdpbusd; which products stand in for it
-// depends on the codes' range (activation codes, q8_0 / q8_1, are -127..127):
-//   - 4-bit codes (0..15, the offset subtracted through the activations' code sums):
-//     vpmaddubsw (unsigned x signed bytes -> 16-bit pair sums, saturating). A pair is at most
-//     2 x 15 x 127 = 3810, so the 8 steps of a group (30480) add up in 16 bits and are widened
-//     once (vpmaddwd by ones): one multiply per 32 products.
+// design on 8 dword lanes. A group holds 8 blocks (the k-quants: 8 of their sub-blocks), lane
+// j the codes of block j, so that the integer sums of 8 blocks end in one register and the
+// float work (convert, scale, accumulate) is done once per group. AVX2 has no vpdpbusd;
+// vpmaddubsw multiplies unsigned by signed bytes into 16-bit pair sums, which it saturates,
+// and vpmaddwd by ones widens them. Nothing saturates here, since activation codes (q8_0,
+// q8_1, q8_K) are -127..127:
+//   - 4-bit codes (q4_0, q4_1, q4_K: 0..15, an offset subtracted through the activations'
+//     code sums): a pair is at most 2 x 15 x 127 = 3810, so the 8 steps of a group (30480)
+//     add up in 16 bits and are widened once: one multiply per 32 products.
+//   - q6_K (0..63, offset 32): a pair is at most 2 x 63 x 127 = 16002, widened at every step.
 //   - q8_0 (-128..127), the sign trick: |w| as the unsigned side, the activations given w's
-//     sign (vpsignb); a pair is at most 2 x 128 x 127 = 32512, so every pair sum is widened at
-//     once: vpsignb, vpmaddubsw, vpmaddwd per 32 products (+ vpabsb per weight register).
+//     sign (vpsignb); a pair is at most 2 x 128 x 127 = 32512, widened at every step:
+//     vpsignb, vpmaddubsw, vpmaddwd per 32 products (+ vpabsb per weight register).
 //     Widening the codes to 16 bits at packing instead (two vpmaddwd per 32 products, nothing
 //     to sign) measured the same on Zen 3 (stories110M / tinyllama shapes, n = 128): both
 //     issue ~4 instructions per 32 products, and q8_0 runs at ~60 % of q4_0's speed either way.
