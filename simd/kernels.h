@@ -48,7 +48,7 @@ TileFn tile_kernel(DType weight, Isa isa);
 using QuantizeFn = void (*)(const float* x, void* dst, int64_t n);
 QuantizeFn activation_quantizer(DType act, Isa isa);
 QuantizeFn avx512_quantizer(DType act);  // nullptr for types without a vector version
-QuantizeFn avx2_quantizer(DType act);    // q8_0, q8_1
+QuantizeFn avx2_quantizer(DType act);    // q8_0, q8_1, q8_K
 // Rounds n floats to the nearest f16 values (as f32): what f16 weights' GEMM multiplies by.
 void round_to_f16(const float* x, float* out, int64_t n, Isa isa);
 void round_to_f16_avx512(const float* x, float* out, int64_t n);

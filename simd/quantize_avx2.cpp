@@ -1,6 +1,6 @@
-// AVX2 activation quantizers for q8_0 / q8_1, bit-identical to the reference quantize_row
-// (weights/quant.cpp) as the AVX-512 ones (quantize_avx512.cpp): the same scale arithmetic,
-// and roundf's ties-away-from-zero rebuilt from truncation. Prompts quantize every token's
+// AVX2 activation quantizers for q8_0 / q8_1 / q8_K, bit-identical to the reference
+// quantize_row (weights/quant.cpp, quant_k_sym.cpp) as the AVX-512 ones (quantize_avx512.cpp):
+// the same scale arithmetic, and roundf's ties-away-from-zero rebuilt from truncation. Prompts quantize every token's
 // activations before each matmul; the reference took ~15 % of a q8_0 prompt on AVX2.
 #include "simd/x86.h"  // first: it sets up <immintrin.h>
 
@@ -79,12 +79,54 @@ void quantize_q8_1(const float* x, void* dst, int64_t n) {
     }
 }
 
+// q8_K: the signed extreme maps to -127 (ties to even, as nearest_int), clamped at 127;
+// 16-element sums. Blocks of zeros, with NaN or +-Inf, or so small that -127 / max overflows
+// take the reference.
+void quantize_q8_K(const float* x, void* dst, int64_t n) {
+    block_q8_K* y = static_cast<block_q8_K*>(dst);
+    for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
+        __m256 vmax = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K; j += 8) {
+            const __m256 v = abs_ps(_mm256_loadu_ps(x + j));
+            bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, _mm256_set1_ps(INFINITY), _CMP_NLT_UQ));
+            vmax = _mm256_max_ps(vmax, v);
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+        if (_mm256_movemask_ps(bad) || amax == 0 || !std::isfinite(127.f / amax)) {
+            quantize_row(DType::Q8_K, x, &y[i], QK_K);
+            continue;
+        }
+        int first = 0;  // the first element of largest magnitude gives the sign (as the reference)
+        while (first < QK_K - 1 && std::fabs(x[first]) != amax) ++first;
+        const float iscale = -127.f / x[first];
+        for (int j = 0; j < QK_K; j += 16) {
+            __m256i q[2];
+            for (int h = 0; h < 2; ++h) {
+                const __m256 v = _mm256_mul_ps(_mm256_set1_ps(iscale), _mm256_loadu_ps(x + j + 8 * h));
+                const __m256 rounded = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                q[h] = _mm256_min_epi32(_mm256_cvtps_epi32(rounded), _mm256_set1_epi32(127));
+            }
+            const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(q[0]), _mm256_extracti128_si256(q[0], 1));
+            const __m128i words2 = _mm_packs_epi32(_mm256_castsi256_si128(q[1]), _mm256_extracti128_si256(q[1], 1));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs + j), _mm_packs_epi16(words, words2));
+            const __m256i s = _mm256_add_epi32(q[0], q[1]);
+            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+            y[i].bsums[j / 16] = static_cast<int16_t>(_mm_cvtsi128_si32(_mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1))));
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 }  // namespace
 
 QuantizeFn avx2_quantizer(DType act) {
     switch (act) {
         case DType::Q8_0: return quantize_q8_0;
         case DType::Q8_1: return quantize_q8_1;
+        case DType::Q8_K: return quantize_q8_K;
         default: return nullptr;
     }
 }
