@@ -148,20 +148,12 @@ inline __m256i packed_nibbles(const uint8_t* p, int half, int i) {
 // The codes of one weight block, in element order, from ggml's block (get) or from row r of
 // a packed block (get_packed), and codes 4i..4i+3 of 8 rows of a packed block, one row a
 // dword (step); kOffset is subtracted from them, kSigned: signed codes (the sign trick).
-struct Q4_0Codes {
-    static constexpr int kOffset = 8;
+template <class Block, int Offset>  // q4_0: codes 0..15 stand for -8..7; q4_1: the minimum is added apart
+struct NibbleCodes {
+    static constexpr int kOffset = Offset;
     static constexpr bool kSigned = false;
     static __m256i step(const uint8_t* p, int half, int i) { return packed_nibbles(p, half, i); }
-    static void get(const block_q4_0& b, uint8_t* out) {
-        unpack_nibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)), out);
-    }
-    static void get_packed(const uint8_t* p, int r, uint8_t* out) { unpack_nibbles(packed_qs16(p, r), out); }
-};
-struct Q4_1Codes {
-    static constexpr int kOffset = 0;
-    static constexpr bool kSigned = false;
-    static __m256i step(const uint8_t* p, int half, int i) { return packed_nibbles(p, half, i); }
-    static void get(const block_q4_1& b, uint8_t* out) {
+    static void get(const Block& b, uint8_t* out) {
         unpack_nibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)), out);
     }
     static void get_packed(const uint8_t* p, int r, uint8_t* out) { unpack_nibbles(packed_qs16(p, r), out); }
@@ -570,8 +562,8 @@ void qgemm(float* y, const void* wv, bool packed, const void* xv, int64_t m, int
 QGemmFn avx2_qgemm(DType weight) {
     switch (weight) {
         case DType::Q8_0: return qgemm<BlockFormat<block_q8_0, Q8_0Codes, block_q8_0>>;
-        case DType::Q4_0: return qgemm<BlockFormat<block_q4_0, Q4_0Codes, block_q8_0>>;
-        case DType::Q4_1: return qgemm<BlockFormat<block_q4_1, Q4_1Codes, block_q8_1>>;
+        case DType::Q4_0: return qgemm<BlockFormat<block_q4_0, NibbleCodes<block_q4_0, 8>, block_q8_0>>;
+        case DType::Q4_1: return qgemm<BlockFormat<block_q4_1, NibbleCodes<block_q4_1, 0>, block_q8_1>>;
         case DType::Q4_K: return qgemm<Q4_KFormat>;
         case DType::Q6_K: return qgemm<Q6_KFormat>;
         default: return nullptr;
