@@ -97,8 +97,8 @@ l3=$(lscpu 2>/dev/null | awk -F: '/L3 cache/ {gsub(/^ +/, "", $2); print $2}')
         echo
         echo "## Beside llama.cpp"
         echo
-        echo "llama.cpp $(git -C "$LLAMA_CPP/../.." rev-parse --short HEAD 2>/dev/null || echo "at $LLAMA_CPP") built here" \
-            "(cmake -DGGML_NATIVE=ON), \`llama-bench -p 128 -n 128 -t 1,2 -r 3\` on the same files; $ROUNDS rounds," \
+        echo "llama.cpp $(git -C "$LLAMA_CPP/../.." rev-parse --short HEAD 2>/dev/null || echo "at $LLAMA_CPP") built on this machine," \
+            "\`llama-bench -p 128 -n 128 -t 1,2 -r 3\` on the same files; $ROUNDS rounds," \
             "lm and llama.cpp alternating file by file. lm at its default level ($($LM --version | sed -n 's/.*matmul uses \([a-z0-9-]*\).*/\1/p')):"
         echo
         side_by_side "$LLAMA_CPP" "${models[@]}"
