@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "simd/kernels.h"
+#include "simd/quantize_rows.h"
 #include "weights/quant.h"
 
 namespace lm::simd {
@@ -53,35 +54,8 @@ inline bool q8_block(const float* x, int8_t* qs, float* d_out, int* sum) {
     return true;
 }
 
-void quantize_q8_0(const float* x, void* dst, int64_t n) {
-    block_q8_0* y = static_cast<block_q8_0*>(dst);
-    for (int64_t i = 0; i < n / QK; ++i) {
-        float d;
-        int sum;
-        if (q8_block(x + i * QK, y[i].qs, &d, &sum))
-            y[i].d = f32_to_f16(d);
-        else
-            quantize_row(DType::Q8_0, x + i * QK, &y[i], QK);
-    }
-}
-
-void quantize_q8_1(const float* x, void* dst, int64_t n) {
-    block_q8_1* y = static_cast<block_q8_1*>(dst);
-    for (int64_t i = 0; i < n / QK; ++i) {
-        float d;
-        int sum;
-        if (!q8_block(x + i * QK, y[i].qs, &d, &sum)) {
-            quantize_row(DType::Q8_1, x + i * QK, &y[i], QK);
-            continue;
-        }
-        y[i].d = f32_to_f16(d);
-        y[i].s = f32_to_f16(static_cast<float>(sum) * d);
-    }
-}
-
-// q8_K: the signed extreme maps to -127 (ties to even, as nearest_int), clamped at 127;
-// 16-element sums. Blocks of zeros, with NaN or +-Inf, or so small that -127 / max overflows
-// take the reference.
+// q8_K: codes rounded to nearest even (as nearest_int), clamped at 127; 16-element sums; the
+// scale, and the blocks the reference takes, from q8_K_iscale (simd/quantize_rows.h).
 void quantize_q8_K(const float* x, void* dst, int64_t n) {
     block_q8_K* y = static_cast<block_q8_K*>(dst);
     for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
@@ -94,13 +68,11 @@ void quantize_q8_K(const float* x, void* dst, int64_t n) {
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));
         const float amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-        if (_mm256_movemask_ps(bad) || amax == 0 || !std::isfinite(127.f / amax)) {
+        const float iscale = q8_K_iscale(x, amax, _mm256_movemask_ps(bad) != 0);
+        if (iscale == 0) {
             quantize_row(DType::Q8_K, x, &y[i], QK_K);
             continue;
         }
-        int first = 0;  // the first element of largest magnitude gives the sign (as the reference)
-        while (first < QK_K - 1 && std::fabs(x[first]) != amax) ++first;
-        const float iscale = -127.f / x[first];
         for (int j = 0; j < QK_K; j += 16) {
             __m256i q[2];
             for (int h = 0; h < 2; ++h) {
@@ -124,8 +96,8 @@ void quantize_q8_K(const float* x, void* dst, int64_t n) {
 
 QuantizeFn avx2_quantizer(DType act) {
     switch (act) {
-        case DType::Q8_0: return quantize_q8_0;
-        case DType::Q8_1: return quantize_q8_1;
+        case DType::Q8_0: return quantize_q8_0_rows<q8_block>;
+        case DType::Q8_1: return quantize_q8_1_rows<q8_block>;
         case DType::Q8_K: return quantize_q8_K;
         default: return nullptr;
     }
