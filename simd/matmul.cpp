@@ -254,7 +254,7 @@ void matmul_tiles(const MatmulPart* parts, int count, Converted& x, int n, int t
 bool packed_prompts(const Tensor& w) {
     if (!w.packed || !simd::packed_tile_kernel(w.type, simd::active_isa())) return false;
     if (simd::amx_tile_kernel(w.type, simd::active_isa())) return true;
-    if (simd::active_isa() == simd::Isa::Avx2) return false;
+    if (simd::active_isa() == simd::Isa::Avx2) return !simd::qgemm_kernel(w.type, simd::Isa::Avx2);
     switch (w.type) {
         case DType::Q8_0: return true;
         case DType::Q4_0:
