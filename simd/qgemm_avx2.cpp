@@ -209,6 +209,14 @@ struct BlockFormat {
             k, groups);
     }
 
+    // d and (q4_1) m of row r in the packed block at p, as floats.
+    static std::pair<float, float> packed_scales(const uint8_t* p, int r) {
+        using P = Packed<Block>;
+        const float d = _cvtsh_ss(packed::get_fp16(p + P::kDAt, r));
+        if constexpr (kExtra) return {d, _cvtsh_ss(packed::get_fp16(p + P::kMAt, r))};
+        else return {d, 0.f};
+    }
+
     // Rows 0..nr-1 of the 16-row packed group (simd/repack.h) into out + r x groups(k): the
     // whole groups by transposing each step's dwords of 8 blocks x 8 rows, the last partial
     // group row by row.
@@ -227,11 +235,7 @@ struct BlockFormat {
                 }
             for (int r = 0; r < nr; ++r) {
                 float d[kLanes], m[kLanes];
-                for (int j = 0; j < kLanes; ++j) {
-                    d[j] = _cvtsh_ss(packed::get_fp16(p + j * P::kBytes + P::kDAt, r));
-                    if constexpr (kExtra) m[j] = _cvtsh_ss(packed::get_fp16(p + j * P::kBytes + P::kMAt, r));
-                    else m[j] = 0.f;
-                }
+                for (int j = 0; j < kLanes; ++j) std::tie(d[j], m[j]) = packed_scales(p + j * P::kBytes, r);
                 set_scales(kLanes, d, m, true, &out[r * ng + g]);
             }
         }
@@ -243,9 +247,7 @@ struct BlockFormat {
             for (int j = 0; j < count; ++j) {
                 const uint8_t* p = group + (nb - count + j) * P::kBytes;
                 Codes::get_packed(p, r, codes[j]);
-                d[j] = _cvtsh_ss(packed::get_fp16(p + P::kDAt, r));
-                if constexpr (kExtra) m[j] = _cvtsh_ss(packed::get_fp16(p + P::kMAt, r));
-                else m[j] = 0.f;
+                std::tie(d[j], m[j]) = packed_scales(p, r);
             }
             fill_group(codes[0], count, d, m, true, &out[r * ng + ng - 1]);
         }
