@@ -1,7 +1,8 @@
 // One weight block in and out of the 16-row packed layouts of simd/repack.h: Packed<Block>
 // has kBytes (of a packed block: 16 rows' worth) and pack(x, r, out), which writes block x of
-// row r (< 16) of a group into the packed block `out` (zeroed before its first row: q5_0
-// ORs its bit masks in), and unpack(in, r, &x), its exact inverse. repack.cpp packs with them at load time; the integer GEMM unpacks rows with them,
+// row r (< 16) of a group into the packed block `out` (only row r's bytes and bits: the
+// other rows' are kept, whatever the memory held before), and unpack(in, r, &x), its exact
+// inverse. repack.cpp packs with them at load time; the integer GEMM unpacks rows with them,
 // so ggml's copy of a packed matrix is never needed again.
 // Plain byte moves, shared by repack.cpp and the qgemm files. In an unnamed namespace: each
 // file (built for its own ISA) keeps its own copy; as inline functions of external linkage the
@@ -81,7 +82,8 @@ struct Packed<block_q5_0> {
                 uint64_t mask;
                 uint8_t* at = out + kMaskAt + 16 * s + 8 * half;
                 std::memcpy(&mask, at, 8);
-                mask |= static_cast<uint64_t>((qh >> (16 * half + 4 * s)) & 0xF) << (4 * r);
+                mask = (mask & ~(uint64_t{0xF} << (4 * r))) |
+                       static_cast<uint64_t>((qh >> (16 * half + 4 * s)) & 0xF) << (4 * r);
                 std::memcpy(at, &mask, 8);
             }
         packed::put_fp16(out + kDAt, r, x.d);

@@ -39,19 +39,23 @@ const DType kPackedTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0
 TEST_SUITE("kernels") {
 
 // Packed<Block>::unpack inverts pack for any bytes (q4_K's 12 scale bytes too): 16 random
-// blocks packed into one group come back unchanged, whatever order the rows were packed in.
+// blocks packed into one group come back unchanged, whatever order the rows were packed in
+// and whatever the group's memory held before (the model's packed copies are not zeroed).
 template <class Block>
 void check_block_round_trip() {
     std::mt19937 rng(5);
     Block in[kPackedRows];
     auto* bytes = reinterpret_cast<uint8_t*>(in);
     for (size_t i = 0; i < sizeof(in); ++i) bytes[i] = static_cast<uint8_t>(rng());
-    std::vector<uint8_t> group(Packed<Block>::kBytes, 0);
-    for (int r = kPackedRows - 1; r >= 0; --r) Packed<Block>::pack(in[r], r, group.data());
-    for (int r = 0; r < kPackedRows; ++r) {
-        Block out;
-        Packed<Block>::unpack(group.data(), r, &out);
-        CHECK(std::memcmp(&out, &in[r], sizeof(Block)) == 0);
+    for (uint8_t before : {0x00, 0xFF}) {
+        std::vector<uint8_t> group(Packed<Block>::kBytes, before);
+        for (int r = kPackedRows - 1; r >= 0; --r) Packed<Block>::pack(in[r], r, group.data());
+        for (int r = 0; r < kPackedRows; ++r) {
+            Block out;
+            Packed<Block>::unpack(group.data(), r, &out);
+            INFO("row ", r, ", group bytes before ", int{before});
+            CHECK(std::memcmp(&out, &in[r], sizeof(Block)) == 0);
+        }
     }
 }
 
