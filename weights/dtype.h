@@ -72,7 +72,9 @@ inline uint16_t f32_to_f16(float f) {
     std::memcpy(&x, &f, 4);
     uint32_t sign = (x >> 16) & 0x8000;
     uint32_t absx = x & 0x7fffffff;
-    if (absx >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0));
+    // NaN: quiet, the payload's top bits kept, as F16C's vcvtps2ph and NEON's fcvt give it.
+    if (absx > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00 | (absx >> 13 & 0x3ff));
+    if (absx == 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00);
     if (absx >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00);  // overflows to inf
     if (absx < 0x38800000u) {                                              // subnormal or zero
         if (absx < 0x33000000u) return static_cast<uint16_t>(sign);
