@@ -122,8 +122,8 @@ void scatter_add_rows(float* dst, const float* src, const int* rows, int n, int 
 }
 
 // ---------------------------------------------------------------------------------------------
-// heads: x [BT, C] is the encoder's output; each returns the loss, and backward adds the
-// gradient of x into dx.
+// heads: x is the encoder's output at the head's rows ([rows, C]; QA: every row, [BT, C]);
+// each returns the loss, and backward writes the gradient of x into dx.
 
 // logits = LayerNorm(gelu(x W + b)) wte^T + headb at the masked rows.
 float mlm_forward(TrainModel& m, const float* x) {
@@ -131,15 +131,14 @@ float mlm_forward(TrainModel& m, const float* x) {
     const TrainParams& p = m.p;
     const TrainActivations& a = m.acts;
     const int M = m.n_masked, C = c.dim, V = c.vocab_size;
-    gather_rows(a.head_in, x, m.head_rows.data(), M, C);
-    matmul_forward(a.head_h, a.head_in, p.mlmw, p.mlmb, M, C, C);
+    matmul_forward(a.head_h, x, p.mlmw, p.mlmb, M, C, C);
     gelu_erf_forward(a.head_act, a.head_h, M * C);
     layernorm_forward(a.head_ln, a.head_mean, a.head_rstd, a.head_act, p.mlmlnw, p.mlmlnb, M, C, c.norm_eps);
     matmul_forward(a.probs, a.head_ln, p.wte, p.headb, M, C, V);
     return crossentropy_forward(a.probs, a.probs, m.head_targets.data(), M, V, IGNORE_INDEX);
 }
 
-void mlm_backward(TrainModel& m, float* dx) {
+void mlm_backward(TrainModel& m, const float* x, float* dx) {
     const TrainConfig& c = m.config;
     const TrainParams &p = m.p, &g = m.g;
     const TrainActivations& a = m.acts;
@@ -150,8 +149,7 @@ void mlm_backward(TrainModel& m, float* dx) {
     layernorm_backward(s.dhead_act, g.mlmlnw, g.mlmlnb, s.dhead_h, a.head_act, p.mlmlnw, a.head_mean, a.head_rstd, M,
                        C);
     gelu_erf_backward(s.dhead_h, s.dhead_act, a.head_h, M * C, Dinp::Overwrite);
-    matmul_backward(s.dhead_in, g.mlmw, g.mlmb, s.dhead_h, a.head_in, p.mlmw, M, C, C, Dinp::Overwrite);
-    scatter_add_rows(dx, s.dhead_in, m.head_rows.data(), M, C);
+    matmul_backward(dx, g.mlmw, g.mlmb, s.dhead_h, x, p.mlmw, M, C, C, Dinp::Overwrite);
 }
 
 // logits = dropout(tanh(x[CLS] Wp + bp)) Wc + bc; head_ln keeps the pooled rows after dropout
@@ -160,8 +158,7 @@ float classify_forward(TrainModel& m, const float* x) {
     const TrainParams& p = m.p;
     const TrainActivations& a = m.acts;
     const int B = m.batch_B, C = c.dim, K = c.n_labels;
-    gather_rows(a.head_in, x, m.head_rows.data(), B, C);
-    matmul_forward(a.head_h, a.head_in, p.poolw, p.poolb, B, C, C);
+    matmul_forward(a.head_h, x, p.poolw, p.poolb, B, C, C);
     for (long i = 0; i < (long)B * C; ++i) a.head_act[i] = std::tanh(a.head_h[i]);
     std::memcpy(a.head_ln, a.head_act, sizeof(float) * B * C);
     dropout(m, a.head_ln, (size_t)B * C, kDropPooled);
@@ -170,7 +167,7 @@ float classify_forward(TrainModel& m, const float* x) {
 }
 
 // d tanh(u) = (1 - tanh(u)^2) du
-void classify_backward(TrainModel& m, float* dx) {
+void classify_backward(TrainModel& m, const float* x, float* dx) {
     const TrainConfig& c = m.config;
     const TrainParams &p = m.p, &g = m.g;
     const TrainActivations& a = m.acts;
@@ -179,8 +176,7 @@ void classify_backward(TrainModel& m, float* dx) {
     matmul_backward(s.dhead_act, g.clsw, g.clsb, s.dlogits, a.head_ln, p.clsw, B, C, K, Dinp::Overwrite);
     dropout(m, s.dhead_act, (size_t)B * C, kDropPooled);
     for (long i = 0; i < (long)B * C; ++i) s.dhead_h[i] = s.dhead_act[i] * (1.0f - a.head_act[i] * a.head_act[i]);
-    matmul_backward(s.dhead_in, g.poolw, g.poolb, s.dhead_h, a.head_in, p.poolw, B, C, C, Dinp::Overwrite);
-    scatter_add_rows(dx, s.dhead_in, m.head_rows.data(), B, C);
+    matmul_backward(dx, g.poolw, g.poolb, s.dhead_h, x, p.poolw, B, C, C, Dinp::Overwrite);
 }
 
 // [start, end] logits = x Wqa + bqa per row; each sequence's start (and end) distribution is a
@@ -197,14 +193,112 @@ float qa_forward(TrainModel& m, const float* x) {
     return crossentropy_forward(a.probs, a.probs, m.head_targets.data(), 2 * B, T, IGNORE_INDEX);
 }
 
-void qa_backward(TrainModel& m, float* dx) {
+void qa_backward(TrainModel& m, const float* x, float* dx) {
     const TrainScratch& s = m.scratch;
     const int B = m.batch_B, T = m.batch_T, C = m.config.dim;
     for (int b = 0; b < B; ++b)
         for (int k = 0; k < 2; ++k)
             for (int t = 0; t < T; ++t) s.dqa_logits[2 * ((long)b * T + t) + k] = s.dlogits[(2L * b + k) * T + t];
-    matmul_backward(dx, m.g.qaw, m.g.qab, s.dqa_logits, m.acts.ln2 + (size_t)(m.config.n_layers - 1) * m.B * m.T * C,
-                    m.p.qaw, B * T, C, 2, Dinp::Accumulate);
+    zero(dx, (size_t)B * T * C);
+    matmul_backward(dx, m.g.qaw, m.g.qab, s.dqa_logits, x, m.p.qaw, B * T, C, 2, Dinp::Accumulate);
+}
+
+// The rows the last block computes: the head's (null: every row), and how many.
+const int* head_rows(const TrainModel& m) { return m.config.head == BertHead::qa ? nullptr : m.head_rows.data(); }
+int head_row_count(const TrainModel& m) {
+    switch (m.config.head) {
+        case BertHead::mlm: return m.n_masked;
+        case BertHead::classify: return m.batch_B;
+        case BertHead::qa: break;
+    }
+    return m.batch_B * m.batch_T;
+}
+
+// Post-LN block l: r2 = x + drop(attproj(attention(qkv(x))));  h = LN1(r2);
+// r3 = h + drop(fcproj(gelu(fc(h))));  out = LN2(r3). The keys and values come from every row
+// of x; everything after the attention is computed at n rows only, x's rows rows[j] in that
+// order (rows null: all BT rows, n = BT). The last block needs only the head's rows: for the
+// classifier 1 in T, for masked-LM 15 %, which skips ~70 % of that block's arithmetic.
+void block_forward(TrainModel& m, int l, const float* x, const int* rows, int n) {
+    const TrainConfig& c = m.config;
+    const int B = m.batch_B, T = m.batch_T, BT = B * T, C = c.dim, NH = c.n_heads, HS = C / NH, H = c.hidden_dim;
+    const int C3 = 3 * C;
+    const size_t MBT = (size_t)m.B * m.T, ATT = MBT * NH * m.T;  // per-layer strides
+    const TrainParams& p = m.p;
+    const TrainActivations& a = m.acts;
+    float *qkv = at(a.qkv, l, MBT * C3), *att = at(a.att, l, ATT), *atty = at(a.atty, l, MBT * C);
+    float *attproj = at(a.attproj, l, MBT * C), *residual2 = at(a.residual2, l, MBT * C);
+    float *ln1 = at(a.ln1, l, MBT * C), *fch = at(a.fch, l, MBT * H), *fch_act = at(a.fch_act, l, MBT * H);
+    float *fcproj = at(a.fcproj, l, MBT * C), *residual3 = at(a.residual3, l, MBT * C);
+
+    matmul_forward(qkv, x, at(p.qkvw, l, (size_t)C3 * C), at(p.qkvb, l, C3), BT, C, C3);
+    attention_forward(atty, att, qkv, B, T, NH, NH, HS, m.lengths.data());
+    const float* att_rows = atty;
+    if (rows) gather_rows(a.last_att, atty, rows, n, C), att_rows = a.last_att;
+    matmul_forward(attproj, att_rows, at(p.attprojw, l, (size_t)C * C), at(p.attprojb, l, C), n, C, C);
+    dropout(m, attproj, (size_t)n * C, drop_attention(l));
+    if (rows) {
+        gather_rows(residual2, x, rows, n, C);
+        add(residual2, attproj, n * C);
+    } else {
+        residual_forward(residual2, x, attproj, n * C);
+    }
+    layernorm_forward(ln1, at(a.ln1_mean, l, MBT), at(a.ln1_rstd, l, MBT), residual2, at(p.ln1w, l, C),
+                      at(p.ln1b, l, C), n, C, c.norm_eps);
+    matmul_forward(fch, ln1, at(p.fcw, l, (size_t)H * C), at(p.fcb, l, H), n, C, H);
+    gelu_erf_forward(fch_act, fch, n * H);
+    matmul_forward(fcproj, fch_act, at(p.fcprojw, l, (size_t)C * H), at(p.fcprojb, l, C), n, H, C);
+    dropout(m, fcproj, (size_t)n * C, drop_mlp(l));
+    residual_forward(residual3, ln1, fcproj, n * C);
+    layernorm_forward(at(a.ln2, l, MBT * C), at(a.ln2_mean, l, MBT), at(a.ln2_rstd, l, MBT), residual3,
+                      at(p.ln2w, l, C), at(p.ln2b, l, C), n, C, c.norm_eps);
+}
+
+// block_forward's backward. On entry dx holds d(out) at the block's n rows; on return d x at
+// every row. dr is scratch; the two [BT, C] buffers may trade places. Each residual add passes
+// its gradient through, so the branch gradients are added into the same buffer (layers.h
+// residual_backward, folded).
+void block_backward(TrainModel& m, int l, const float* x, const int* rows, int n, float*& dx, float*& dr) {
+    const TrainConfig& c = m.config;
+    const int B = m.batch_B, T = m.batch_T, BT = B * T, C = c.dim, NH = c.n_heads, HS = C / NH, H = c.hidden_dim;
+    const int C3 = 3 * C;
+    const size_t MBT = (size_t)m.B * m.T, ATT = MBT * NH * m.T;
+    const TrainParams &p = m.p, &g = m.g;
+    const TrainActivations& a = m.acts;
+    const TrainScratch& s = m.scratch;
+    // out = LN2(r3): dr = d r3
+    zero(dr, (size_t)n * C);
+    layernorm_backward(dr, at(g.ln2w, l, C), at(g.ln2b, l, C), dx, at(a.residual3, l, MBT * C), at(p.ln2w, l, C),
+                       at(a.ln2_mean, l, MBT), at(a.ln2_rstd, l, MBT), n, C);
+    // r3 = h + drop(fcproj(gelu(fc(h)))): dr becomes d h (datty is free until the attention)
+    const float* dfcproj = dropout_backward(m, s.datty, dr, (size_t)n * C, drop_mlp(l));
+    matmul_backward(s.dfch_act, at(g.fcprojw, l, (size_t)C * H), at(g.fcprojb, l, C), dfcproj,
+                    at(a.fch_act, l, MBT * H), at(p.fcprojw, l, (size_t)C * H), n, H, C, Dinp::Overwrite);
+    gelu_erf_backward(s.dfch, s.dfch_act, at(a.fch, l, MBT * H), n * H, Dinp::Overwrite);
+    matmul_backward(dr, at(g.fcw, l, (size_t)H * C), at(g.fcb, l, H), s.dfch, at(a.ln1, l, MBT * C),
+                    at(p.fcw, l, (size_t)H * C), n, C, H, Dinp::Accumulate);
+    // h = LN1(r2): dx = d r2
+    zero(dx, (size_t)n * C);
+    layernorm_backward(dx, at(g.ln1w, l, C), at(g.ln1b, l, C), dr, at(a.residual2, l, MBT * C), at(p.ln1w, l, C),
+                       at(a.ln1_mean, l, MBT), at(a.ln1_rstd, l, MBT), n, C);
+    // r2 = x + drop(attproj(attention(qkv(x)))): dx becomes d x (dr, d h, is spent). With rows,
+    // d attention output comes at those rows (into dfch_act, spent) and is spread to all.
+    const float* dattproj = dropout_backward(m, dr, dx, (size_t)n * C, drop_attention(l));
+    float* datty = rows ? s.dfch_act : s.datty;
+    matmul_backward(datty, at(g.attprojw, l, (size_t)C * C), at(g.attprojb, l, C), dattproj,
+                    rows ? a.last_att : at(a.atty, l, MBT * C), at(p.attprojw, l, (size_t)C * C), n, C, C,
+                    Dinp::Overwrite);
+    if (rows) {
+        zero(s.datty, (size_t)BT * C);
+        scatter_add_rows(s.datty, datty, rows, n, C);
+        zero(dr, (size_t)BT * C);
+        scatter_add_rows(dr, dx, rows, n, C);
+        std::swap(dx, dr);
+    }
+    attention_backward(s.dqkv, s.datt, s.datty, at(a.qkv, l, MBT * C3), at(a.att, l, ATT), B, T, NH, NH, HS,
+                       Dinp::Overwrite, m.lengths.data());
+    matmul_backward(dx, at(g.qkvw, l, (size_t)C3 * C), at(g.qkvb, l, C3), s.dqkv, x, at(p.qkvw, l, (size_t)C3 * C),
+                    BT, C, C3, Dinp::Accumulate);
 }
 
 }  // namespace
@@ -215,16 +309,12 @@ const float* bert_head_outputs(const TrainModel& m) {
     return m.config.head == BertHead::qa ? m.acts.qa_logits : m.acts.probs;
 }
 
-// x = drop(LayerNorm(wte[token] + wpe[t] + wtt[type])) -> L x post-LN block -> head:
-//   r2 = x + drop(attproj(attention(qkv(x))));  h = LN1(r2);  r3 = h + drop(fcproj(gelu(fc(h))));
-//   x = LN2(r3)
+// x = drop(LayerNorm(wte[token] + wpe[t] + wtt[type])) -> L x post-LN block -> head
 float bert_forward(TrainModel& m, const BertBatch& batch) {
     if (m.config.arch != TrainArch::bert) fail("train: bert_forward needs a bert model");
     take_batch(m, batch);
     const TrainConfig& c = m.config;
-    const int B = m.batch_B, T = m.batch_T, BT = B * T, C = c.dim, NH = c.n_heads, HS = C / NH, H = c.hidden_dim;
-    const int C3 = 3 * C;
-    const size_t MBT = (size_t)m.B * m.T, ATT = MBT * NH * m.T;  // per-layer strides
+    const int B = m.batch_B, T = m.batch_T, BT = B * T, C = c.dim;
     const TrainParams& p = m.p;
     const TrainActivations& a = m.acts;
 
@@ -238,27 +328,9 @@ float bert_forward(TrainModel& m, const BertBatch& batch) {
     dropout(m, a.lne, (size_t)BT * C, kDropEmbedding);
     const float* x = a.lne;
     for (int l = 0; l < c.n_layers; ++l) {
-        float *qkv = at(a.qkv, l, MBT * C3), *att = at(a.att, l, ATT), *atty = at(a.atty, l, MBT * C);
-        float *attproj = at(a.attproj, l, MBT * C), *residual2 = at(a.residual2, l, MBT * C);
-        float *ln1 = at(a.ln1, l, MBT * C), *fch = at(a.fch, l, MBT * H), *fch_act = at(a.fch_act, l, MBT * H);
-        float *fcproj = at(a.fcproj, l, MBT * C), *residual3 = at(a.residual3, l, MBT * C);
-        float* ln2 = at(a.ln2, l, MBT * C);
-
-        matmul_forward(qkv, x, at(p.qkvw, l, (size_t)C3 * C), at(p.qkvb, l, C3), BT, C, C3);
-        attention_forward(atty, att, qkv, B, T, NH, NH, HS, m.lengths.data());
-        matmul_forward(attproj, atty, at(p.attprojw, l, (size_t)C * C), at(p.attprojb, l, C), BT, C, C);
-        dropout(m, attproj, (size_t)BT * C, drop_attention(l));
-        residual_forward(residual2, x, attproj, BT * C);
-        layernorm_forward(ln1, at(a.ln1_mean, l, MBT), at(a.ln1_rstd, l, MBT), residual2, at(p.ln1w, l, C),
-                          at(p.ln1b, l, C), BT, C, c.norm_eps);
-        matmul_forward(fch, ln1, at(p.fcw, l, (size_t)H * C), at(p.fcb, l, H), BT, C, H);
-        gelu_erf_forward(fch_act, fch, BT * H);
-        matmul_forward(fcproj, fch_act, at(p.fcprojw, l, (size_t)C * H), at(p.fcprojb, l, C), BT, H, C);
-        dropout(m, fcproj, (size_t)BT * C, drop_mlp(l));
-        residual_forward(residual3, ln1, fcproj, BT * C);
-        layernorm_forward(ln2, at(a.ln2_mean, l, MBT), at(a.ln2_rstd, l, MBT), residual3, at(p.ln2w, l, C),
-                          at(p.ln2b, l, C), BT, C, c.norm_eps);
-        x = ln2;
+        const bool last = l == c.n_layers - 1;
+        block_forward(m, l, x, last ? head_rows(m) : nullptr, last ? head_row_count(m) : BT);
+        x = at(a.ln2, l, (size_t)m.B * m.T * C);
     }
     switch (c.head) {
         case BertHead::mlm: m.loss = mlm_forward(m, x); break;
@@ -269,13 +341,11 @@ float bert_forward(TrainModel& m, const BertBatch& batch) {
 }
 
 // Two [BT, C] buffers alternate down the stack: dx holds d(loss)/d(a layer's output), dr the
-// gradient of a LayerNorm's input; each residual add passes its gradient through, so the
-// branch gradients are added into the same buffer (layers.h residual_backward, folded).
+// gradient of a LayerNorm's input.
 void bert_backward(TrainModel& m, float loss_scale) {
     const TrainConfig& c = m.config;
-    const int B = m.batch_B, T = m.batch_T, BT = B * T, C = c.dim, NH = c.n_heads, HS = C / NH, H = c.hidden_dim;
-    const int C3 = 3 * C, L = c.n_layers;
-    const size_t MBT = (size_t)m.B * m.T, ATT = MBT * NH * m.T;
+    const int B = m.batch_B, T = m.batch_T, BT = B * T, C = c.dim, L = c.n_layers;
+    const size_t MBT = (size_t)m.B * m.T;
     const TrainParams &p = m.p, &g = m.g;
     const TrainActivations& a = m.acts;
     const TrainScratch& s = m.scratch;
@@ -288,39 +358,16 @@ void bert_backward(TrainModel& m, float loss_scale) {
     crossentropy_backward(s.dlogits, a.probs, m.head_targets.data(), rows, outputs, IGNORE_INDEX);
     if (loss_scale != 1.0f)
         for (size_t i = 0; i < n_logits; ++i) s.dlogits[i] *= loss_scale;
-    zero(dx, (size_t)BT * C);
+    const float* out = at(a.ln2, L - 1, MBT * C);
     switch (c.head) {
-        case BertHead::mlm: mlm_backward(m, dx); break;
-        case BertHead::classify: classify_backward(m, dx); break;
-        case BertHead::qa: qa_backward(m, dx); break;
+        case BertHead::mlm: mlm_backward(m, out, dx); break;
+        case BertHead::classify: classify_backward(m, out, dx); break;
+        case BertHead::qa: qa_backward(m, out, dx); break;
     }
-
     for (int l = L - 1; l >= 0; --l) {
-        const float* x = l == 0 ? a.lne : at(a.ln2, l - 1, MBT * C);
-        // x_out = LN2(r3): dr = d r3
-        zero(dr, (size_t)BT * C);
-        layernorm_backward(dr, at(g.ln2w, l, C), at(g.ln2b, l, C), dx, at(a.residual3, l, MBT * C), at(p.ln2w, l, C),
-                           at(a.ln2_mean, l, MBT), at(a.ln2_rstd, l, MBT), BT, C);
-        // r3 = h + drop(fcproj(gelu(fc(h)))): dr becomes d h (datty is free until the attention)
-        const float* dfcproj = dropout_backward(m, s.datty, dr, (size_t)BT * C, drop_mlp(l));
-        matmul_backward(s.dfch_act, at(g.fcprojw, l, (size_t)C * H), at(g.fcprojb, l, C), dfcproj,
-                        at(a.fch_act, l, MBT * H), at(p.fcprojw, l, (size_t)C * H), BT, H, C, Dinp::Overwrite);
-        gelu_erf_backward(s.dfch, s.dfch_act, at(a.fch, l, MBT * H), BT * H, Dinp::Overwrite);
-        matmul_backward(dr, at(g.fcw, l, (size_t)H * C), at(g.fcb, l, H), s.dfch, at(a.ln1, l, MBT * C),
-                        at(p.fcw, l, (size_t)H * C), BT, C, H, Dinp::Accumulate);
-        // h = LN1(r2): dx = d r2
-        zero(dx, (size_t)BT * C);
-        layernorm_backward(dx, at(g.ln1w, l, C), at(g.ln1b, l, C), dr, at(a.residual2, l, MBT * C), at(p.ln1w, l, C),
-                           at(a.ln1_mean, l, MBT), at(a.ln1_rstd, l, MBT), BT, C);
-        // r2 = x + drop(attproj(attention(qkv(x)))): dx becomes d x, the previous layer's output
-        // (dr, d h, is spent)
-        const float* dattproj = dropout_backward(m, dr, dx, (size_t)BT * C, drop_attention(l));
-        matmul_backward(s.datty, at(g.attprojw, l, (size_t)C * C), at(g.attprojb, l, C), dattproj,
-                        at(a.atty, l, MBT * C), at(p.attprojw, l, (size_t)C * C), BT, C, C, Dinp::Overwrite);
-        attention_backward(s.dqkv, s.datt, s.datty, at(a.qkv, l, MBT * C3), at(a.att, l, ATT), B, T, NH, NH, HS,
-                           Dinp::Overwrite, m.lengths.data());
-        matmul_backward(dx, at(g.qkvw, l, (size_t)C3 * C), at(g.qkvb, l, C3), s.dqkv, x, at(p.qkvw, l, (size_t)C3 * C),
-                        BT, C, C3, Dinp::Accumulate);
+        const bool last = l == L - 1;
+        block_backward(m, l, l == 0 ? a.lne : at(a.ln2, l - 1, MBT * C), last ? head_rows(m) : nullptr,
+                       last ? head_row_count(m) : BT, dx, dr);
     }
     dropout(m, dx, (size_t)BT * C, kDropEmbedding);
     zero(dr, (size_t)BT * C);

@@ -174,7 +174,7 @@ void carve_bert(TrainModel& m) {
            {&A::att, L * ATT}, {&A::atty, L * BT * C}, {&A::attproj, L * BT * C}, {&A::residual2, L * BT * C},
            {&A::ln1, L * BT * C}, {&A::ln1_mean, L * BT}, {&A::ln1_rstd, L * BT}, {&A::fch, L * BT * H},
            {&A::fch_act, L * BT * H}, {&A::fcproj, L * BT * C}, {&A::residual3, L * BT * C}, {&A::ln2, L * BT * C},
-           {&A::ln2_mean, L * BT}, {&A::ln2_rstd, L * BT}, {&A::head_in, dense}, {&A::head_h, dense},
+           {&A::ln2_mean, L * BT}, {&A::ln2_rstd, L * BT}, {&A::last_att, dense}, {&A::head_h, dense},
            {&A::head_act, dense}, {&A::head_ln, dense}, {&A::head_mean, mlm}, {&A::head_rstd, mlm},
            {&A::probs, rows * outputs}, {&A::qa_logits, qa}});
     m.acts.qkvr = m.acts.qkv;
@@ -182,7 +182,7 @@ void carve_bert(TrainModel& m) {
     carve(m.scratch, m.scratch_memory,
           {{&S::dresidual, BT * C}, {&S::dresidual2, BT * C}, {&S::dqkv, BT * C3}, {&S::datt, ATT},
            {&S::datty, BT * C}, {&S::dfch, BT * H}, {&S::dfch_act, BT * H}, {&S::dlogits, rows * outputs},
-           {&S::dhead_in, dense}, {&S::dhead_h, dense}, {&S::dhead_act, dense}, {&S::dqa_logits, qa}});
+           {&S::dhead_h, dense}, {&S::dhead_act, dense}, {&S::dqa_logits, qa}});
     m.types.assign(BT, 0);
     m.lengths.assign(m.B, 0);
     m.head_rows.assign(rows, 0);

@@ -97,9 +97,11 @@ struct TrainActivations {
     float* rnn_h;                      // RNN: [BT, H] states
     // BERT: the embedding norm; block l's ln1/ln2 are its post-attention / output norms and
     // residual2/residual3 their inputs. Head rows: masked positions (MLM), [CLS] rows
-    // (classify), every row (QA).
+    // (classify), every row (QA). The last block computes its outputs at the head's rows
+    // only (its keys and values still come from every row): its buffers after the attention
+    // hold those rows, in head order, first.
     float *lne, *lne_mean, *lne_rstd;  // [BT, C], [BT], [BT]
-    float* head_in;                    // [rows, C] final hidden states of the head's rows
+    float* last_att;                   // [rows, C] the last block's attention output at the head's rows
     float *head_h, *head_act;          // [rows, C] MLM dense / GELU; pooler dense / tanh
     float *head_ln, *head_mean, *head_rstd;  // [rows, C], [rows], [rows] MLM LayerNorm (classify:
                                              // the pooled rows after dropout)
@@ -112,7 +114,7 @@ struct TrainScratch {
     float *dln1, *dqkv, *dqkvr, *datt, *datty, *dln2, *dfch, *dfch_act;
     float *dlnf, *dlogits;             // [BT, C], [BT, V]
     float *drnn_h, *dpre;              // RNN: [BT, H] each
-    float *dresidual2, *dhead_in, *dhead_h, *dhead_act;  // BERT: [BT, C], [rows, C] x 3
+    float *dresidual2, *dhead_h, *dhead_act;  // BERT: [BT, C], [rows, C] x 2
     float* dqa_logits;                 // BERT QA: [BT, 2]
 };
 
