@@ -34,7 +34,7 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
 const simd::RowKernels& simd::row_kernels_scalar() {
     static constexpr RowKernels table{softmax_scalar,     swiglu_scalar,
                                       gelu_tanh_scalar,   gelu_tanh_backward_scalar,
-                                      gelu_erf_scalar,    gelu_erf_backward_scalar,
+                                      gelu_erf_scalar,    gelu_erf_backward_scalar,   dropout_scalar,
                                       layernorm_backward_scalar, layernorm_param_grads_scalar};
     return table;
 }
@@ -136,6 +136,16 @@ void simd::gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x,
 }
 
 void gelu_erf(float* out, const float* x, int n) { simd::row_kernels().gelu_erf(out, x, n); }
+
+void dropout(float* x, int n, uint32_t seed, uint32_t first, uint32_t threshold, float scale) {
+    simd::row_kernels().dropout(x, n, seed, first, threshold, scale);
+}
+void simd::dropout_scalar(float* x, int n, uint32_t seed, uint32_t first, uint32_t threshold, float scale) {
+    for (int i = 0; i < n; ++i) {
+        const uint32_t h = dropout_hash(seed + (first + static_cast<uint32_t>(i)) * kDropoutGolden);
+        x[i] = h < threshold ? 0.0f : x[i] * scale;
+    }
+}
 
 void simd::gelu_erf_scalar(float* out, const float* x, int n) {
     for (int i = 0; i < n; ++i) out[i] = gelu_erf_value(x[i]);

@@ -35,6 +35,10 @@ void gelu_tanh_backward(float* dx, const float* dy, const float* x, int n, bool 
 void gelu_erf(float* out, const float* x, int n);
 // Backward of gelu_erf: dx (+)= gelu_erf'(x) dy (overwrite: =).
 void gelu_erf_backward(float* dx, const float* dy, const float* x, int n, bool overwrite);
+// Inverted dropout in place: x[i] = 0 where dropout_hash(seed + (first + i) * golden) <
+// threshold (p * 2^32), else x[i] * scale (1 / (1 - p)). A mask is a pure function of the seed
+// and the element's index, so a backward applies the same one without storing it.
+void dropout(float* x, int n, uint32_t seed, uint32_t first, uint32_t threshold, float scale);
 // y += x
 void add(float* y, const float* x, int n);
 float dot(const float* a, const float* b, int n);
@@ -63,6 +67,15 @@ F gelu_erf_grad(F x) {
     return 0.5f * (1.0f + erf(x * 0.70710678118654752f)) + x * exp(-0.5f * x * x) * 0.39894228040143268f;
 }
 
+// MurmurHash3's 32-bit finalizer, for a uint32_t or an xsimd batch of them (dropout's mask).
+constexpr uint32_t kDropoutGolden = 0x9E3779B9u;
+template <typename U>
+U dropout_hash(U h) {
+    h = (h ^ (h >> 16)) * 0x85EBCA6Bu;
+    h = (h ^ (h >> 13)) * 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+
 // Scalar references of the row kernels (their vector twins use them for tails).
 void softmax_scalar(float* x, int n);
 void swiglu_scalar(float* out, const float* gate, const float* up, int n);
@@ -70,6 +83,7 @@ void gelu_tanh_scalar(float* out, const float* x, int n);
 void gelu_tanh_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
 void gelu_erf_scalar(float* out, const float* x, int n);
 void gelu_erf_backward_scalar(float* dx, const float* dy, const float* x, int n, bool overwrite);
+void dropout_scalar(float* x, int n, uint32_t seed, uint32_t first, uint32_t threshold, float scale);
 void layernorm_backward_scalar(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                int n);
 void layernorm_param_grads_scalar(float* dw, float* db, const float* dy, const float* x, float mean, float rstd, int n);
@@ -84,6 +98,7 @@ struct RowKernels {
     void (*gelu_tanh_backward)(float* dx, const float* dy, const float* x, int n, bool overwrite);
     void (*gelu_erf)(float* out, const float* x, int n);
     void (*gelu_erf_backward)(float* dx, const float* dy, const float* x, int n, bool overwrite);
+    void (*dropout)(float* x, int n, uint32_t seed, uint32_t first, uint32_t threshold, float scale);
     void (*layernorm_backward)(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                int n);
     void (*layernorm_param_grads)(float* dw, float* db, const float* dy, const float* x, float mean, float rstd,

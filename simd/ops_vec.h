@@ -97,6 +97,22 @@ struct VecRows {
         gelu_erf_backward_scalar(dx + i, dy + i, x + i, n - i, overwrite);
     }
 
+    static void dropout(float* x, int n, uint32_t seed, uint32_t first, uint32_t threshold, float scale) {
+        using Index = xsimd::batch<uint32_t, Arch>;
+        alignas(64) uint32_t lanes[W];
+        for (int j = 0; j < W; ++j) lanes[j] = static_cast<uint32_t>(j);
+        Index at = Index::load_aligned(lanes) + Index(first);
+        const Index vthreshold(threshold);
+        const Batch vscale(scale);
+        int i = 0;
+        for (; i + W <= n; i += W, at += Index(static_cast<uint32_t>(W))) {
+            const Index keep = xsimd::bitwise_cast(dropout_hash(Index(seed) + at * Index(kDropoutGolden)) >= vthreshold);
+            const Index kept = xsimd::bitwise_cast<Index>(Batch::load_unaligned(x + i) * vscale) & keep;
+            xsimd::bitwise_cast<Batch>(kept).store_unaligned(x + i);
+        }
+        dropout_scalar(x + i, n - i, seed, first + static_cast<uint32_t>(i), threshold, scale);
+    }
+
     // Sums in W float lanes (the scalar reference sums in double): a few ulp apart on a row.
     static void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, float mean, float rstd,
                                  int n) {
@@ -136,7 +152,8 @@ struct VecRows {
     }
 
     static constexpr RowKernels kTable{softmax,   swiglu,           gelu_tanh,          gelu_tanh_backward,
-                                       gelu_erf,  gelu_erf_backward, layernorm_backward, layernorm_param_grads};
+                                       gelu_erf,  gelu_erf_backward, dropout,            layernorm_backward,
+                                       layernorm_param_grads};
 };
 
 }  // namespace

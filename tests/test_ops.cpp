@@ -61,6 +61,26 @@ TEST_CASE("softmax, swiglu and gelu: the vector twins match the scalar reference
         }
 }
 
+TEST_CASE("dropout: the vector twins drop the scalar reference's elements, about p of them, and scale the rest") {
+    const uint32_t threshold = static_cast<uint32_t>(0.1 * 4294967296.0);
+    for (const auto& [name, rows] : vector_rows())
+        for (int n : {1, 7, 16, 17, 173, 10000})
+            for (uint32_t first : {0u, 5u, 4294967290u}) {  // the last wraps around within the row
+                INFO(std::string(name), " n ", n, " first ", first);
+                const std::vector<float> x = testing::normal_floats(n, n);
+                std::vector<float> a = x, b = x;
+                simd::dropout_scalar(a.data(), n, 12345u, first, threshold, 1.0f / 0.9f);
+                rows->dropout(b.data(), n, 12345u, first, threshold, 1.0f / 0.9f);
+                CHECK(std::memcmp(a.data(), b.data(), sizeof(float) * n) == 0);
+                int dropped = 0;
+                for (int i = 0; i < n; ++i) {
+                    dropped += a[i] == 0.0f;
+                    if (a[i] != 0.0f) CHECK(a[i] == x[i] * (1.0f / 0.9f));
+                }
+                if (n == 10000) CHECK(std::abs(dropped - 1000) < 100);  // binomial sd 30
+            }
+}
+
 TEST_CASE("GELU and LayerNorm backward: the vector twins match the scalar reference") {
     for (const auto& [name, rows] : vector_rows())
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 173, 1000}) {

@@ -27,23 +27,20 @@ uint64_t drop_attention(int l) { return kDropLayers + 2 * (uint64_t)l; }
 uint64_t drop_mlp(int l) { return kDropLayers + 2 * (uint64_t)l + 1; }
 
 // Inverted dropout in place, x[i] *= mask[i] / (1 - p). The mask is a hash of the batch's seed,
-// the site and i (MurmurHash3's 32-bit finalizer of i's Weyl sequence: branch-free 32-bit
-// arithmetic the compiler vectorizes), so the backward multiplies the gradient by the same mask
+// the site and i (ops.h dropout), so the backward multiplies the gradient by the same mask
 // without storing it.
 void dropout(const TrainModel& m, float* x, size_t n, uint64_t site) {
     const float p = m.dropout;
     if (p <= 0.0f) return;
-    const auto base = static_cast<uint32_t>(Rng{m.dropout_seed ^ (site << 40)}.next() >> 32);
+    const auto seed = static_cast<uint32_t>(Rng{m.dropout_seed ^ (site << 40)}.next() >> 32);
     const auto threshold = static_cast<uint32_t>(std::min(4294967295.0, p * 4294967296.0));
     const float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (n > (1u << 15))
-    for (long i = 0; i < (long)n; ++i) {
-        uint32_t h = base + static_cast<uint32_t>(i) * 0x9E3779B9u;
-        h = (h ^ (h >> 16)) * 0x85EBCA6Bu;
-        h = (h ^ (h >> 13)) * 0xC2B2AE35u;
-        h ^= h >> 16;
-        x[i] = h < threshold ? 0.0f : x[i] * scale;
-    }
+    constexpr long kChunk = 1 << 14;
+    const long chunks = ((long)n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 2)
+    for (long c = 0; c < chunks; ++c)
+        lm::dropout(x + c * kChunk, (int)std::min(kChunk, (long)n - c * kChunk), seed, static_cast<uint32_t>(c * kChunk),
+                    threshold, scale);
 }
 
 // The gradient through dropout, into dst (src when there is no dropout).
