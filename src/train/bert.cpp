@@ -196,8 +196,7 @@ void qa_backward(TrainModel& m, const float* x, float* dx) {
     for (int b = 0; b < B; ++b)
         for (int k = 0; k < 2; ++k)
             for (int t = 0; t < T; ++t) s.dqa_logits[2 * ((long)b * T + t) + k] = s.dlogits[(2L * b + k) * T + t];
-    zero(dx, (size_t)B * T * C);
-    matmul_backward(dx, m.g.qaw, m.g.qab, s.dqa_logits, x, m.p.qaw, B * T, C, 2, Dinp::Accumulate);
+    matmul_backward(dx, m.g.qaw, m.g.qab, s.dqa_logits, x, m.p.qaw, B * T, C, 2, Dinp::Overwrite);
 }
 
 // The rows the last block computes: the head's (null: every row), and how many.
