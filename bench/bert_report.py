@@ -56,7 +56,7 @@ if pre:
               "| stage | model | data | result | time |", "|---|---|---|---|---|"]
     model = last(r"model bert \(masked-LM\): ([^\n]*)", pre)
     ctxs = re.findall(r"model bert \(masked-LM\):.* ctx (\d+)", pre)
-    steps = re.findall(r"x 1 accum, (\d+) iters", pre)
+    steps = re.findall(r"x \d+ accum, (\d+) iters", pre)
     if len(ctxs) > 1:
         model = re.sub(r", ctx \d+$", "", model) + ", " + " then ".join(f"{s} steps at ctx {c}" for s, c in zip(steps, ctxs))
     vocab = last(r"vocab (\d+) \(", pre)
